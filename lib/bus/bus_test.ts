@@ -1,0 +1,219 @@
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  startNats,
+  waitUntil,
+} from "../testing/mod.ts";
+import { ApiError, Bus } from "./mod.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+Deno.test("Bus request/reply carries bytes, headers and ApiErrors", async (t) => {
+  await using nats = await startNats();
+  const server = await Bus.connect(nats.creds("machined"));
+  const client = await Bus.connect(nats.creds("apid"));
+  try {
+    server.serve("machined.rpc.Echo", (data, ctx) => {
+      if (dec.decode(data) === "fail") {
+        return Promise.reject(
+          new ApiError("NotFound", 'log "x" was not registered'),
+        );
+      }
+      return Promise.resolve(
+        enc.encode(
+          dec.decode(data) + "|" + (ctx.headers["bronze-roles"] ?? ""),
+        ),
+      );
+    });
+    await t.step("reply", async () => {
+      const r = await client.request("machined.rpc.Echo", enc.encode("hi"), {
+        headers: { "bronze-roles": "os:admin" },
+      });
+      assertEquals(dec.decode(r), "hi|os:admin");
+    });
+    await t.step("error keeps its status and message", async () => {
+      const err = await assertRejects(() =>
+        client.request("machined.rpc.Echo", enc.encode("fail"))
+      );
+      assert(err instanceof ApiError);
+      assertEquals(err.status, "NotFound");
+      assertEquals(err.message, 'log "x" was not registered');
+    });
+    await t.step("no responder is Unavailable, promptly", async () => {
+      const t0 = Date.now();
+      const err = await assertRejects(() =>
+        client.request("machined.rpc.Nobody", enc.encode(""), {
+          timeoutMs: 5000,
+        })
+      );
+      assert(err instanceof ApiError);
+      assertEquals(err.status, "Unavailable");
+      assert(Date.now() - t0 < 4000);
+    });
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("Bus streams respect the reader's window and stop on cancel", async (t) => {
+  await using nats = await startNats();
+  const server = await Bus.connect(nats.creds("machined"));
+  const client = await Bus.connect(nats.creds("apid"));
+  let sent = 0;
+  let handlerEnded: Promise<void> | undefined;
+  let endHandler: () => void = () => {};
+  try {
+    server.serveStream("machined.stream.Count", async (data, ctx) => {
+      const n = Number(dec.decode(data));
+      handlerEnded = new Promise((r) => (endHandler = r));
+      try {
+        for (let i = 0; i < n; i++) {
+          await ctx.send(enc.encode(String(i)));
+          sent++;
+        }
+        if (n === 3) throw new ApiError("Internal", "boom after three");
+      } finally {
+        endHandler();
+      }
+    });
+    await t.step("all messages in order, then end", async () => {
+      const got: string[] = [];
+      for await (
+        const m of client.openStream(
+          "machined.stream.Count",
+          enc.encode("100"),
+          { window: 8 },
+        )
+      ) {
+        got.push(dec.decode(m));
+      }
+      assertEquals(got.length, 100);
+      assertEquals(got[99], "99");
+    });
+    await t.step("an error after data reaches the reader", async () => {
+      const got: string[] = [];
+      const err = await assertRejects(async () => {
+        for await (
+          const m of client.openStream("machined.stream.Count", enc.encode("3"))
+        ) {
+          got.push(dec.decode(m));
+        }
+      });
+      assertEquals(got, ["0", "1", "2"]);
+      assert(err instanceof ApiError);
+      assertEquals(err.message, "boom after three");
+    });
+    await t.step("a slow reader holds the server at the window", async () => {
+      sent = 0;
+      const it = client.openStream(
+        "machined.stream.Count",
+        enc.encode("1000000"),
+        { window: 4 },
+      );
+      const first = await it.next();
+      assertEquals(dec.decode(first.value as Uint8Array), "0");
+      // The server can be at most the window ahead of what was read.
+      await new Promise((r) => setTimeout(r, 300));
+      assert(sent <= 6, `server ran ahead: sent ${sent}`);
+      await it.return(undefined);
+      await handlerEnded;
+      const after = sent;
+      assert(after < 20, `server kept sending after cancel: ${after}`);
+    });
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("nats-server refuses a daemon outside its subjects", async (t) => {
+  await using nats = await startNats();
+  const networkd = await Bus.connect(nats.creds("networkd"));
+  const machined = await Bus.connect(nats.creds("machined"));
+  try {
+    let called = false;
+    machined.serve("machined.rpc.Version", () => {
+      called = true;
+      return Promise.resolve(new Uint8Array());
+    });
+    await t.step("publish to another daemon's API is refused", async () => {
+      const err = await assertRejects(() =>
+        networkd.request("machined.rpc.Version", new Uint8Array(), {
+          timeoutMs: 2000,
+        })
+      );
+      assert(err instanceof ApiError);
+      assert(
+        ["PermissionDenied", "DeadlineExceeded"].includes(err.status),
+        err.message,
+      );
+      assertEquals(called, false);
+    });
+    await t.step(
+      "subscribing to another daemon's subjects is refused",
+      async () => {
+        let served = false;
+        networkd.serve("machined.rpc.Hostname", () => {
+          served = true;
+          return Promise.resolve(new Uint8Array());
+        });
+        const apid = await Bus.connect(nats.creds("apid"));
+        try {
+          const err = await assertRejects(() =>
+            apid.request("machined.rpc.Hostname", new Uint8Array(), {
+              timeoutMs: 1500,
+            })
+          );
+          assert(err instanceof ApiError);
+          assertEquals(served, false);
+        } finally {
+          await apid.close();
+        }
+      },
+    );
+    await t.step("wrong password is refused", async () => {
+      await assertRejects(() =>
+        Bus.connect({ ...nats.creds("apid"), pass: "wrong" }, {
+          connectTimeoutMs: 3000,
+        })
+      );
+    });
+  } finally {
+    await networkd.close();
+    await machined.close();
+  }
+});
+
+Deno.test("Bus reconnects after nats-server restarts", async () => {
+  await using nats = await startNats();
+  const server = await Bus.connect(nats.creds("machined"));
+  const client = await Bus.connect(nats.creds("apid"));
+  try {
+    server.serve(
+      "machined.rpc.Ping",
+      () => Promise.resolve(enc.encode("pong")),
+    );
+    assertEquals(
+      dec.decode(await client.request("machined.rpc.Ping", new Uint8Array())),
+      "pong",
+    );
+    await nats.kill();
+    await nats.restart();
+    const r = await waitUntil(
+      async () =>
+        dec.decode(
+          await client.request("machined.rpc.Ping", new Uint8Array(), {
+            timeoutMs: 1000,
+          }),
+        ),
+      { timeoutMs: 20000, what: "request after reconnect" },
+    );
+    assertEquals(r, "pong");
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});

@@ -1,0 +1,95 @@
+/**
+ * Ports, bus subjects, service names, roles and paths shared by the daemons
+ * and osctl. One place, so nothing disagrees.
+ * @module
+ */
+
+/** apid's mTLS gRPC port. */
+export const APID_PORT = 50000;
+/** trustd's TLS gRPC port (control planes only). */
+export const TRUSTD_PORT = 50001;
+/** The node-local NATS port, bound to the node's own address only. */
+export const NATS_PORT = 4222;
+
+/** The daemons machined supervises (nats-server is supervised but not ours). */
+export type DaemonName = "machined" | "apid" | "trustd" | "networkd" | "udevd";
+/** Every daemon that has a NATS user. */
+export const DAEMONS: readonly DaemonName[] = [
+  "machined",
+  "apid",
+  "trustd",
+  "networkd",
+  "udevd",
+];
+
+/** Service ids as ServiceList reports them. */
+export type ServiceId =
+  | "machined"
+  | "nats"
+  | "udevd"
+  | "networkd"
+  | "trustd"
+  | "apid";
+
+/** The subject a daemon answers its health request on. */
+export function healthSubject(daemon: DaemonName): string {
+  return `${daemon}.health`;
+}
+
+/** The subject a daemon serves a unary API method on. */
+export function rpcSubject(daemon: DaemonName, method: string): string {
+  return `${daemon}.rpc.${method}`;
+}
+
+/** The subject a daemon serves a server-streaming API method on. */
+export function streamSubject(daemon: DaemonName, method: string): string {
+  return `${daemon}.stream.${method}`;
+}
+
+/** The inbox prefix of a daemon's NATS connection (replies come back here). */
+export function inboxPrefix(daemon: DaemonName): string {
+  return `_INBOX_${daemon}`;
+}
+
+/** Which daemon serves each MachineService method on the bus. */
+export const METHOD_OWNER: Readonly<Record<string, DaemonName>> = {
+  Version: "machined",
+  Hostname: "machined",
+  ServiceList: "machined",
+  ServiceStart: "machined",
+  ServiceStop: "machined",
+  ServiceRestart: "machined",
+  Logs: "machined",
+  Events: "machined",
+  Dmesg: "machined",
+  Reboot: "machined",
+  Shutdown: "machined",
+  ApplyConfiguration: "machined",
+  GetMachineConfig: "machined",
+  GenerateClientConfiguration: "machined",
+  Memory: "machined",
+  LoadAvg: "machined",
+  Links: "networkd",
+  Addresses: "networkd",
+  Routes: "networkd",
+  Disks: "udevd",
+};
+
+/** The API roles carried in a client certificate's Organization. */
+export type Role = "os:admin" | "os:operator" | "os:reader" | "os:impersonator";
+/** Every role Bronze knows. */
+export const ROLES: readonly Role[] = [
+  "os:admin",
+  "os:operator",
+  "os:reader",
+  "os:impersonator",
+];
+
+/** Bus header: the roles of the API caller, set by apid. */
+export const HEADER_ROLES = "bronze-roles";
+/** Bus header: who called (client certificate CN), set by apid for audit. */
+export const HEADER_CALLER = "bronze-caller";
+/** Bus header: error code name on a failed reply. */
+export const HEADER_ERROR_CODE = "bronze-error-code";
+/** Bus header: error message on a failed reply. */
+export const HEADER_ERROR_MESSAGE = "bronze-error-message";

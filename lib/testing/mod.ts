@@ -1,0 +1,18 @@
+/**
+ * Test helpers: a real nats-server, temp dirs as disposables, polling.
+ * @module
+ */
+export { tempDir } from "./temp_dir.ts";
+export type { TempDir } from "./temp_dir.ts";
+export { waitUntil } from "./poll.ts";
+export type { WaitOptions } from "./poll.ts";
+export { freePort } from "./free_port.ts";
+export { natsServerPath, startNats } from "./nats.ts";
+export type { TestNats } from "./nats.ts";
+export {
+  assert,
+  assertEquals,
+  assertIncludes,
+  assertRejects,
+  assertThrows,
+} from "./assert.ts";
