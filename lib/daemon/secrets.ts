@@ -5,6 +5,8 @@ import { type DaemonName, DAEMONS } from "../constants/mod.ts";
 export interface DaemonSecrets {
   /** How to reach the bus as this daemon. */
   bus: BusCredentials;
+  /** Daemon-specific secrets (trustd: CA and token), validated by the daemon. */
+  extra: Record<string, unknown>;
 }
 
 const MAX_SECRETS_BYTES = 64 * 1024;
@@ -25,7 +27,7 @@ export function parseSecrets(
   if (typeof raw !== "object" || raw === null) {
     throw new Error("Cannot parse daemon secrets on stdin: not an object");
   }
-  const bus = (raw as Record<string, unknown>).bus;
+  const { bus, ...extra } = raw as Record<string, unknown>;
   if (typeof bus !== "object" || bus === null) {
     throw new Error('Cannot parse daemon secrets on stdin: "bus" is missing');
   }
@@ -52,7 +54,7 @@ export function parseSecrets(
       "Cannot parse daemon secrets on stdin: bus password missing or short",
     );
   }
-  return { bus: { url, user: user as DaemonName, pass } };
+  return { bus: { url, user: user as DaemonName, pass }, extra };
 }
 
 /** Reads stdin to its end (bounded) and parses the daemon secrets. */
