@@ -1,0 +1,42 @@
+/**
+ * The v1alpha1 machine config: types, strict YAML parsing, validation that
+ * reports every problem with its path, redaction and serialisation.
+ * @module
+ */
+export type {
+  CertificateAndKey,
+  ClusterSection,
+  InstallConfig,
+  MachineConfig,
+  MachineSection,
+  MachineType,
+  NetworkConfig,
+  NetworkInterfaceConfig,
+  RouteConfig,
+} from "./types.ts";
+export { MACHINE_TYPES } from "./types.ts";
+export { ConfigValidationError, formatProblem } from "./errors.ts";
+export type { ConfigProblem } from "./errors.ts";
+export {
+  loadMachineConfig,
+  MAX_CONFIG_ALIASES,
+  MAX_CONFIG_BYTES,
+  MAX_CONFIG_DEPTH,
+  parseMachineConfig,
+  stringifyMachineConfig,
+} from "./parse.ts";
+export {
+  MAX_PROBLEMS,
+  TOKEN_PATTERN,
+  validateMachineConfig,
+} from "./validate.ts";
+export { REDACTED, redactMachineConfig } from "./redact.ts";
+export {
+  ipFamily,
+  isDnsName,
+  isIpv4,
+  isIpv6,
+  parseCidr,
+  parseEndpoint,
+} from "./net_syntax.ts";
+export type { Cidr, Endpoint, IpFamily } from "./net_syntax.ts";
