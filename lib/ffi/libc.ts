@@ -1,0 +1,271 @@
+import { EAGAIN, EINTR, SyscallError } from "./errno.ts";
+
+const SYMBOLS = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  setsockopt: {
+    parameters: ["i32", "i32", "i32", "buffer", "u32"],
+    result: "i32",
+  },
+  sendto: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    result: "isize",
+  },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  // The only call that waits: it runs on Deno's blocking pool, never on the
+  // event loop, and always with a bounded timeout.
+  poll: {
+    parameters: ["buffer", "u64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  close: { parameters: ["i32"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  sethostname: { parameters: ["buffer", "usize"], result: "i32" },
+  syscall: { parameters: ["i64", "i64", "buffer", "i64"], result: "i64" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The default library name (glibc). */
+export const LIBC_PATH = "libc.so.6";
+
+/** AF_NETLINK. */
+export const AF_NETLINK = 16;
+/** SOCK_RAW. */
+export const SOCK_RAW = 3;
+/** SOCK_NONBLOCK. */
+export const SOCK_NONBLOCK = 0o4000;
+/** SOCK_CLOEXEC. */
+export const SOCK_CLOEXEC = 0o2000000;
+/** MSG_DONTWAIT. */
+export const MSG_DONTWAIT = 0x40;
+/** MSG_TRUNC: recv returns the real length of a longer datagram. */
+export const MSG_TRUNC = 0x20;
+/** SOL_SOCKET. */
+export const SOL_SOCKET = 1;
+/** SO_RCVBUF. */
+export const SO_RCVBUF = 8;
+/** SO_RCVBUFFORCE (root: above rmem_max). */
+export const SO_RCVBUFFORCE = 33;
+/** POLLIN. */
+export const POLLIN = 0x1;
+const O_RDONLY = 0;
+const O_CLOEXEC = 0o2000000;
+
+/** finit_module(2) syscall numbers per architecture. */
+const SYS_FINIT_MODULE: Readonly<Record<string, bigint>> = {
+  x86_64: 313n,
+  aarch64: 273n,
+};
+
+/** finit_module flag: the file is compressed (.ko.xz/.ko.zst/.ko.gz). */
+export const MODULE_INIT_COMPRESSED_FILE = 4;
+
+/**
+ * The few libc calls Bronze needs, through Deno FFI (`--allow-ffi`). Every
+ * call checks its result and throws a {@linkcode SyscallError} naming what
+ * failed. Nothing here blocks the event loop: sockets are non-blocking and
+ * {@linkcode Libc.poll} waits on Deno's blocking pool with a timeout.
+ */
+export class Libc implements Disposable {
+  #lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+  #encoder = new TextEncoder();
+
+  private constructor(lib: Deno.DynamicLibrary<typeof SYMBOLS>) {
+    this.#lib = lib;
+  }
+
+  /** Opens libc (`libc.so.6` unless `path` names another). */
+  static open(path: string = LIBC_PATH): Libc {
+    try {
+      return new Libc(Deno.dlopen(path, SYMBOLS));
+    } catch (cause) {
+      throw new Error(`Cannot open C library ${JSON.stringify(path)}`, {
+        cause,
+      });
+    }
+  }
+
+  /** The calling thread's errno (valid right after a failed synchronous call). */
+  errno(): number {
+    const p = this.#lib.symbols.__errno_location();
+    return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32(0);
+  }
+
+  /** socket(2). */
+  socket(domain: number, type: number, protocol: number): number {
+    const fd = this.#lib.symbols.socket(domain, type, protocol);
+    if (fd < 0) {
+      throw new SyscallError(
+        `socket(${domain}, ${type}, ${protocol}) failed`,
+        this.errno(),
+      );
+    }
+    return fd;
+  }
+
+  /** bind(2) with a raw sockaddr. */
+  bind(fd: number, addr: Uint8Array): void {
+    if (this.#lib.symbols.bind(fd, addr, addr.length) < 0) {
+      throw new SyscallError(`bind(fd ${fd}) failed`, this.errno());
+    }
+  }
+
+  /** getsockname(2) into a buffer of the sockaddr's size; returns its length. */
+  getsockname(fd: number, addr: Uint8Array): number {
+    const len = new Uint32Array([addr.length]);
+    if (
+      this.#lib.symbols.getsockname(fd, addr, new Uint8Array(len.buffer)) < 0
+    ) {
+      throw new SyscallError(`getsockname(fd ${fd}) failed`, this.errno());
+    }
+    return len[0];
+  }
+
+  /** setsockopt(2) with a 32-bit integer value. */
+  setsockoptInt(fd: number, level: number, name: number, value: number): void {
+    const v = new Int32Array([value]);
+    if (
+      this.#lib.symbols.setsockopt(
+        fd,
+        level,
+        name,
+        new Uint8Array(v.buffer),
+        4,
+      ) < 0
+    ) {
+      throw new SyscallError(
+        `setsockopt(fd ${fd}, level ${level}, option ${name}) failed`,
+        this.errno(),
+      );
+    }
+  }
+
+  /** sendto(2) of one whole datagram to `addr`. */
+  sendto(fd: number, data: Uint8Array, addr: Uint8Array): void {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const n = this.#lib.symbols.sendto(
+        fd,
+        data,
+        BigInt(data.length),
+        0,
+        addr,
+        addr.length,
+      );
+      if (n >= 0n) {
+        if (Number(n) !== data.length) {
+          throw new Error(
+            `sendto(fd ${fd}) sent ${n} of ${data.length} bytes`,
+          );
+        }
+        return;
+      }
+      const e = this.errno();
+      if (e !== EINTR) {
+        throw new SyscallError(`sendto(fd ${fd}) failed`, e);
+      }
+    }
+    throw new SyscallError(`sendto(fd ${fd}) failed`, EINTR);
+  }
+
+  /**
+   * recv(2) without waiting (MSG_DONTWAIT). Returns the datagram's full
+   * length (MSG_TRUNC, so a value above `buf.length` means it was cut), or
+   * undefined when nothing is queued.
+   */
+  recvNow(fd: number, buf: Uint8Array, flags = 0): number | undefined {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const n = this.#lib.symbols.recv(
+        fd,
+        buf,
+        BigInt(buf.length),
+        flags | MSG_DONTWAIT | MSG_TRUNC,
+      );
+      if (n >= 0n) return Number(n);
+      const e = this.errno();
+      if (e === EAGAIN) return undefined;
+      if (e !== EINTR) throw new SyscallError(`recv(fd ${fd}) failed`, e);
+    }
+    return undefined;
+  }
+
+  /**
+   * Waits up to `timeoutMs` for `fd` to be readable, off the event loop.
+   * Returns true when readable (or in error: the next recv reports it).
+   */
+  async pollIn(fd: number, timeoutMs: number): Promise<boolean> {
+    const pfd = new Uint8Array(8);
+    const view = new DataView(pfd.buffer);
+    view.setInt32(0, fd, true);
+    view.setInt16(4, POLLIN, true);
+    const ms = Math.max(0, Math.min(2 ** 31 - 1, Math.floor(timeoutMs)));
+    const n = await this.#lib.symbols.poll(pfd, 1n, ms);
+    // errno of a call on the blocking pool is not ours to read; a failed
+    // poll (EINTR) counts as "not yet", and the caller's loop is bounded.
+    return n > 0 && view.getInt16(6, true) !== 0;
+  }
+
+  /** close(2); errors are ignored (the descriptor is gone either way). */
+  close(fd: number): void {
+    this.#lib.symbols.close(fd);
+  }
+
+  /** sethostname(2). */
+  sethostname(name: string): void {
+    const bytes = this.#encoder.encode(name);
+    if (this.#lib.symbols.sethostname(bytes, BigInt(bytes.length)) < 0) {
+      throw new SyscallError(
+        `Cannot set hostname to ${JSON.stringify(name)}`,
+        this.errno(),
+      );
+    }
+  }
+
+  /** Loads a kernel module file with finit_module(2) (root, image mode). */
+  finitModule(path: string, options: { params?: string } = {}): void {
+    const nr = SYS_FINIT_MODULE[Deno.build.arch];
+    if (nr === undefined) {
+      throw new Error(
+        `Cannot load module ${
+          JSON.stringify(path)
+        }: finit_module is unknown on ${Deno.build.arch}`,
+      );
+    }
+    const fd = this.#lib.symbols.open(
+      this.#encoder.encode(path + "\0"),
+      O_RDONLY | O_CLOEXEC,
+      0,
+    );
+    if (fd < 0) {
+      throw new SyscallError(
+        `Cannot open module ${JSON.stringify(path)}`,
+        this.errno(),
+      );
+    }
+    try {
+      const compressed = /\.ko\.(xz|zst|gz)$/.test(path)
+        ? MODULE_INIT_COMPRESSED_FILE
+        : 0;
+      const r = this.#lib.symbols.syscall(
+        nr,
+        BigInt(fd),
+        this.#encoder.encode((options.params ?? "") + "\0"),
+        BigInt(compressed),
+      );
+      if (r < 0n) {
+        throw new SyscallError(
+          `Cannot load module ${JSON.stringify(path)}`,
+          this.errno(),
+        );
+      }
+    } finally {
+      this.close(fd);
+    }
+  }
+
+  /** Unloads the library. */
+  [Symbol.dispose](): void {
+    this.#lib.close();
+  }
+}
