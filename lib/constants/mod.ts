@@ -93,3 +93,10 @@ export const HEADER_CALLER = "bronze-caller";
 export const HEADER_ERROR_CODE = "bronze-error-code";
 /** Bus header: error message on a failed reply. */
 export const HEADER_ERROR_MESSAGE = "bronze-error-message";
+
+/** gRPC metadata: one target node; its answer is passed through as is. */
+export const METADATA_NODE = "node";
+/** gRPC metadata: many target nodes; their answers are merged and tagged. */
+export const METADATA_NODES = "nodes";
+/** gRPC metadata: set by a forwarding apid; the receiver serves locally. */
+export const METADATA_PROXY_FROM = "bronze-proxyfrom";
