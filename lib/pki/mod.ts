@@ -1,0 +1,45 @@
+/**
+ * Bronze's PKI: the OS CA, X.509 v3 leaf certificates for nodes and clients,
+ * keys, CSRs and PEM, on Deno's WebCrypto through @peculiar/x509.
+ * @module
+ */
+export {
+  CA_TTL_MS,
+  CertificateAuthority,
+  CLIENT_CERT_TTL_MS,
+  CLOCK_SKEW_MS,
+  NODE_CERT_TTL_MS,
+} from "./ca.ts";
+export type { CreateCaOptions, IssueOptions, PemKeyPair } from "./ca.ts";
+export {
+  extKeyUsageOid,
+  parseCertificate,
+  verifyCertificate,
+} from "./certificate.ts";
+export type {
+  CertificateInfo,
+  ExtKeyUsage,
+  NameInfo,
+  VerifyOptions,
+} from "./certificate.ts";
+export { createCsr, MAX_CSR_BYTES, parseCsr } from "./csr.ts";
+export type { CsrInfo, CsrOptions } from "./csr.ts";
+export {
+  DEFAULT_KEY_ALGORITHM,
+  exportPrivateKeyPem,
+  exportPublicKeyPem,
+  generateKeyPair,
+  importPrivateKeyPem,
+  keyAlgorithmOf,
+} from "./keys.ts";
+export type { KeyAlgorithm, KeyPair } from "./keys.ts";
+export {
+  base64ToBytes,
+  base64ToPem,
+  bytesToBase64,
+  pemDecode,
+  pemDecodeOne,
+  pemEncode,
+  pemToBase64,
+} from "./pem.ts";
+export type { PemBlock } from "./pem.ts";
