@@ -1,0 +1,106 @@
+import { ApiError } from "../../lib/bus/mod.ts";
+import { type FollowItem, type RingEntry, SeqRing } from "./ring.ts";
+
+/** One captured log line. */
+export interface LogLine {
+  /** When machined read it (ms since the epoch). */
+  ts: number;
+  /** The line, without its newline. */
+  text: string;
+}
+
+/** Options for {@linkcode LogStore}. */
+export interface LogStoreOptions {
+  /** Bytes kept per service (default 1 MiB). */
+  capacityBytes?: number;
+  /** Longer lines are cut to this many characters (default 16 KiB). */
+  maxLineChars?: number;
+}
+
+/** Default ring capacity per service, as Talos keeps. */
+export const DEFAULT_LOG_CAPACITY = 1024 * 1024;
+const LINE_OVERHEAD = 32; // the timestamp and bookkeeping of a line
+
+/** Formats a line as the Logs API sends it: "<RFC 3339 time> <text>\n". */
+export function formatLogLine(line: LogLine): string {
+  return `${new Date(line.ts).toISOString()} ${line.text}\n`;
+}
+
+/** Per-service bounded rings of timestamped log lines. */
+export class LogStore {
+  #rings = new Map<string, SeqRing<LogLine>>();
+  #capacity: number;
+  #maxLine: number;
+
+  /** Makes an empty store. */
+  constructor(options: LogStoreOptions = {}) {
+    this.#capacity = options.capacityBytes ?? DEFAULT_LOG_CAPACITY;
+    this.#maxLine = options.maxLineChars ?? 16 * 1024;
+  }
+
+  /** Registers a service's log (idempotent). */
+  register(id: string): void {
+    if (this.#rings.has(id)) return;
+    this.#rings.set(
+      id,
+      new SeqRing<LogLine>({
+        maxBytes: this.#capacity,
+        size: (l) => l.text.length + LINE_OVERHEAD,
+      }),
+    );
+  }
+
+  /** Registered ids. */
+  ids(): string[] {
+    return [...this.#rings.keys()];
+  }
+
+  /** Appends one line to a registered log (unknown ids are registered). */
+  append(id: string, text: string, ts: number = Date.now()): void {
+    this.register(id);
+    const cut = text.length > this.#maxLine
+      ? text.slice(0, this.#maxLine) + "…"
+      : text;
+    this.#rings.get(id)!.push({ ts, text: cut });
+  }
+
+  /** The ring of a log; NotFound `log "x" was not registered` otherwise. */
+  ring(id: string): SeqRing<LogLine> {
+    const ring = this.#rings.get(id);
+    if (!ring) throw new ApiError("NotFound", `log "${id}" was not registered`);
+    return ring;
+  }
+
+  /** The last `n` lines of a log (-1: all). */
+  tail(id: string, n: number): LogLine[] {
+    return this.ring(id).tail(n).map((e) => e.value);
+  }
+
+  /**
+   * Streams a log: the last `tail` lines (-1: all), then, with `follow`, new
+   * lines until `signal` aborts. A reader that falls behind the ring is told
+   * how many lines it missed.
+   */
+  async *read(
+    id: string,
+    options: { tail: number; follow: boolean; signal: AbortSignal },
+  ): AsyncGenerator<LogLine, void, undefined> {
+    const ring = this.ring(id);
+    const past: RingEntry<LogLine>[] = ring.tail(options.tail);
+    const from = ring.nextSeq;
+    for (const e of past) yield e.value;
+    if (!options.follow) return;
+    const items: AsyncGenerator<FollowItem<LogLine>> = ring.follow(
+      from,
+      options.signal,
+    );
+    for await (const item of items) {
+      if (item.kind === "dropped") {
+        yield {
+          ts: Date.now(),
+          text: `[${item.count} lines dropped: reader too slow]`,
+        };
+      } else yield item.entry.value;
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import { errorText } from "../../../lib/log/mod.ts";
+import { sleep } from "./notifier.ts";
+
+/** A health check: resolves when healthy, throws saying what is wrong. */
+export type HealthCheck = (signal: AbortSignal) => Promise<void>;
+
+/** When and how long health checks run. */
+export interface HealthSettings {
+  /** Wait after start before the first check (ms). */
+  initialDelayMs: number;
+  /** Between checks while healthy (ms). */
+  periodMs: number;
+  /** Between checks while unknown or unhealthy (ms), so "up" shows soon. */
+  retryMs: number;
+  /** A check slower than this fails (ms). */
+  timeoutMs: number;
+}
+
+/** Default health settings (Talos: 1 s delay, 5 s period, 500 ms timeout). */
+export const DEFAULT_HEALTH: Readonly<HealthSettings> = {
+  initialDelayMs: 200,
+  periodMs: 5000,
+  retryMs: 500,
+  timeoutMs: 2000,
+};
+
+/** Runs one check under a timeout; returns undefined or the failure. */
+export async function checkOnce(
+  check: HealthCheck,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => {
+      ac.abort();
+      resolve(`timed out after ${timeoutMs} ms`);
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      check(ac.signal).then(() => undefined, (err) => errorText(err)),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * Checks health until `signal` aborts, reporting each result; checks more
+ * often while the service is not (yet) healthy.
+ */
+export async function runHealthChecks(
+  check: HealthCheck,
+  settings: HealthSettings,
+  options: {
+    signal: AbortSignal;
+    onResult: (failure: string | undefined) => void;
+  },
+): Promise<void> {
+  const { signal } = options;
+  if (await sleep(settings.initialDelayMs, signal)) return;
+  while (!signal.aborted) {
+    const failure = await checkOnce(check, settings.timeoutMs, signal);
+    if (signal.aborted) return;
+    options.onResult(failure);
+    const wait = failure === undefined ? settings.periodMs : settings.retryMs;
+    if (await sleep(wait, signal)) return;
+  }
+}
