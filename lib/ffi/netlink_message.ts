@@ -249,7 +249,7 @@ export function parseAck(msg: NetlinkMessage): NetlinkAck {
   const error = v.getInt32(0, true);
   const origLen = v.getUint32(4, true);
   const seq = v.getUint32(12, true);
-  const ack: NetlinkAck = { errno: -error, seq };
+  const ack: NetlinkAck = { errno: error === 0 ? 0 : -error, seq };
   if (msg.flags & NLM_F_ACK_TLVS) {
     // The echoed request: its header only when capped, else all of it.
     let off = 4 + (msg.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : nlAlign(origLen));
