@@ -23,6 +23,7 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   sethostname: { parameters: ["buffer", "usize"], result: "i32" },
+  setns: { parameters: ["i32", "i32"], result: "i32" },
   syscall: { parameters: ["i64", "i64", "buffer", "i64"], result: "i64" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -50,6 +51,8 @@ export const SO_RCVBUF = 8;
 export const SO_RCVBUFFORCE = 33;
 /** POLLIN. */
 export const POLLIN = 0x1;
+/** CLONE_NEWNET: a network namespace (setns). */
+export const CLONE_NEWNET = 0x40000000;
 const O_RDONLY = 0;
 const O_CLOEXEC = 0o2000000;
 
@@ -209,6 +212,63 @@ export class Libc implements Disposable {
   /** close(2); errors are ignored (the descriptor is gone either way). */
   close(fd: number): void {
     this.#lib.symbols.close(fd);
+  }
+
+  /** Opens a file read-only (O_CLOEXEC) and returns the raw descriptor. */
+  openReadOnly(path: string): number {
+    const fd = this.#lib.symbols.open(
+      this.#encoder.encode(path + "\0"),
+      O_RDONLY | O_CLOEXEC,
+      0,
+    );
+    if (fd < 0) {
+      throw new SyscallError(
+        `Cannot open ${JSON.stringify(path)}`,
+        this.errno(),
+      );
+    }
+    return fd;
+  }
+
+  /**
+   * Runs synchronous `fn` with the calling thread inside the network
+   * namespace at `path` (e.g. /run/netns/NAME), then switches back. Sockets
+   * made by `fn` stay in that namespace. Needs CAP_SYS_ADMIN.
+   */
+  inNetworkNamespace<T>(path: string, fn: () => T): T {
+    const own = this.openReadOnly("/proc/thread-self/ns/net");
+    try {
+      const target = this.openReadOnly(path);
+      try {
+        if (this.#lib.symbols.setns(target, CLONE_NEWNET) < 0) {
+          throw new SyscallError(
+            `Cannot enter network namespace ${JSON.stringify(path)}`,
+            this.errno(),
+          );
+        }
+      } finally {
+        this.close(target);
+      }
+      let result: T | undefined;
+      let failure: { error: unknown } | undefined;
+      try {
+        result = fn();
+      } catch (error) {
+        failure = { error };
+      }
+      if (this.#lib.symbols.setns(own, CLONE_NEWNET) < 0) {
+        // The thread would stay in the wrong namespace: nothing after this
+        // could be trusted.
+        throw new SyscallError(
+          "Cannot return to the original network namespace",
+          this.errno(),
+        );
+      }
+      if (failure) throw failure.error;
+      return result as T;
+    } finally {
+      this.close(own);
+    }
   }
 
   /** sethostname(2). */

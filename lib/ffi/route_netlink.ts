@@ -43,6 +43,8 @@ const MAX_DUMP_MESSAGES = 1_000_000;
 export interface RouteNetlinkOptions {
   /** How long one request may wait for the kernel (ms); default 5000. */
   timeoutMs?: number;
+  /** Open the socket inside this network namespace (e.g. /run/netns/NAME). */
+  netnsPath?: string;
 }
 
 /**
@@ -61,14 +63,19 @@ export class RouteNetlink implements Disposable {
     this.#seq = (Date.now() & 0x7fffffff) >>> 0;
   }
 
-  /** Opens a NETLINK_ROUTE socket (needs --allow-ffi). */
+  /**
+   * Opens a NETLINK_ROUTE socket (needs --allow-ffi), in the current network
+   * namespace or the one at `options.netnsPath`.
+   */
   static open(libc: Libc, options: RouteNetlinkOptions = {}): RouteNetlink {
-    return new RouteNetlink(
+    const make = () =>
       NetlinkSocket.open(libc, NETLINK_ROUTE, {
         receiveBufferBytes: 1024 * 1024,
-      }),
-      options.timeoutMs ?? 5000,
-    );
+      });
+    const sock = options.netnsPath
+      ? libc.inNetworkNamespace(options.netnsPath, make)
+      : make();
+    return new RouteNetlink(sock, options.timeoutMs ?? 5000);
   }
 
   /** Every link (RTM_GETLINK dump). */

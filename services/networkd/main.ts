@@ -1,8 +1,34 @@
-/** networkd: wiring only (its logic is being written in this folder). */
+/**
+ * networkd: reports the node's links, addresses and routes from the kernel
+ * (netlink) on the bus, and applies the machine config's network section.
+ *
+ *     networkd --address IP --hostname NAME [--apply] [--set-hostname]
+ *
+ * stdin: the daemon secrets JSON `{bus: {url, user, pass}, network?: {...}}`;
+ * `network` is the machine config's network section (interfaces[] with name,
+ * addresses, routes[] {network, gateway, metric}, mtu). Without `--apply` it
+ * is only compared with the kernel and the would-be changes logged (process
+ * mode); with `--apply` (network-namespace or image mode) it is reconciled.
+ * `--set-hostname` calls sethostname(2) with `--hostname` (image mode only).
+ *
+ * Deno permissions, exactly:
+ *   --allow-ffi                    dlopen("libc.so.6"): netlink sockets, poll,
+ *                                  sethostname (a path-scoped --allow-ffi does
+ *                                  not match a bare library name)
+ *   --allow-net=<bus host>:<port>  the node-local NATS server
+ * Nothing else (no read, write, env, run or sys). Needs CAP_NET_ADMIN (root)
+ * only to apply; reading works unprivileged.
+ */
 import { runDaemon } from "../../lib/daemon/mod.ts";
+import { NETWORKD_USAGE, parseNetworkdFlags } from "./flags.ts";
+import { createNetworkd } from "./networkd.ts";
 
-await runDaemon("networkd", async ({ signal }) => {
-  await new Promise<void>((resolve) =>
-    signal.addEventListener("abort", () => resolve(), { once: true })
-  );
-});
+let flags;
+try {
+  flags = parseNetworkdFlags(Deno.args);
+} catch (err) {
+  console.error(`networkd: ${(err as Error).message}\n${NETWORKD_USAGE}`);
+  Deno.exit(2);
+}
+const networkd = createNetworkd(flags);
+await runDaemon("networkd", networkd.run, { health: networkd.health });
