@@ -1,0 +1,31 @@
+/**
+ * The one wrapper around grpc-js: (m)TLS servers whose certificates rotate
+ * without dropping calls, client channels that verify a node's DNS SAN when
+ * dialing an IP, typed and raw services whose handlers never see grpc-js
+ * types, ApiError <-> gRPC status at the edge, and apid's fan-out helpers.
+ * @module
+ */
+export {
+  checkTlsMaterial,
+  clientTls,
+  NODE_SERVER_NAME,
+  RotatingServerCredentials,
+} from "./tls.ts";
+export type { ClientTls, ClientTlsOptions, TlsMaterial } from "./tls.ts";
+export { GrpcServer } from "./server.ts";
+export type { GrpcServerOptions } from "./server.ts";
+export { contextOf, typedService } from "./typed_service.ts";
+export type {
+  CallContext,
+  GrpcService,
+  MethodDefinitionLike,
+  ServiceHandlers,
+  StreamHandler,
+  UnaryHandler,
+} from "./typed_service.ts";
+export { TlsChannel } from "./typed_client.ts";
+export type {
+  ClientMethodLike,
+  TlsChannelOptions,
+  UnaryCallOptions,
+} from "./typed_client.ts";

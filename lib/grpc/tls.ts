@@ -1,0 +1,137 @@
+/**
+ * TLS material for gRPC servers and clients: server credentials whose
+ * certificate can be replaced while the server runs (rotation without
+ * dropping calls), and client channel credentials that verify the CA and a
+ * DNS name from the server certificate even when dialing an IP.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { createSecureContext, type SecureContextOptions } from "node:tls";
+import * as grpc from "@grpc/grpc-js";
+
+/** A certificate, its key and the CA that verifies peers; all PEM. */
+export interface TlsMaterial {
+  /** CA certificate(s) (PEM) that peers' certificates must chain to. */
+  ca: string;
+  /** Own certificate (PEM). */
+  cert: string;
+  /** Own private key (PEM). Secret. */
+  key: string;
+}
+
+/** The DNS SAN every Bronze node server certificate carries (dial IPs with it). */
+export const NODE_SERVER_NAME = "bronze-node";
+
+function contextOptions(m: TlsMaterial): SecureContextOptions {
+  return {
+    ca: Buffer.from(m.ca),
+    cert: Buffer.from(m.cert),
+    key: Buffer.from(m.key),
+  };
+}
+
+/**
+ * Checks that TLS material loads (key matches certificate, PEM parses) before
+ * it is handed to a live server; throws an Error saying what failed.
+ */
+export function checkTlsMaterial(m: TlsMaterial): void {
+  let matches: boolean;
+  try {
+    createSecureContext(contextOptions(m));
+    new X509Certificate(m.ca);
+    const cert = new X509Certificate(m.cert);
+    matches = cert.checkPrivateKey(createPrivateKey(m.key));
+  } catch (cause) {
+    throw new Error(
+      "Cannot load TLS material: certificate, key or CA is unusable",
+      { cause },
+    );
+  }
+  if (!matches) {
+    throw new Error(
+      "Cannot load TLS material: the key does not match the certificate",
+    );
+  }
+}
+
+/**
+ * Server credentials whose certificate, key and CA can be replaced at any
+ * time: new handshakes use the new material, established connections (and
+ * the calls on them) carry on.
+ */
+export class RotatingServerCredentials extends grpc.ServerCredentials {
+  #requireClientCert: boolean;
+
+  /** Makes credentials; `requireClientCert` turns on mutual TLS. */
+  constructor(material: TlsMaterial, requireClientCert: boolean) {
+    checkTlsMaterial(material);
+    super(
+      {
+        requestCert: requireClientCert,
+        rejectUnauthorized: requireClientCert,
+      },
+      contextOptions(material),
+    );
+    this.#requireClientCert = requireClientCert;
+  }
+
+  /** Replaces the material for new handshakes; throws (keeping the old) if unusable. */
+  update(material: TlsMaterial): void {
+    checkTlsMaterial(material);
+    this.updateSecureContextOptions(contextOptions(material));
+  }
+
+  /** grpc-js identity check: each instance is its own credentials. */
+  _equals(other: grpc.ServerCredentials): boolean {
+    return other === this;
+  }
+
+  /** Whether clients must present a certificate. */
+  get requireClientCert(): boolean {
+    return this.#requireClientCert;
+  }
+}
+
+/** Client TLS: the CA to trust, an optional client certificate, the name to verify. */
+export interface ClientTlsOptions {
+  /** CA certificate (PEM) the server's certificate must chain to. */
+  ca: string;
+  /** Client certificate (PEM), for mutual TLS. */
+  cert?: string;
+  /** Client key (PEM), with `cert`. */
+  key?: string;
+  /**
+   * The DNS name to verify in the server certificate. grpc-js refuses an IP
+   * as TLS server name, so IP targets need one: NODE_SERVER_NAME by default.
+   */
+  serverName?: string;
+}
+
+/** What a channel needs: credentials plus the channel options that go with them. */
+export interface ClientTls {
+  /** Channel credentials. */
+  credentials: grpc.ChannelCredentials;
+  /** Channel options (the TLS name override). */
+  channelOptions: grpc.ChannelOptions;
+}
+
+/** Builds client channel credentials and options from PEM material. */
+export function clientTls(options: ClientTlsOptions): ClientTls {
+  if ((options.cert === undefined) !== (options.key === undefined)) {
+    throw new Error("Cannot build client TLS: cert and key go together");
+  }
+  const credentials = grpc.credentials.createSsl(
+    Buffer.from(options.ca),
+    options.key === undefined ? null : Buffer.from(options.key),
+    options.cert === undefined ? null : Buffer.from(options.cert),
+  );
+  const name = options.serverName ?? NODE_SERVER_NAME;
+  return {
+    credentials,
+    channelOptions: {
+      "grpc.ssl_target_name_override": name,
+      "grpc.default_authority": name,
+    },
+  };
+}
