@@ -11,13 +11,21 @@
  * mode); with `--apply` (network-namespace or image mode) it is reconciled.
  * `--set-hostname` calls sethostname(2) with `--hostname` (image mode only).
  *
- * Deno permissions, exactly:
+ * Deno permissions, exactly (tests/networkd_daemon_test.ts runs it so):
  *   --allow-ffi                    dlopen("libc.so.6"): netlink sockets, poll,
  *                                  sethostname (a path-scoped --allow-ffi does
  *                                  not match a bare library name)
  *   --allow-net=<bus host>:<port>  the node-local NATS server
- * Nothing else (no read, write, env, run or sys). Needs CAP_NET_ADMIN (root)
- * only to apply; reading works unprivileged.
+ *   --allow-env=GRPC_NODE_VERBOSITY,GRPC_VERBOSITY,GRPC_NODE_TRACE,GRPC_TRACE,
+ *     GRPC_SSL_CIPHER_SUITES,GRPC_DEFAULT_SSL_ROOTS_FILE_PATH,
+ *     GRPC_NODE_USE_ALTERNATIVE_RESOLVER,
+ *     GRPC_EXPERIMENTAL_ENABLE_OUTLIER_DETECTION
+ *                                  read by @grpc/grpc-js at import (the
+ *                                  generated API code loads it); add
+ *                                  BRONZE_LOG_LEVEL to choose the log level
+ *   --no-prompt
+ * Nothing else (no read, write, run or sys). Applying needs CAP_NET_ADMIN
+ * (root); reading works unprivileged.
  */
 import { runDaemon } from "../../lib/daemon/mod.ts";
 import { NETWORKD_USAGE, parseNetworkdFlags } from "./flags.ts";
