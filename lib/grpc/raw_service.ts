@@ -1,0 +1,252 @@
+/**
+ * A gRPC service served as raw bytes: every method of a generated service
+ * definition is registered with identity serializers, so a proxy passes
+ * request and reply bytes through and decodes only what it must. Handlers get
+ * plain bytes, metadata, the peer's certificate identity, the deadline and an
+ * abort signal; they never see grpc-js types.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import * as grpc from "@grpc/grpc-js";
+import { ApiError, STATUS_CODES, toApiError } from "../bus/mod.ts";
+
+/** One method of a service, as the proxy needs it. */
+export interface RawMethod {
+  /** The method name, e.g. "Version". */
+  name: string;
+  /** The full path, e.g. "/machine.MachineService/Version". */
+  path: string;
+  /** Server streaming. */
+  responseStream: boolean;
+}
+
+/** The shape of a generated grpc-js service definition this reads. */
+export type ServiceDefinitionLike = Readonly<
+  Record<string, {
+    path: string;
+    requestStream: boolean;
+    responseStream: boolean;
+  }>
+>;
+
+/** Lists the methods of a generated definition; client streaming is refused. */
+export function rawMethods(definition: ServiceDefinitionLike): RawMethod[] {
+  return Object.values(definition).map((m) => {
+    if (m.requestStream) {
+      throw new Error(
+        `Cannot proxy ${m.path}: client streaming is not supported`,
+      );
+    }
+    const name = m.path.slice(m.path.lastIndexOf("/") + 1);
+    return { name, path: m.path, responseStream: m.responseStream };
+  });
+}
+
+/** Request metadata: lower-case keys, string values (binary keys skipped). */
+export type CallMetadata = Readonly<Record<string, readonly string[]>>;
+
+/** Who is calling, from the verified client certificate. */
+export interface PeerIdentity {
+  /** Subject CN ("" when none). */
+  commonName: string;
+  /** Subject O values: the caller's roles. */
+  organizations: string[];
+  /** The peer's address "ip:port". */
+  address: string;
+}
+
+/** What a raw handler gets with the request bytes. */
+export interface RawCallContext {
+  /** The method called. */
+  method: RawMethod;
+  /** Request metadata. */
+  metadata: CallMetadata;
+  /** The caller; undefined when the transport has no client certificate. */
+  peer: PeerIdentity | undefined;
+  /** The client's deadline (ms since epoch), undefined when it set none. */
+  deadline: number | undefined;
+  /** Aborted when the client cancels or goes away. */
+  signal: AbortSignal;
+}
+
+/** What a raw stream handler gets: send with flow control. */
+export interface RawStreamContext extends RawCallContext {
+  /** Sends response headers now (so the client knows the stream is up). */
+  sendHeaders(): void;
+  /** Sends one message; resolves when the transport can take more. */
+  send(data: Uint8Array): Promise<void>;
+}
+
+/** The proxy's handlers: one for unary methods, one for server streams. */
+export interface RawHandlers {
+  /** Handles a unary call; throw an ApiError to fail it. */
+  unary(request: Uint8Array, ctx: RawCallContext): Promise<Uint8Array>;
+  /** Handles a server-streaming call; return to end, throw to fail. */
+  stream(request: Uint8Array, ctx: RawStreamContext): Promise<void>;
+}
+
+/** A service definition and implementation ready for `Server.addService`. */
+export interface RawService {
+  /** Identity-serializer definition of every method. */
+  definition: grpc.ServiceDefinition;
+  /** Handlers wired to the raw handlers. */
+  implementation: grpc.UntypedServiceImplementation;
+}
+
+const identity = (b: Buffer): Buffer => b;
+const toBuffer = (b: Uint8Array): Buffer =>
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+/** Builds a raw service from a method list and handlers. */
+export function rawService(
+  methods: readonly RawMethod[],
+  handlers: RawHandlers,
+): RawService {
+  const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
+  const implementation: grpc.UntypedServiceImplementation = {};
+  for (const method of methods) {
+    definition[method.name] = {
+      path: method.path,
+      requestStream: false,
+      responseStream: method.responseStream,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+      originalName: method.name,
+    };
+    implementation[method.name] = method.responseStream
+      ? streamHandler(method, handlers)
+      : unaryHandler(method, handlers);
+  }
+  return { definition, implementation };
+}
+
+function unaryHandler(
+  method: RawMethod,
+  handlers: RawHandlers,
+): grpc.handleUnaryCall<Buffer, Buffer> {
+  return (call, callback) => {
+    const ac = new AbortController();
+    const onCancel = () =>
+      ac.abort(new ApiError("Canceled", "call canceled by the client"));
+    call.on("cancelled", onCancel);
+    handlers.unary(call.request, contextOf(method, call, ac.signal)).then(
+      (reply) => callback(null, toBuffer(reply)),
+      (err) => callback(toServiceError(err)),
+    ).finally(() => {
+      call.off("cancelled", onCancel);
+      ac.abort(new ApiError("Canceled", "call ended"));
+    });
+  };
+}
+
+function streamHandler(
+  method: RawMethod,
+  handlers: RawHandlers,
+): grpc.handleServerStreamingCall<Buffer, Buffer> {
+  return (call) => {
+    const ac = new AbortController();
+    let waker: (() => void) | undefined;
+    const onCancel = () => {
+      ac.abort(new ApiError("Canceled", "call canceled by the client"));
+      waker?.();
+    };
+    const onDrain = () => waker?.();
+    call.on("cancelled", onCancel);
+    call.on("drain", onDrain);
+    let headersSent = false;
+    const sendHeaders = () => {
+      if (headersSent || ac.signal.aborted) return;
+      headersSent = true;
+      call.sendMetadata(new grpc.Metadata());
+    };
+    const send = async (data: Uint8Array): Promise<void> => {
+      if (ac.signal.aborted) throw ac.signal.reason;
+      headersSent = true;
+      if (!call.write(toBuffer(data))) {
+        while (call.writableNeedDrain && !ac.signal.aborted) {
+          await new Promise<void>((r) => (waker = r));
+          waker = undefined;
+        }
+        if (ac.signal.aborted) throw ac.signal.reason;
+      }
+    };
+    handlers.stream(call.request, {
+      ...contextOf(method, call, ac.signal),
+      sendHeaders,
+      send,
+    }).then(
+      () => {
+        if (!ac.signal.aborted) call.end();
+      },
+      (err) => {
+        // grpc-js turns an "error" event into the call's final status.
+        if (!ac.signal.aborted) call.emit("error", toServiceError(err));
+      },
+    ).finally(() => {
+      call.off("cancelled", onCancel);
+      call.off("drain", onDrain);
+      ac.abort(new ApiError("Canceled", "call ended"));
+    });
+  };
+}
+
+interface CallLike {
+  metadata: grpc.Metadata;
+  getPeer(): string;
+  getDeadline(): grpc.Deadline;
+  getAuthContext(): { sslPeerCertificate?: { subject?: unknown } };
+}
+
+function contextOf(
+  method: RawMethod,
+  call: CallLike,
+  signal: AbortSignal,
+): RawCallContext {
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return {
+    method,
+    metadata: metadataRecord(call.metadata),
+    peer: peerIdentity(call),
+    deadline: Number.isFinite(ms) ? ms : undefined,
+    signal,
+  };
+}
+
+function metadataRecord(md: grpc.Metadata): CallMetadata {
+  const out: Record<string, string[]> = {};
+  for (const [key, values] of Object.entries(md.getMap())) {
+    if (key.endsWith("-bin")) continue;
+    const all = md.get(key).filter((v): v is string => typeof v === "string");
+    if (all.length > 0 || typeof values === "string") out[key] = all;
+  }
+  return out;
+}
+
+function peerIdentity(call: CallLike): PeerIdentity | undefined {
+  const cert = call.getAuthContext()?.sslPeerCertificate;
+  if (!cert || !cert.subject) return undefined;
+  const subject = cert.subject as unknown as Record<
+    string,
+    string | string[] | undefined
+  >;
+  const list = (v: string | string[] | undefined): string[] =>
+    v === undefined ? [] : Array.isArray(v) ? v : [v];
+  return {
+    commonName: list(subject.CN)[0] ?? "",
+    organizations: list(subject.O),
+    address: call.getPeer(),
+  };
+}
+
+/** Maps any error to a grpc-js status error for the client. */
+export function toServiceError(err: unknown): Partial<grpc.ServiceError> {
+  const e = toApiError(err);
+  return {
+    code: STATUS_CODES[e.status] as grpc.status,
+    details: e.message,
+    metadata: new grpc.Metadata(),
+  };
+}

@@ -1,0 +1,401 @@
+/**
+ * Test harness for apid: an OS CA with client and node certificates, and
+ * nodes made of a real nats-server, a real apid process and a stand-in for
+ * machined's API on the bus (answers that name the node and echo the roles
+ * and caller apid passed on).
+ * @module
+ */
+import "reflect-metadata";
+import { Buffer } from "node:buffer";
+import * as grpc from "@grpc/grpc-js";
+import { RawChannel } from "../lib/grpc/raw_client.ts";
+import { Data, Empty } from "../lib/api/gen/common/common.ts";
+import {
+  Event,
+  EventsRequest,
+  GenerateClientConfigurationRequest,
+  GenerateClientConfigurationResponse,
+  LogsRequest,
+  RebootRequest,
+  RebootResponse,
+  ServiceListResponse,
+  ServiceRestartRequest,
+  ServiceRestartResponse,
+  VersionResponse,
+} from "../lib/api/gen/machine/machine.ts";
+import { Bus, serveTyped, serveTypedStream } from "../lib/bus/mod.ts";
+import {
+  HEADER_CALLER,
+  HEADER_ROLES,
+  rpcSubject,
+  streamSubject,
+} from "../lib/constants/mod.ts";
+import { CertificateAuthority, type PemKeyPair } from "../lib/pki/mod.ts";
+import { startNats, type TestNats, waitUntil } from "../lib/testing/mod.ts";
+
+const DENO = Deno.execPath();
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** A CA and the certificates tests need. */
+export interface TestPki {
+  /** The OS CA. */
+  ca: CertificateAuthority;
+  /** A client certificate with these roles (Organization values). */
+  client(roles: string[], ttlMs?: number): Promise<PemKeyPair>;
+  /** Writes apid's certs folder for a node. */
+  writeNodeCerts(
+    dir: string,
+    node: { address: string; hostname: string; controlPlane: boolean },
+  ): Promise<void>;
+}
+
+/** Makes a fresh OS CA. */
+export async function makePki(): Promise<TestPki> {
+  const ca = await CertificateAuthority.create();
+  return {
+    ca,
+    client: (roles, ttlMs = 3600_000) =>
+      ca.issueKeyPair({
+        commonName: `user-${roles.join("+") || "none"}`,
+        organizations: roles,
+        usages: ["clientAuth"],
+        ttlMs,
+      }),
+    async writeNodeCerts(dir, node) {
+      await Deno.mkdir(dir, { recursive: true });
+      const server = await ca.issueKeyPair({
+        commonName: node.hostname,
+        dnsNames: [node.hostname],
+        ipAddresses: [node.address],
+        usages: ["serverAuth"],
+        ttlMs: 3600_000,
+      });
+      await Deno.writeTextFile(`${dir}/ca.crt`, ca.crtPem);
+      await Deno.writeTextFile(`${dir}/server.crt`, server.crt);
+      await Deno.writeTextFile(`${dir}/server.key`, server.key, {
+        mode: 0o600,
+      });
+      if (node.controlPlane) {
+        const client = await ca.issueKeyPair({
+          commonName: `apid-${node.hostname}`,
+          organizations: ["os:impersonator"],
+          usages: ["clientAuth"],
+          ttlMs: 3600_000,
+        });
+        await Deno.writeTextFile(`${dir}/client.crt`, client.crt);
+        await Deno.writeTextFile(`${dir}/client.key`, client.key, {
+          mode: 0o600,
+        });
+      }
+    },
+  };
+}
+
+/** A random loopback /24 prefix, so parallel test runs do not collide. */
+export function randomLoopbackPrefix(): string {
+  const a = 100 + Math.floor(Math.random() * 150);
+  const b = Math.floor(Math.random() * 256);
+  return `127.${a}.${b}`;
+}
+
+/** One node: nats-server, the stand-in machined API, and apid. */
+export interface TestNode extends AsyncDisposable {
+  /** The node address. */
+  address: string;
+  /** The node hostname. */
+  hostname: string;
+  /** apid's pid. */
+  readonly apidPid: number;
+  /** apid's stderr lines so far (JSON logs). */
+  apidLog: string[];
+  /** The nats-server. */
+  nats: TestNats;
+  /** Stops apid with a signal and waits for it ("SIGSTOP" freezes it). */
+  signalApid(signal: Deno.Signal): void;
+  /** Kills apid and waits for it to exit. */
+  stopApid(): Promise<void>;
+  /** Starts apid again and waits until it listens. */
+  startApid(): Promise<void>;
+}
+
+/** Options of {@linkcode startNode}. */
+export interface StartNodeOptions {
+  /** Node address (loopback). */
+  address: string;
+  /** Node hostname. */
+  hostname: string;
+  /** Control plane (forwards). */
+  controlPlane: boolean;
+  /** apid port; 50000 by default. */
+  port?: number;
+  /** Leg deadline of apid in ms. */
+  legTimeoutMs?: number;
+  /** Where to keep the node's files. */
+  dir: string;
+}
+
+/** Starts a node's nats-server, the machined stand-in and apid. */
+export async function startNode(
+  pki: TestPki,
+  options: StartNodeOptions,
+): Promise<TestNode> {
+  const nats = await startNats(options.address);
+  const bus = await Bus.connect(nats.creds("machined"));
+  serveFakeMachined(bus, options.hostname);
+  const certs = `${options.dir}/certs/apid`;
+  await pki.writeNodeCerts(certs, options);
+  const port = options.port ?? 50000;
+  let child: Deno.ChildProcess | undefined;
+  let logDone: Promise<void> = Promise.resolve();
+  const apidLog: string[] = [];
+  const start = async () => {
+    const args = [
+      "run",
+      "-A",
+      "--no-prompt",
+      `${ROOT}services/apid/main.ts`,
+      "--address",
+      options.address,
+      "--hostname",
+      options.hostname,
+      "--certs",
+      certs,
+      "--port",
+      String(port),
+    ];
+    if (options.controlPlane) args.push("--control-plane");
+    if (options.legTimeoutMs) {
+      args.push("--leg-timeout-ms", String(options.legTimeoutMs));
+    }
+    const proc = new Deno.Command(DENO, {
+      args,
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    child = proc;
+    const w = proc.stdin.getWriter();
+    await w.write(
+      new TextEncoder().encode(JSON.stringify({ bus: nats.creds("apid") })),
+    );
+    await w.close();
+    logDone = (async () => {
+      let buf = "";
+      for await (
+        const chunk of proc.stderr.pipeThrough(new TextDecoderStream())
+      ) {
+        buf += chunk;
+        const lines = buf.split("\n");
+        buf = lines.pop() ?? "";
+        apidLog.push(...lines);
+      }
+    })();
+    await waitUntil(async () => {
+      if (apidLog.some((l) => l.includes('"failed"'))) {
+        throw new Error(`apid failed: ${apidLog.join("\n")}`);
+      }
+      try {
+        const c = await Deno.connect({ hostname: options.address, port });
+        c.close();
+        return true;
+      } catch {
+        return false;
+      }
+    }, { timeoutMs: 30000, what: `apid on ${options.address}:${port}` });
+  };
+  const stopApid = async () => {
+    if (!child) return;
+    const c = child;
+    child = undefined;
+    try {
+      c.kill("SIGCONT");
+      c.kill("SIGKILL");
+    } catch {
+      // gone
+    }
+    await c.status;
+    await logDone;
+  };
+  await start();
+  return {
+    address: options.address,
+    hostname: options.hostname,
+    get apidPid() {
+      return child?.pid ?? 0;
+    },
+    apidLog,
+    nats,
+    signalApid: (signal) => child?.kill(signal),
+    stopApid,
+    startApid: start,
+    async [Symbol.asyncDispose]() {
+      await stopApid();
+      await bus.close();
+      await nats[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** Sleeps on a signal (rejects when it aborts). */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}
+
+/**
+ * A stand-in for machined's API on the bus: Version names the node in
+ * platform.name, mutating calls echo the roles and caller they got.
+ */
+function serveFakeMachined(bus: Bus, hostname: string): void {
+  const echo = (h: Record<string, string>) =>
+    `roles=${h[HEADER_ROLES] ?? ""};caller=${h[HEADER_CALLER] ?? ""}`;
+  serveTyped(
+    bus,
+    rpcSubject("machined", "Version"),
+    { req: Empty, res: VersionResponse },
+    () =>
+      Promise.resolve({
+        messages: [{
+          metadata: undefined,
+          version: {
+            tag: "v0.0.0-test",
+            sha: "test",
+            built: "",
+            denoVersion: Deno.version.deno,
+            os: "linux",
+            arch: "amd64",
+          },
+          platform: { name: hostname, mode: "process" },
+        }],
+      }),
+  );
+  serveTyped(
+    bus,
+    rpcSubject("machined", "ServiceList"),
+    { req: Empty, res: ServiceListResponse },
+    () =>
+      Promise.resolve({
+        messages: [{
+          metadata: undefined,
+          services: [{
+            id: "apid",
+            state: "Running",
+            events: [{
+              msg: "Health check successful",
+              state: "Running",
+              ts: new Date().toISOString(),
+            }],
+            health: {
+              unknown: false,
+              healthy: true,
+              lastMessage: "",
+              lastChange: new Date().toISOString(),
+            },
+            pid: 42,
+            dependsOn: [],
+          }],
+        }],
+      }),
+  );
+  serveTyped(
+    bus,
+    rpcSubject("machined", "ServiceRestart"),
+    { req: ServiceRestartRequest, res: ServiceRestartResponse },
+    (req, ctx) =>
+      Promise.resolve({
+        messages: [{
+          metadata: undefined,
+          resp: `restarted ${req.id}; ${echo(ctx.headers)}`,
+        }],
+      }),
+  );
+  serveTyped(
+    bus,
+    rpcSubject("machined", "Reboot"),
+    { req: RebootRequest, res: RebootResponse },
+    (_req, ctx) =>
+      Promise.resolve({
+        messages: [{ metadata: undefined, actorId: echo(ctx.headers) }],
+      }),
+  );
+  serveTyped(
+    bus,
+    rpcSubject("machined", "GenerateClientConfiguration"),
+    {
+      req: GenerateClientConfigurationRequest,
+      res: GenerateClientConfigurationResponse,
+    },
+    (req) =>
+      Promise.resolve({
+        messages: [{
+          metadata: undefined,
+          ca: Buffer.from(""),
+          crt: Buffer.from(req.roles.join(",")),
+          key: Buffer.from(""),
+          osconfig: Buffer.from(""),
+        }],
+      }),
+  );
+  serveTypedStream(
+    bus,
+    streamSubject("machined", "Logs"),
+    { req: LogsRequest, res: Data },
+    async (req, ctx) => {
+      const tail = req.tailLines < 0 ? 3 : Math.min(3, req.tailLines);
+      for (let i = 0; i < tail; i++) {
+        await ctx.send({
+          metadata: undefined,
+          bytes: Buffer.from(`${hostname} ${req.id} line ${i}\n`),
+        });
+      }
+      for (let i = 0; req.follow; i++) {
+        await pause(50, ctx.signal);
+        await ctx.send({
+          metadata: undefined,
+          bytes: Buffer.from(`${hostname} ${req.id} follow ${i}\n`),
+        });
+      }
+    },
+  );
+  serveTypedStream(
+    bus,
+    streamSubject("machined", "Events"),
+    { req: EventsRequest, res: Event },
+    async (req, ctx) => {
+      for (let i = 0; req.follow || i < 2; i++) {
+        await ctx.send({
+          metadata: undefined,
+          id: `${hostname}-${i}`,
+          ts: new Date().toISOString(),
+          type: "service",
+          service: "apid",
+          state: "Running",
+          message: `event ${i} on ${hostname}`,
+        });
+        if (req.follow) await pause(50, ctx.signal);
+      }
+    },
+  );
+}
+
+/** Dials an apid with a client certificate (or none) trusting `caPem`. */
+export function dialApid(
+  address: string,
+  options: { caPem: string; pair?: PemKeyPair; port?: number },
+): RawChannel {
+  const creds = grpc.credentials.createSsl(
+    Buffer.from(options.caPem),
+    options.pair ? Buffer.from(options.pair.key) : null,
+    options.pair ? Buffer.from(options.pair.crt) : null,
+    { checkServerIdentity: () => undefined },
+  );
+  return new RawChannel(`${address}:${options.port ?? 50000}`, creds, {
+    channelOptions: { "grpc.ssl_target_name_override": "bronze-node" },
+  });
+}
