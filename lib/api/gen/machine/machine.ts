@@ -347,6 +347,35 @@ export interface DisksResponse {
   messages: Disks[];
 }
 
+/**
+ * DeviceEvent is one kernel uevent as udevd-lite publishes it on the bus
+ * subject "udevd.events.<action>" (bus only, not a MachineService rpc).
+ */
+export interface DeviceEvent {
+  /**
+   * action is the uevent action: add, remove, change, move, online,
+   * offline, bind or unbind.
+   */
+  action: string;
+  /** devpath is the device's path under /sys, e.g. "/devices/virtual/block/loop0". */
+  devpath: string;
+  subsystem: string;
+  /** devtype is DEVTYPE when the kernel sent one ("disk", "partition", ...). */
+  devtype: string;
+  /** devname is DEVNAME when the kernel sent one ("loop0", "input/event3"). */
+  devname: string;
+  seqnum: number;
+  /** modalias is MODALIAS when the kernel sent one. */
+  modalias: string;
+  /** env holds every KEY=VALUE pair of the event, including the above. */
+  env: { [key: string]: string };
+}
+
+export interface DeviceEvent_EnvEntry {
+  key: string;
+  value: string;
+}
+
 function createBaseHealthRequest(): HealthRequest {
   return {};
 }
@@ -5704,6 +5733,302 @@ export const DisksResponse: MessageFns<DisksResponse> = {
   },
 };
 
+function createBaseDeviceEvent(): DeviceEvent {
+  return { action: "", devpath: "", subsystem: "", devtype: "", devname: "", seqnum: 0, modalias: "", env: {} };
+}
+
+export const DeviceEvent: MessageFns<DeviceEvent> = {
+  encode(message: DeviceEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.action !== "") {
+      writer.uint32(10).string(message.action);
+    }
+    if (message.devpath !== "") {
+      writer.uint32(18).string(message.devpath);
+    }
+    if (message.subsystem !== "") {
+      writer.uint32(26).string(message.subsystem);
+    }
+    if (message.devtype !== "") {
+      writer.uint32(34).string(message.devtype);
+    }
+    if (message.devname !== "") {
+      writer.uint32(42).string(message.devname);
+    }
+    if (message.seqnum !== 0) {
+      writer.uint32(48).uint64(message.seqnum);
+    }
+    if (message.modalias !== "") {
+      writer.uint32(58).string(message.modalias);
+    }
+    globalThis.Object.entries(message.env).forEach(([key, value]: [string, string]) => {
+      DeviceEvent_EnvEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeviceEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeviceEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.devpath = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.subsystem = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.devtype = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.devname = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.seqnum = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.modalias = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            const entry8 = DeviceEvent_EnvEntry.decode(reader, reader.uint32());
+            if (entry8.value !== undefined) {
+              message.env[entry8.key] = entry8.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeviceEvent {
+    return {
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      devpath: isSet(object.devpath) ? globalThis.String(object.devpath) : "",
+      subsystem: isSet(object.subsystem) ? globalThis.String(object.subsystem) : "",
+      devtype: isSet(object.devtype) ? globalThis.String(object.devtype) : "",
+      devname: isSet(object.devname) ? globalThis.String(object.devname) : "",
+      seqnum: isSet(object.seqnum) ? globalThis.Number(object.seqnum) : 0,
+      modalias: isSet(object.modalias) ? globalThis.String(object.modalias) : "",
+      env: isObject(object.env)
+        ? (globalThis.Object.entries(object.env) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: DeviceEvent): unknown {
+    const obj: any = {};
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.devpath !== "") {
+      obj.devpath = message.devpath;
+    }
+    if (message.subsystem !== "") {
+      obj.subsystem = message.subsystem;
+    }
+    if (message.devtype !== "") {
+      obj.devtype = message.devtype;
+    }
+    if (message.devname !== "") {
+      obj.devname = message.devname;
+    }
+    if (message.seqnum !== 0) {
+      obj.seqnum = Math.round(message.seqnum);
+    }
+    if (message.modalias !== "") {
+      obj.modalias = message.modalias;
+    }
+    if (message.env) {
+      const entries = globalThis.Object.entries(message.env) as [string, string][];
+      if (entries.length > 0) {
+        obj.env = {};
+        entries.forEach(([k, v]) => {
+          obj.env[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeviceEvent>, I>>(base?: I): DeviceEvent {
+    return DeviceEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeviceEvent>, I>>(object: I): DeviceEvent {
+    const message = createBaseDeviceEvent();
+    message.action = object.action ?? "";
+    message.devpath = object.devpath ?? "";
+    message.subsystem = object.subsystem ?? "";
+    message.devtype = object.devtype ?? "";
+    message.devname = object.devname ?? "";
+    message.seqnum = object.seqnum ?? 0;
+    message.modalias = object.modalias ?? "";
+    message.env = (globalThis.Object.entries(object.env ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseDeviceEvent_EnvEntry(): DeviceEvent_EnvEntry {
+  return { key: "", value: "" };
+}
+
+export const DeviceEvent_EnvEntry: MessageFns<DeviceEvent_EnvEntry> = {
+  encode(message: DeviceEvent_EnvEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeviceEvent_EnvEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeviceEvent_EnvEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeviceEvent_EnvEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: DeviceEvent_EnvEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeviceEvent_EnvEntry>, I>>(base?: I): DeviceEvent_EnvEntry {
+    return DeviceEvent_EnvEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeviceEvent_EnvEntry>, I>>(object: I): DeviceEvent_EnvEntry {
+    const message = createBaseDeviceEvent_EnvEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
 /**
  * MachineService is the node API: apid serves it over mTLS and forwards each
  * call to the daemon that owns it over the node-local bus.
@@ -6210,6 +6535,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
