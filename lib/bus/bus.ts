@@ -428,6 +428,41 @@ export class Bus {
     }
   }
 
+  /**
+   * Publishes one event (no reply). Subjects outside the daemon's publish
+   * permissions are dropped by nats-server, which reports them on the
+   * connection's status, not here.
+   */
+  publish(subject: string, data: Uint8Array, headers?: BusHeaders): void {
+    this.#nc.publish(subject, data, { headers: toNatsHeaders(headers) });
+  }
+
+  /**
+   * Receives events published on `subject` (wildcards allowed) until
+   * `signal` aborts or the bus closes.
+   */
+  async *subscribe(
+    subject: string,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<{ subject: string; data: Uint8Array }, void, undefined> {
+    const sub = this.#nc.subscribe(subject);
+    const stop = () => sub.unsubscribe();
+    options.signal?.addEventListener("abort", stop, { once: true });
+    try {
+      if (options.signal?.aborted) return;
+      for await (const msg of sub) {
+        yield { subject: msg.subject, data: msg.data };
+      }
+    } finally {
+      options.signal?.removeEventListener("abort", stop);
+      try {
+        sub.unsubscribe();
+      } catch {
+        // closed
+      }
+    }
+  }
+
   /** Stops serving, lets in-flight replies go out, and closes. */
   async close(): Promise<void> {
     this.#closing.abort();

@@ -45,6 +45,7 @@ export function busPermissions(daemon: DaemonName): BusPermissions {
     }
     publish.push("machined.events.>");
   }
+  if (daemon === "udevd") publish.push("udevd.events.>");
   for (const caller of callersOf(daemon)) {
     publish.push(`${inboxPrefix(caller)}.>`);
   }
