@@ -26,7 +26,10 @@ function openChannel(
   return new TlsChannel(address, tls, options);
 }
 const dec = new TextDecoder();
-const req = (s: string): CertificateRequest => ({ csr: Buffer.from(s) });
+const req = (s: string): CertificateRequest => ({
+  csr: Buffer.from(s),
+  ttlSeconds: 0,
+});
 
 const echo: GrpcService = typedService(SecurityServiceService, {
   certificate: (request, ctx) => {

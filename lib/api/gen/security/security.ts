@@ -26,6 +26,11 @@ export const protobufFileName = "security/security.proto";
 export interface CertificateRequest {
   /** csr is a PEM-encoded PKCS#10 certificate signing request. */
   csr: Buffer;
+  /**
+   * ttl_seconds asks for a certificate lifetime; 0 means trustd's default.
+   * trustd caps it.
+   */
+  ttlSeconds: number;
 }
 
 export interface CertificateResponse {
@@ -36,13 +41,16 @@ export interface CertificateResponse {
 }
 
 function createBaseCertificateRequest(): CertificateRequest {
-  return { csr: Buffer.alloc(0) };
+  return { csr: Buffer.alloc(0), ttlSeconds: 0 };
 }
 
 export const CertificateRequest: MessageFns<CertificateRequest> = {
   encode(message: CertificateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.csr.length !== 0) {
       writer.uint32(10).bytes(message.csr);
+    }
+    if (message.ttlSeconds !== 0) {
+      writer.uint32(16).int64(message.ttlSeconds);
     }
     return writer;
   },
@@ -68,6 +76,14 @@ export const CertificateRequest: MessageFns<CertificateRequest> = {
             message.csr = Buffer.from(reader.bytes());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ttlSeconds = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -81,13 +97,23 @@ export const CertificateRequest: MessageFns<CertificateRequest> = {
   },
 
   fromJSON(object: any): CertificateRequest {
-    return { csr: isSet(object.csr) ? Buffer.from(bytesFromBase64(object.csr)) : Buffer.alloc(0) };
+    return {
+      csr: isSet(object.csr) ? Buffer.from(bytesFromBase64(object.csr)) : Buffer.alloc(0),
+      ttlSeconds: isSet(object.ttlSeconds)
+        ? globalThis.Number(object.ttlSeconds)
+        : isSet(object.ttl_seconds)
+        ? globalThis.Number(object.ttl_seconds)
+        : 0,
+    };
   },
 
   toJSON(message: CertificateRequest): unknown {
     const obj: any = {};
     if (message.csr.length !== 0) {
       obj.csr = base64FromBytes(message.csr);
+    }
+    if (message.ttlSeconds !== 0) {
+      obj.ttlSeconds = Math.round(message.ttlSeconds);
     }
     return obj;
   },
@@ -98,6 +124,7 @@ export const CertificateRequest: MessageFns<CertificateRequest> = {
   fromPartial<I extends Exact<DeepPartial<CertificateRequest>, I>>(object: I): CertificateRequest {
     const message = createBaseCertificateRequest();
     message.csr = object.csr ?? Buffer.alloc(0);
+    message.ttlSeconds = object.ttlSeconds ?? 0;
     return message;
   },
 };
@@ -251,6 +278,17 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
