@@ -249,8 +249,8 @@ Deno.test({
           ],
           [
             "unknown field",
-            { interfaces: [{ name: "vb0", dhcp: true }] },
-            'unknown field "dhcp"',
+            { interfaces: [{ name: "vb0", bond: {} }] },
+            'unknown field "bond"',
           ],
         ];
         for (const [name, spec, want] of cases) {

@@ -175,6 +175,15 @@ Deno.test("parseNetworkSpec() names the field and quotes the value", async (t) =
   await t.step("an empty section is fine", () => {
     assertEquals(parseNetworkSpec({}).parsed, []);
   });
+  await t.step("lib/config's other fields are accepted", () => {
+    const { spec } = parseNetworkSpec({
+      hostname: "node-1",
+      nameservers: ["10.5.0.1", "fd00::1"],
+      interfaces: [{ name: "eth0", dhcp: false }],
+    });
+    assertEquals(spec.hostname, "node-1");
+    assertEquals(spec.nameservers, ["10.5.0.1", "fd00::1"]);
+  });
   for (
     const [spec, want] of [
       [null, "at network: not an object"],
@@ -218,6 +227,16 @@ Deno.test("parseNetworkSpec() names the field and quotes the value", async (t) =
         },
         "routes[0].metric: -1 is not a metric",
       ],
+      [
+        { interfaces: [{ name: "e", dhcp: true }] },
+        "interfaces[0].dhcp: DHCP is not supported",
+      ],
+      [{ hostname: "no_underscores" }, 'network.hostname: "no_underscores"'],
+      [
+        { nameservers: ["1.1.1"] },
+        'network.nameservers[0]: Cannot parse address "1.1.1"',
+      ],
+      [{ resolvers: [] }, 'unknown field "resolvers"'],
       [
         {
           interfaces: [{ name: "e", routes: [{ network: "::/0", via: "x" }] }],

@@ -35,10 +35,19 @@ export interface InterfaceSpec {
   mtu?: number;
 }
 
-/** The network section of a machine config. */
+/**
+ * The network section of a machine config (lib/config's NetworkConfig has
+ * the same shape). networkd applies `interfaces`; `hostname` is applied only
+ * with `--set-hostname` (from the flag) and `nameservers` are checked but not
+ * yet applied.
+ */
 export interface NetworkSpec {
   /** Interfaces to configure; links not listed are left alone. */
   interfaces: InterfaceSpec[];
+  /** The node's hostname. */
+  hostname?: string;
+  /** DNS resolvers. */
+  nameservers?: string[];
 }
 
 /** A route metric when the config gives none (as Talos does). */
@@ -67,7 +76,10 @@ export interface ParsedRoute {
 }
 
 const IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
-const IFACE_KEYS = new Set(["name", "addresses", "routes", "mtu"]);
+const IFACE_KEYS = new Set(["name", "addresses", "routes", "mtu", "dhcp"]);
+const NETWORK_KEYS = new Set(["interfaces", "hostname", "nameservers"]);
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const ROUTE_KEYS = new Set(["network", "gateway", "metric"]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -106,11 +118,37 @@ export function parseNetworkSpec(
   where = "network",
 ): { spec: NetworkSpec; parsed: ParsedInterface[] } {
   if (!isRecord(raw)) fail(where, "not an object");
-  checkKeys(raw, new Set(["interfaces"]), where);
+  checkKeys(raw, NETWORK_KEYS, where);
   const list = raw.interfaces ?? [];
   if (!Array.isArray(list)) fail(`${where}.interfaces`, "not a list");
   if (list.length > 256) fail(`${where}.interfaces`, "more than 256 entries");
   const spec: NetworkSpec = { interfaces: [] };
+  if (raw.hostname !== undefined) {
+    if (typeof raw.hostname !== "string" || !HOSTNAME.test(raw.hostname)) {
+      fail(
+        `${where}.hostname`,
+        `${JSON.stringify(raw.hostname)} is not a hostname (RFC 1123 labels)`,
+      );
+    }
+    spec.hostname = raw.hostname;
+  }
+  if (raw.nameservers !== undefined) {
+    const ns = raw.nameservers;
+    if (!Array.isArray(ns)) fail(`${where}.nameservers`, "not a list");
+    if (ns.length > 16) fail(`${where}.nameservers`, "more than 16 entries");
+    spec.nameservers = ns.map((n: unknown, i: number) => {
+      const at = `${where}.nameservers[${i}]`;
+      if (typeof n !== "string") {
+        fail(at, `${JSON.stringify(n)} is not a string`);
+      }
+      try {
+        parseIp(n);
+      } catch (cause) {
+        fail(at, (cause as Error).message, cause);
+      }
+      return n;
+    });
+  }
   const parsed: ParsedInterface[] = [];
   const seen = new Set<string>();
   list.forEach((item: unknown, i: number) => {
@@ -143,6 +181,17 @@ function parseInterface(
         JSON.stringify(name)
       } is not an interface name (1-15 of A-Z a-z 0-9 _ . : @ -)`,
     );
+  }
+  if (item.dhcp !== undefined) {
+    if (typeof item.dhcp !== "boolean") {
+      fail(`${at}.dhcp`, `${JSON.stringify(item.dhcp)} is not a boolean`);
+    }
+    if (item.dhcp) {
+      fail(
+        `${at}.dhcp`,
+        "DHCP is not supported by networkd yet: configure static addresses",
+      );
+    }
   }
   const iface: InterfaceSpec = { name, addresses: [], routes: [] };
   const p: ParsedInterface = { name, addresses: [], routes: [] };
