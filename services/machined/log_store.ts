@@ -1,5 +1,5 @@
 import { ApiError } from "../../lib/bus/mod.ts";
-import { type FollowItem, type RingEntry, SeqRing } from "./ring.ts";
+import { SeqRing } from "./ring.ts";
 
 /** One captured log line. */
 export interface LogLine {
@@ -77,30 +77,34 @@ export class LogStore {
   }
 
   /**
-   * Streams a log: the last `tail` lines (-1: all), then, with `follow`, new
-   * lines until `signal` aborts. A reader that falls behind the ring is told
-   * how many lines it missed.
+   * Streams a log in batches: the last `tail` lines (-1: all) as one batch,
+   * then, with `follow`, what arrived since the last batch until `signal`
+   * aborts. A reader that falls behind the ring is told how many lines it
+   * missed. Unknown id: NotFound before anything is sent.
    */
-  async *read(
+  async *readBatches(
     id: string,
     options: { tail: number; follow: boolean; signal: AbortSignal },
-  ): AsyncGenerator<LogLine, void, undefined> {
+  ): AsyncGenerator<LogLine[], void, undefined> {
     const ring = this.ring(id);
-    const past: RingEntry<LogLine>[] = ring.tail(options.tail);
-    const from = ring.nextSeq;
-    for (const e of past) yield e.value;
-    if (!options.follow) return;
-    const items: AsyncGenerator<FollowItem<LogLine>> = ring.follow(
-      from,
-      options.signal,
-    );
-    for await (const item of items) {
-      if (item.kind === "dropped") {
-        yield {
+    const past = ring.tail(options.tail);
+    let cursor = ring.nextSeq;
+    if (past.length) yield past.map((e) => e.value);
+    while (options.follow && !options.signal.aborted) {
+      const { dropped, entries } = ring.since(cursor);
+      if (dropped === 0 && entries.length === 0) {
+        await ring.changed(options.signal);
+        continue;
+      }
+      const batch = entries.map((e) => e.value);
+      if (dropped > 0) {
+        batch.unshift({
           ts: Date.now(),
-          text: `[${item.count} lines dropped: reader too slow]`,
-        };
-      } else yield item.entry.value;
+          text: `[${dropped} lines dropped: reader too slow]`,
+        });
+      }
+      cursor = (entries.at(-1)?.seq ?? cursor + dropped - 1) + 1;
+      yield batch;
     }
   }
 }

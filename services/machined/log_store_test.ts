@@ -2,6 +2,7 @@ import { ApiError } from "../../lib/bus/mod.ts";
 import {
   assert,
   assertEquals,
+  assertIncludes,
   assertRejects,
   assertThrows,
 } from "../../lib/testing/mod.ts";
@@ -40,7 +41,7 @@ Deno.test("LogStore keeps per-service bounded logs", async (t) => {
       assertEquals(err.message, 'log "nope" was not registered');
       const err2 = await assertRejects(async () => {
         for await (
-          const _ of s.read("nope", {
+          const _ of s.readBatches("nope", {
             tail: 1,
             follow: false,
             signal: new AbortController().signal,
@@ -52,7 +53,7 @@ Deno.test("LogStore keeps per-service bounded logs", async (t) => {
       assertEquals((err2 as ApiError).status, "NotFound");
     },
   );
-  await t.step("read() sends the tail then follows", async () => {
+  await t.step("readBatches() sends the tail then follows", async () => {
     const s = new LogStore();
     s.append("x", "old 1");
     s.append("x", "old 2");
@@ -60,10 +61,14 @@ Deno.test("LogStore keeps per-service bounded logs", async (t) => {
     const got: string[] = [];
     const reader = (async () => {
       for await (
-        const l of s.read("x", { tail: 1, follow: true, signal: ac.signal })
+        const batch of s.readBatches("x", {
+          tail: 1,
+          follow: true,
+          signal: ac.signal,
+        })
       ) {
-        got.push(l.text);
-        if (got.length === 3) ac.abort();
+        got.push(...batch.map((l) => l.text));
+        if (got.length >= 3) ac.abort();
       }
     })();
     await Promise.resolve();
@@ -71,6 +76,19 @@ Deno.test("LogStore keeps per-service bounded logs", async (t) => {
     s.append("x", "new 2");
     await reader;
     assertEquals(got, ["old 2", "new 1", "new 2"]);
+  });
+  await t.step("a reader behind the ring is told what it missed", async () => {
+    const s = new LogStore({ capacityBytes: 200 });
+    s.append("x", "first");
+    const ac = new AbortController();
+    const it = s.readBatches("x", { tail: 0, follow: true, signal: ac.signal });
+    const next = it.next();
+    for (let i = 0; i < 20; i++) s.append("x", `line ${i}`);
+    const batch = (await next).value as { text: string }[];
+    ac.abort();
+    await it.return();
+    assertIncludes(batch[0].text, "lines dropped: reader too slow");
+    assertEquals(batch.at(-1)!.text, "line 19");
   });
   await t.step("formatLogLine() prefixes an RFC 3339 time", () => {
     assertEquals(

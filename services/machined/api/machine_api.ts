@@ -1,0 +1,349 @@
+import { Buffer } from "node:buffer";
+import { Data, Empty } from "../../../lib/api/gen/common/common.ts";
+import {
+  DmesgRequest,
+  Event,
+  EventsRequest,
+  HostnameResponse,
+  LoadAvgResponse,
+  LogsRequest,
+  MemoryResponse,
+  type PlatformInfo,
+  RebootRequest,
+  RebootResponse,
+  type ServiceInfo,
+  ServiceListResponse,
+  ServiceRestartRequest,
+  ServiceRestartResponse,
+  ServiceStartRequest,
+  ServiceStartResponse,
+  ServiceStopRequest,
+  ServiceStopResponse,
+  ShutdownRequest,
+  ShutdownResponse,
+  type VersionInfo,
+  VersionResponse,
+} from "../../../lib/api/gen/machine/machine.ts";
+import {
+  ApiError,
+  type Bus,
+  type HandlerContext,
+  serveTyped,
+  serveTypedStream,
+} from "../../../lib/bus/mod.ts";
+import {
+  HEADER_CALLER,
+  HEADER_ROLES,
+  METHOD_OWNER,
+  rpcSubject,
+  streamSubject,
+} from "../../../lib/constants/mod.ts";
+import type { Logger } from "../../../lib/log/mod.ts";
+import { readLoadavg, readMeminfo } from "../../../lib/procfs/mod.ts";
+import { formatKmsgRecord, readKmsg } from "../dmesg.ts";
+import type { EventLog, RuntimeEvent } from "../event_log.ts";
+import { formatLogLine, type LogStore } from "../log_store.ts";
+import type { ServiceSnapshot } from "../runner/service_runner.ts";
+
+/** What the machine API serves from; machined implements it. */
+export interface MachineBackend {
+  /** The node's hostname. */
+  hostname(): string;
+  /** Build and platform facts. */
+  version(): { version: VersionInfo; platform: PlatformInfo };
+  /** Every service, machined and nats included, in start order. */
+  services(): ServiceSnapshot[];
+  /** Starts a service; returns the reply text (throws ApiError). */
+  serviceStart(id: string): string;
+  /** Stops a service after the reply is sent; returns the reply text. */
+  serviceStop(id: string): string;
+  /** Restarts a service after the reply is sent; returns the reply text. */
+  serviceRestart(id: string): string;
+  /** Restarts every service in place after the reply; returns an actor id. */
+  reboot(): string;
+  /** Stops everything after the reply, then machined exits; an actor id. */
+  shutdown(force: boolean): string;
+  /** Captured logs. */
+  logs: LogStore;
+  /** Runtime events. */
+  events: EventLog;
+}
+
+/** Largest Data chunk of a log stream (bytes). */
+const CHUNK_BYTES = 32 * 1024;
+
+/** Maps a service snapshot to the API's ServiceInfo. */
+export function serviceInfo(s: ServiceSnapshot): ServiceInfo {
+  return {
+    id: s.id,
+    state: s.state,
+    pid: s.pid,
+    dependsOn: s.dependsOn,
+    events: s.events.map((e) => ({
+      msg: e.message,
+      state: e.state,
+      ts: new Date(e.ts).toISOString(),
+    })),
+    health: {
+      unknown: s.health.unknown,
+      healthy: s.health.healthy,
+      lastMessage: s.health.lastMessage,
+      lastChange: s.health.lastChange
+        ? new Date(s.health.lastChange).toISOString()
+        : "",
+    },
+  };
+}
+
+/** Maps a runtime event to the API's Event. */
+export function eventMessage(e: RuntimeEvent): Event {
+  return {
+    metadata: undefined,
+    id: e.id,
+    ts: new Date(e.ts).toISOString(),
+    type: e.type,
+    service: e.service,
+    state: e.state,
+    message: e.message,
+  };
+}
+
+/**
+ * Serves machined's part of MachineService on the bus. Every mutating call
+ * is audit-logged with the caller and roles apid put in the headers.
+ */
+export function serveMachineApi(
+  bus: Bus,
+  backend: MachineBackend,
+  log: Logger,
+): void {
+  const rpc = (m: string) => {
+    if (METHOD_OWNER[m] !== "machined") {
+      throw new Error(`Cannot serve ${m}: it belongs to ${METHOD_OWNER[m]}`);
+    }
+    return rpcSubject("machined", m);
+  };
+  const stream = (m: string) => {
+    if (METHOD_OWNER[m] !== "machined") {
+      throw new Error(`Cannot serve ${m}: it belongs to ${METHOD_OWNER[m]}`);
+    }
+    return streamSubject("machined", m);
+  };
+  const audit = (
+    method: string,
+    ctx: HandlerContext,
+    fields: Record<string, unknown> = {},
+  ) => {
+    log.info("audit", {
+      method,
+      caller: ctx.headers[HEADER_CALLER] ?? "",
+      roles: ctx.headers[HEADER_ROLES] ?? "",
+      ...fields,
+    });
+  };
+
+  serveTyped(bus, rpc("Version"), { req: Empty, res: VersionResponse }, () => {
+    const v = backend.version();
+    return Promise.resolve({
+      messages: [{
+        metadata: undefined,
+        version: v.version,
+        platform: v.platform,
+      }],
+    });
+  });
+
+  serveTyped(
+    bus,
+    rpc("Hostname"),
+    { req: Empty, res: HostnameResponse },
+    () =>
+      Promise.resolve({
+        messages: [{ metadata: undefined, hostname: backend.hostname() }],
+      }),
+  );
+
+  serveTyped(
+    bus,
+    rpc("ServiceList"),
+    { req: Empty, res: ServiceListResponse },
+    () =>
+      Promise.resolve({
+        messages: [{
+          metadata: undefined,
+          services: backend.services().map(serviceInfo),
+        }],
+      }),
+  );
+
+  serveTyped(
+    bus,
+    rpc("ServiceStart"),
+    { req: ServiceStartRequest, res: ServiceStartResponse },
+    (req, ctx) => {
+      audit("ServiceStart", ctx, { id: req.id });
+      return Promise.resolve({
+        messages: [{ metadata: undefined, resp: backend.serviceStart(req.id) }],
+      });
+    },
+  );
+
+  serveTyped(
+    bus,
+    rpc("ServiceStop"),
+    { req: ServiceStopRequest, res: ServiceStopResponse },
+    (req, ctx) => {
+      audit("ServiceStop", ctx, { id: req.id });
+      return Promise.resolve({
+        messages: [{ metadata: undefined, resp: backend.serviceStop(req.id) }],
+      });
+    },
+  );
+
+  serveTyped(
+    bus,
+    rpc("ServiceRestart"),
+    { req: ServiceRestartRequest, res: ServiceRestartResponse },
+    (req, ctx) => {
+      audit("ServiceRestart", ctx, { id: req.id });
+      return Promise.resolve({
+        messages: [{
+          metadata: undefined,
+          resp: backend.serviceRestart(req.id),
+        }],
+      });
+    },
+  );
+
+  serveTyped(
+    bus,
+    rpc("Reboot"),
+    { req: RebootRequest, res: RebootResponse },
+    (_req, ctx) => {
+      audit("Reboot", ctx);
+      return Promise.resolve({
+        messages: [{ metadata: undefined, actorId: backend.reboot() }],
+      });
+    },
+  );
+
+  serveTyped(
+    bus,
+    rpc("Shutdown"),
+    { req: ShutdownRequest, res: ShutdownResponse },
+    (req, ctx) => {
+      audit("Shutdown", ctx, { force: req.force });
+      return Promise.resolve({
+        messages: [{
+          metadata: undefined,
+          actorId: backend.shutdown(req.force),
+        }],
+      });
+    },
+  );
+
+  serveTyped(
+    bus,
+    rpc("Memory"),
+    { req: Empty, res: MemoryResponse },
+    async () => {
+      const m = await readMeminfo().catch((err) => {
+        throw new ApiError("Unavailable", `cannot read /proc/meminfo: ${err}`);
+      });
+      // kB, as /proc and Talos report them.
+      const kb = (n: number) => Math.round(n / 1024);
+      return {
+        messages: [{
+          metadata: undefined,
+          meminfo: {
+            memtotal: kb(m.memTotal),
+            memfree: kb(m.memFree),
+            memavailable: kb(m.memAvailable),
+            buffers: kb(m.buffers),
+            cached: kb(m.cached),
+            shmem: kb(m.shmem),
+          },
+        }],
+      };
+    },
+  );
+
+  serveTyped(
+    bus,
+    rpc("LoadAvg"),
+    { req: Empty, res: LoadAvgResponse },
+    async () => {
+      const l = await readLoadavg().catch((err) => {
+        throw new ApiError("Unavailable", `cannot read /proc/loadavg: ${err}`);
+      });
+      return { messages: [{ metadata: undefined, ...l }] };
+    },
+  );
+
+  serveTypedStream(
+    bus,
+    stream("Logs"),
+    { req: LogsRequest, res: Data },
+    async (req, ctx) => {
+      if (!req.id) {
+        throw new ApiError("InvalidArgument", "log id is required");
+      }
+      const batches = backend.logs.readBatches(req.id, {
+        tail: req.tailLines,
+        follow: req.follow,
+        signal: ctx.signal,
+      });
+      for await (const batch of batches) {
+        let chunk = "";
+        for (const line of batch) {
+          const text = formatLogLine(line);
+          if (chunk.length + text.length > CHUNK_BYTES && chunk) {
+            await ctx.send({ metadata: undefined, bytes: Buffer.from(chunk) });
+            chunk = "";
+          }
+          chunk += text;
+        }
+        if (chunk) {
+          await ctx.send({ metadata: undefined, bytes: Buffer.from(chunk) });
+        }
+      }
+    },
+  );
+
+  serveTypedStream(
+    bus,
+    stream("Events"),
+    { req: EventsRequest, res: Event },
+    async (req, ctx) => {
+      for await (
+        const e of backend.events.read({
+          tail: req.tailEvents,
+          follow: req.follow,
+          signal: ctx.signal,
+        })
+      ) {
+        await ctx.send(eventMessage(e));
+      }
+    },
+  );
+
+  serveTypedStream(
+    bus,
+    stream("Dmesg"),
+    { req: DmesgRequest, res: Data },
+    async (req, ctx) => {
+      for await (
+        const r of readKmsg({
+          follow: req.follow,
+          tail: req.tailLines,
+          signal: ctx.signal,
+        })
+      ) {
+        await ctx.send({
+          metadata: undefined,
+          bytes: Buffer.from(formatKmsgRecord(r)),
+        });
+      }
+    },
+  );
+}

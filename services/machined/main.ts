@@ -1,0 +1,88 @@
+/**
+ * machined: the node's init and supervisor, in process mode.
+ *
+ *     deno run --allow-run --allow-read --allow-write --allow-net \
+ *       --allow-env --allow-sys services/machined/main.ts \
+ *       --state DIR --address IP --config FILE [--hostname NAME] \
+ *       [--mode process] [--nats-server PATH]
+ *
+ * Flags:
+ * - `--state DIR`     the node's state folder; machined writes only here:
+ *                     DIR/run/nats.conf (0600, per-boot bus passwords) and
+ *                     DIR/certs/{apid,trustd}/ (0700).
+ * - `--address IP`    the node's IPv4 address (e.g. 127.5.0.2); nats-server
+ *                     listens only on IP:4222, apid on IP:50000, trustd on
+ *                     IP:50001.
+ * - `--config FILE`   the v1alpha1 machine config; a bad file prints every
+ *                     problem with its field path and exits 2 with nothing
+ *                     started.
+ * - `--hostname NAME` overrides machine.network.hostname (default: derived
+ *                     from the address, "bronze-127-5-0-2").
+ * - `--mode process`  the only mode here (image mode is PID 1 in the image).
+ * - `--nats-server PATH` the nats-server binary (default: found in /usr/sbin,
+ *                     /usr/bin, /sbin, /bin).
+ *
+ * Exit codes: 0 after Shutdown or SIGTERM/SIGINT (every service stopped),
+ * 1 on a runtime failure, 2 on a bad command line or machine config.
+ *
+ * machined starts nats-server and each daemon with PR_SET_PDEATHSIG=SIGKILL
+ * in its own process group, so no process of the node outlives machined,
+ * even when machined is killed with SIGKILL. Each daemon gets its bus
+ * credentials on stdin and only the Deno permissions listed in
+ * daemon_permissions.ts.
+ *
+ * Tests and benchmarks that call the node over the bus read the "apid" user's
+ * password from DIR/run/nats.conf: the file is owner-only (0600) and made
+ * fresh each boot, so only the node's own user can read it.
+ * @module
+ */
+import {
+  ConfigValidationError,
+  loadMachineConfig,
+  type MachineConfig,
+} from "../../lib/config/mod.ts";
+import { errorText } from "../../lib/log/mod.ts";
+import {
+  FlagError,
+  type MachinedFlags,
+  parseMachinedFlags,
+  USAGE,
+} from "./flags.ts";
+import { Machined } from "./machined.ts";
+import { findExecutable } from "./runner/process_runner.ts";
+
+function fail(code: number, message: string): never {
+  console.error(`machined: ${message}`);
+  Deno.exit(code);
+}
+
+let flags: MachinedFlags;
+try {
+  flags = parseMachinedFlags(Deno.args);
+} catch (err) {
+  if (err instanceof FlagError) fail(2, `${err.message}\n${USAGE}`);
+  throw err;
+}
+
+let config: MachineConfig;
+try {
+  config = await loadMachineConfig(flags.configPath);
+} catch (err) {
+  if (err instanceof ConfigValidationError) fail(2, err.message);
+  fail(2, errorText(err));
+}
+
+const natsServerPath = flags.natsServer ?? findExecutable("nats-server");
+if (!natsServerPath) {
+  fail(1, "nats-server not found: install Debian's nats-server package");
+}
+
+await Deno.mkdir(flags.stateDir, { recursive: true, mode: 0o700 });
+const machined = new Machined({
+  stateDir: await Deno.realPath(flags.stateDir),
+  address: flags.address,
+  config,
+  hostname: flags.hostname,
+  natsServerPath,
+});
+Deno.exit(await machined.run());

@@ -1,0 +1,126 @@
+import { type DaemonName, NATS_PORT } from "../../lib/constants/mod.ts";
+import { type DaemonLaunchContext, daemonProcess } from "./daemon_command.ts";
+import type { SupervisedDaemon } from "./daemon_permissions.ts";
+import type { BackoffOptions } from "./runner/backoff.ts";
+import type { HealthCheck, HealthSettings } from "./runner/health.ts";
+import type { ServiceSpec } from "./runner/service.ts";
+
+/** The secrets trustd gets on stdin (PEM strings and the machine token). */
+export interface TrustdSecrets {
+  /** OS CA certificate, PEM. */
+  caCrt: string;
+  /** OS CA private key, PEM. */
+  caKey: string;
+  /** The machine token workers prove. */
+  token: string;
+}
+
+/** What the node's service table is made from. */
+export interface NodeServicesOptions {
+  /** How daemons are launched. */
+  launch: DaemonLaunchContext;
+  /** The nats-server binary. */
+  natsServerPath: string;
+  /** Its config file (0600, under <state>/run). */
+  natsConfigPath: string;
+  /** Per-boot bus passwords. */
+  passwords: Readonly<Record<DaemonName, string>>;
+  /** trustd's secrets (control planes). */
+  trustdSecrets: () => TrustdSecrets;
+  /** Asks a daemon's health over machined's bus; throws when unhealthy. */
+  daemonHealth: (
+    daemon: SupervisedDaemon,
+    signal: AbortSignal,
+  ) => Promise<void>;
+  /** Why machined's own bus connection is down, or undefined when up. */
+  busProblem: () => string | undefined;
+  /** Writes or renews a daemon's certificates before it starts. */
+  prepareCerts?: (
+    daemon: "apid" | "trustd",
+    signal: AbortSignal,
+  ) => Promise<void>;
+  /** Restart backoff of every service (defaults: 1 s doubling to 30 s). */
+  backoff?: BackoffOptions;
+  /** Health timing of every service. */
+  healthSettings?: Partial<HealthSettings>;
+  /** machined's environment (children get only CHILD_ENV_KEYS of it). */
+  parentEnv?: Record<string, string>;
+}
+
+/** How long each service gets between SIGTERM and SIGKILL (ms). */
+export const GRACE_MS: Readonly<Record<string, number>> = {
+  nats: 5000,
+  udevd: 10000,
+  networkd: 10000,
+  trustd: 10000,
+  apid: 15000, // as Talos: in-flight calls drain
+};
+
+/** The services of a node, in dependency order: nats, udevd, networkd, trustd, apid. */
+export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
+  const { launch } = o;
+  const natsHealth: HealthCheck = async (signal) => {
+    const conn = await Deno.connect({
+      hostname: launch.address,
+      port: launch.natsPort,
+      signal,
+    });
+    conn.close();
+    const problem = o.busProblem();
+    if (problem) throw new Error(problem);
+  };
+  const daemon = (
+    id: SupervisedDaemon,
+    dependsOn: string[],
+    extra: Partial<ServiceSpec> = {},
+  ): ServiceSpec => ({
+    id,
+    dependsOn,
+    process: () =>
+      daemonProcess(id, launch, {
+        busPassword: o.passwords[id],
+        extra: id === "trustd" ? { trustd: o.trustdSecrets() } : undefined,
+      }, o.parentEnv),
+    health: (signal) => o.daemonHealth(id, signal),
+    healthSettings: o.healthSettings,
+    graceMs: GRACE_MS[id],
+    backoff: o.backoff,
+    ...extra,
+  });
+  const certs = (id: "apid" | "trustd") =>
+    o.prepareCerts
+      ? { prepare: (signal: AbortSignal) => o.prepareCerts!(id, signal) }
+      : {};
+  return [
+    {
+      id: "nats",
+      process: () => ({
+        command: o.natsServerPath,
+        args: ["-c", o.natsConfigPath],
+        env: {},
+        cwd: launch.stateDir,
+      }),
+      health: natsHealth,
+      healthSettings: { ...o.healthSettings, timeoutMs: 1000 },
+      graceMs: GRACE_MS.nats,
+      backoff: o.backoff,
+    },
+    daemon("udevd", ["nats"]),
+    daemon("networkd", ["nats", "udevd"]),
+    daemon("trustd", ["nats", "networkd"], {
+      condition: () =>
+        launch.controlPlane ? undefined : "Skipped: control plane only",
+      ...certs("trustd"),
+    }),
+    daemon(
+      "apid",
+      launch.controlPlane
+        ? ["nats", "networkd", "trustd"]
+        : ["nats", "networkd"],
+      certs("apid"),
+    ),
+  ];
+}
+
+/** The default NATS port of a node. */
+export const DEFAULT_NATS_PORT = NATS_PORT;
