@@ -13,6 +13,10 @@ const SYMBOLS = {
     result: "isize",
   },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  recvfrom: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
+    result: "isize",
+  },
   // The only call that waits: it runs on Deno's blocking pool, never on the
   // event loop, and always with a bounded timeout.
   poll: {
@@ -189,6 +193,33 @@ export class Libc implements Disposable {
       const e = this.errno();
       if (e === EAGAIN) return undefined;
       if (e !== EINTR) throw new SyscallError(`recv(fd ${fd}) failed`, e);
+    }
+    return undefined;
+  }
+
+  /**
+   * Like {@linkcode Libc.recvNow}, also filling `from` with the sender's
+   * socket address (e.g. sockaddr_nl, whose port id 0 is the kernel).
+   */
+  recvFromNow(
+    fd: number,
+    buf: Uint8Array,
+    from: Uint8Array,
+  ): number | undefined {
+    const len = new Uint32Array([from.length]);
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const n = this.#lib.symbols.recvfrom(
+        fd,
+        buf,
+        BigInt(buf.length),
+        MSG_DONTWAIT | MSG_TRUNC,
+        from,
+        new Uint8Array(len.buffer),
+      );
+      if (n >= 0n) return Number(n);
+      const e = this.errno();
+      if (e === EAGAIN) return undefined;
+      if (e !== EINTR) throw new SyscallError(`recvfrom(fd ${fd}) failed`, e);
     }
     return undefined;
   }

@@ -169,20 +169,34 @@ export class NetlinkSocket implements Disposable {
    * abort. A datagram larger than the buffer is an error, not a silent cut.
    */
   async receive(options: ReceiveOptions): Promise<Uint8Array | undefined> {
+    return (await this.receiveFrom(options))?.data;
+  }
+
+  /**
+   * Like {@linkcode NetlinkSocket.receive}, with the sender's port id
+   * (0: the kernel; anything else: a user-space process).
+   */
+  async receiveFrom(
+    options: ReceiveOptions,
+  ): Promise<{ data: Uint8Array; senderPort: number } | undefined> {
     const deadline = Date.now() + options.timeoutMs;
+    const from = new Uint8Array(SOCKADDR_NL_LEN);
     // Bounded: each round either returns or waits one poll slice.
     for (let round = 0; round < 1_000_000; round++) {
       if (this.#fd < 0) {
         throw new Error("Cannot receive: netlink socket is closed");
       }
-      const n = this.#libc.recvNow(this.#fd, this.#buf);
+      const n = this.#libc.recvFromNow(this.#fd, this.#buf, from);
       if (n !== undefined) {
         if (n > this.#buf.length) {
           throw new Error(
             `Cannot receive netlink datagram: ${n} bytes exceed the ${this.#buf.length}-byte buffer`,
           );
         }
-        return this.#buf.slice(0, n);
+        return {
+          data: this.#buf.slice(0, n),
+          senderPort: new DataView(from.buffer).getUint32(4, true),
+        };
       }
       const left = deadline - Date.now();
       if (left <= 0 || options.signal?.aborted) return undefined;

@@ -230,14 +230,17 @@ export class RouteNetlink implements Disposable {
     const deadline = Date.now() + this.#timeoutMs;
     while (true) {
       const left = deadline - Date.now();
-      const data = left > 0
-        ? await this.#sock.receive({ timeoutMs: left })
+      const got = left > 0
+        ? await this.#sock.receiveFrom({ timeoutMs: left })
         : undefined;
-      if (!data) {
+      if (!got) {
         throw new Error(
           `${what}: no answer from the kernel within ${this.#timeoutMs} ms`,
         );
       }
+      // Only the kernel (port 0) answers; anything else is spoofed.
+      if (got.senderPort !== 0) continue;
+      const data = got.data;
       let messages: NetlinkMessage[];
       try {
         messages = parseMessages(data);
