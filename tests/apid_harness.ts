@@ -130,6 +130,8 @@ export interface StartNodeOptions {
   port?: number;
   /** Leg deadline of apid in ms. */
   legTimeoutMs?: number;
+  /** Extra apid flags. */
+  apidArgs?: string[];
   /** Where to keep the node's files. */
   dir: string;
 }
@@ -164,6 +166,7 @@ export async function startNode(
       String(port),
     ];
     if (options.controlPlane) args.push("--control-plane");
+    args.push(...(options.apidArgs ?? []));
     if (options.legTimeoutMs) {
       args.push("--leg-timeout-ms", String(options.legTimeoutMs));
     }
@@ -396,6 +399,12 @@ export function dialApid(
     { checkServerIdentity: () => undefined },
   );
   return new RawChannel(`${address}:${options.port ?? 50000}`, creds, {
-    channelOptions: { "grpc.ssl_target_name_override": "bronze-node" },
+    channelOptions: {
+      "grpc.ssl_target_name_override": "bronze-node",
+      // grpc-js leaves its reconnect backoff timer running after close: keep
+      // it short so tests end without pending timers.
+      "grpc.initial_reconnect_backoff_ms": 100,
+      "grpc.max_reconnect_backoff_ms": 200,
+    },
   });
 }

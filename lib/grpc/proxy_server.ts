@@ -16,7 +16,7 @@ export interface ProxyServerLimits {
   maxConcurrentStreams?: number;
   /** A connection must finish its TLS handshake within this (default 10 s). */
   handshakeTimeoutMs?: number;
-  /** A connection with no call for this long is closed (default 5 min). */
+  /** A connection with no call for this long is closed (default 60 s). */
   idleTimeoutMs?: number;
   /** Keepalive ping period on connections (default 30 s). */
   keepaliveMs?: number;
@@ -59,7 +59,7 @@ export class ProxyServer {
       "grpc.max_receive_message_length": maxMessage,
       "grpc.max_send_message_length": maxMessage,
       "grpc.max_concurrent_streams": options.maxConcurrentStreams ?? 128,
-      "grpc.max_connection_idle_ms": options.idleTimeoutMs ?? 300_000,
+      "grpc.max_connection_idle_ms": options.idleTimeoutMs ?? 60_000,
       "grpc.keepalive_time_ms": options.keepaliveMs ?? 30_000,
       "grpc.keepalive_timeout_ms": 10_000,
     });

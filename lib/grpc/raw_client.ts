@@ -41,11 +41,12 @@ export class RawChannel {
     options: RawChannelOptions = {},
   ) {
     this.#address = address;
-    this.#client = new grpc.Client(
-      address,
-      credentials,
-      options.channelOptions,
-    );
+    this.#client = new grpc.Client(address, credentials, {
+      // A private subchannel pool: closing the channel really closes its
+      // connection (the shared pool keeps reconnecting for a while).
+      "grpc.use_local_subchannel_pool": 1,
+      ...options.channelOptions,
+    });
   }
 
   /** The address this channel dials. */

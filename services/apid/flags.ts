@@ -18,6 +18,10 @@ export interface ApidFlagValues {
   port?: string;
   /** --leg-timeout-ms */
   "leg-timeout-ms"?: string;
+  /** --handshake-timeout-ms */
+  "handshake-timeout-ms"?: string;
+  /** --idle-timeout-ms */
+  "idle-timeout-ms"?: string;
 }
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -49,12 +53,24 @@ export function parseApidFlags(values: ApidFlagValues): ApidOptions {
     legTimeoutMs: values["leg-timeout-ms"] === undefined
       ? undefined
       : integer(values["leg-timeout-ms"], "--leg-timeout-ms", 10, 600_000),
+    handshakeTimeoutMs: optionalInteger(
+      values["handshake-timeout-ms"],
+      "--handshake-timeout-ms",
+    ),
+    idleTimeoutMs: optionalInteger(
+      values["idle-timeout-ms"],
+      "--idle-timeout-ms",
+    ),
   };
 }
 
 function required(value: string | undefined, flag: string): string {
   if (!value) throw new Error(`apid: ${flag} is required`);
   return value;
+}
+
+function optionalInteger(value: string | undefined, flag: string) {
+  return value === undefined ? undefined : integer(value, flag, 10, 3_600_000);
 }
 
 function integer(value: string, flag: string, min: number, max: number) {

@@ -3,6 +3,7 @@
  *
  *   apid --address IP --hostname NAME --certs DIR [--control-plane]
  *        [--port 50000] [--leg-timeout-ms 5000]
+ *        [--handshake-timeout-ms 10000] [--idle-timeout-ms 60000]
  *
  * Secrets (bus credentials) arrive on stdin from machined.
  * @module
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     "control-plane": { type: "boolean", default: false },
     port: { type: "string" },
     "leg-timeout-ms": { type: "string" },
+    "handshake-timeout-ms": { type: "string" },
+    "idle-timeout-ms": { type: "string" },
   },
   strict: true,
 });
