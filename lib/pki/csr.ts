@@ -13,6 +13,8 @@ export interface CsrOptions {
   dnsNames?: string[];
   /** IP SANs. */
   ipAddresses?: string[];
+  /** Ask for a CA (basicConstraints CA:TRUE): only to test that signers refuse it. */
+  requestCa?: boolean;
 }
 
 /** Makes a PKCS#10 CSR (PEM) signed by `keys`. */
@@ -24,6 +26,9 @@ export async function createCsr(
   const extensions: x509.Extension[] = [];
   const sans = subjectAltNames(options.dnsNames, options.ipAddresses);
   if (sans) extensions.push(sans);
+  if (options.requestCa) {
+    extensions.push(new x509.BasicConstraintsExtension(true, undefined, true));
+  }
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: subjectName(options.commonName, options.organizations),
     keys: keys as CryptoKeyPair,

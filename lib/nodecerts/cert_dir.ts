@@ -1,0 +1,186 @@
+/**
+ * The certificate folders node daemons read: DIR/server.crt, server.key,
+ * ca.crt (and client.crt, client.key for apid on control planes). Files are
+ * replaced atomically (temp file + rename, keys 0600); readers check that key
+ * and certificate match, so a half-replaced set is never used.
+ * @module
+ */
+import { checkTlsMaterial, type TlsMaterial } from "../grpc/mod.ts";
+
+/** The files of one certificate folder, PEM. */
+export interface CertDirFiles {
+  /** OS CA certificate. */
+  ca: string;
+  /** Server certificate. */
+  serverCrt: string;
+  /** Server key (secret). */
+  serverKey: string;
+  /** Client certificate (apid on control planes). */
+  clientCrt?: string;
+  /** Client key (secret). */
+  clientKey?: string;
+}
+
+/** What a daemon reads from its certificate folder. */
+export interface CertDirMaterial {
+  /** Server TLS material (ca, cert, key). */
+  server: TlsMaterial;
+  /** Client TLS material, when the folder has client.crt/client.key. */
+  client?: TlsMaterial;
+}
+
+/** The certificate folder of a daemon under a node's state folder. */
+export function certDirOf(stateDir: string, daemon: "apid" | "trustd"): string {
+  return `${stateDir}/certs/${daemon}`;
+}
+
+/** Writes a file atomically: a temp file in the same folder, then rename. */
+export async function writeFileAtomic(
+  path: string,
+  data: string,
+  mode: number,
+): Promise<void> {
+  const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    const f = await Deno.open(tmp, {
+      write: true,
+      createNew: true,
+      mode,
+    });
+    try {
+      await f.write(new TextEncoder().encode(data));
+      await f.sync();
+    } finally {
+      f.close();
+    }
+    await Deno.chmod(tmp, mode); // umask may have narrowed or widened it
+    await Deno.rename(tmp, path);
+  } catch (cause) {
+    await Deno.remove(tmp).catch(() => {});
+    throw new Error(`Cannot write ${JSON.stringify(path)}`, { cause });
+  }
+}
+
+/**
+ * Writes a certificate folder: CA and certificates 0644, keys 0600. Keys go
+ * first so a reader never pairs a new certificate with an old key for long
+ * (and never uses such a pair: it checks they match).
+ */
+export async function writeCertDir(
+  dir: string,
+  files: CertDirFiles,
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(`${dir}/ca.crt`, files.ca, 0o644);
+  await writeFileAtomic(`${dir}/server.key`, files.serverKey, 0o600);
+  await writeFileAtomic(`${dir}/server.crt`, files.serverCrt, 0o644);
+  if (files.clientCrt !== undefined && files.clientKey !== undefined) {
+    await writeFileAtomic(`${dir}/client.key`, files.clientKey, 0o600);
+    await writeFileAtomic(`${dir}/client.crt`, files.clientCrt, 0o644);
+  }
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Reads and checks a certificate folder. Throws if files are missing or the
+ * keys do not match their certificates (e.g. in the middle of a renewal).
+ */
+export async function readCertDir(dir: string): Promise<CertDirMaterial> {
+  const [ca, cert, key, clientCert, clientKey] = await Promise.all(
+    ["ca.crt", "server.crt", "server.key", "client.crt", "client.key"].map(
+      (f) => readOptional(`${dir}/${f}`),
+    ),
+  );
+  if (ca === undefined || cert === undefined || key === undefined) {
+    throw new Error(
+      `Cannot read certificates in ${
+        JSON.stringify(dir)
+      }: ca.crt, server.crt and server.key are required`,
+    );
+  }
+  const server = { ca, cert, key };
+  checkTlsMaterial(server);
+  if (clientCert === undefined || clientKey === undefined) return { server };
+  const client = { ca, cert: clientCert, key: clientKey };
+  checkTlsMaterial(client);
+  return { server, client };
+}
+
+/** Options for {@linkcode watchCertDir}. */
+export interface WatchCertDirOptions {
+  /** Stops watching. */
+  signal: AbortSignal;
+  /** Poll period in ms (default 1000). */
+  intervalMs?: number;
+  /** Told about unusable states (missing or mismatched files), at most once per state. */
+  onProblem?: (err: unknown) => void;
+}
+
+/**
+ * Calls `onChange` with the folder's material when it is first readable and
+ * after every change, until `signal` aborts. A half-written set (key and
+ * certificate not matching) is skipped until the next poll.
+ */
+export async function watchCertDir(
+  dir: string,
+  onChange: (material: CertDirMaterial) => void | Promise<void>,
+  options: WatchCertDirOptions,
+): Promise<void> {
+  let last = "";
+  let lastProblem = "";
+  const interval = options.intervalMs ?? 1000;
+  while (!options.signal.aborted) {
+    try {
+      const m = await readCertDir(dir);
+      const fingerprint = JSON.stringify(m);
+      if (fingerprint !== last) {
+        last = fingerprint;
+        lastProblem = "";
+        await onChange(m);
+      }
+    } catch (err) {
+      const text = String(err);
+      if (text !== lastProblem) {
+        lastProblem = text;
+        options.onProblem?.(err);
+      }
+    }
+    await sleep(interval, options.signal);
+  }
+}
+
+/** Waits until the folder holds a usable set, then returns it. */
+export async function waitForCertDir(
+  dir: string,
+  options: { signal: AbortSignal; intervalMs?: number },
+): Promise<CertDirMaterial> {
+  while (true) {
+    options.signal.throwIfAborted();
+    try {
+      return await readCertDir(dir);
+    } catch {
+      await sleep(options.intervalMs ?? 200, options.signal);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,33 @@
+/**
+ * Node certificates: issuing and renewing apid's and trustd's certificates
+ * (minted locally on control planes, from trustd on workers), and the
+ * certificate folders daemons read and watch.
+ * @module
+ */
+export {
+  IMPERSONATOR_ROLE,
+  MIN_NODE_CERT_TTL_MS,
+  NodeCertificates,
+  runNodeCertificates,
+} from "./node_certificates.ts";
+export type { NodeCertificatesOptions } from "./node_certificates.ts";
+export {
+  certDirOf,
+  readCertDir,
+  waitForCertDir,
+  watchCertDir,
+  writeCertDir,
+  writeFileAtomic,
+} from "./cert_dir.ts";
+export type {
+  CertDirFiles,
+  CertDirMaterial,
+  WatchCertDirOptions,
+} from "./cert_dir.ts";
+export { nodeIdentity } from "./sans.ts";
+export type { NodeIdentity } from "./sans.ts";
+export { requestCertificate, trustdEndpointsOf } from "./trustd_client.ts";
+export type {
+  RequestCertificateOptions,
+  TrustdCertificate,
+} from "./trustd_client.ts";

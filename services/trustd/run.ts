@@ -1,0 +1,79 @@
+import { GrpcServer } from "../../lib/grpc/mod.ts";
+import { waitForCertDir, watchCertDir } from "../../lib/nodecerts/mod.ts";
+import { CertificateAuthority, NODE_CERT_TTL_MS } from "../../lib/pki/mod.ts";
+import type { Logger } from "../../lib/log/mod.ts";
+import { PeerRateLimiter } from "./rate_limit.ts";
+import { parseTrustdSecrets } from "./secrets.ts";
+import { trustdService } from "./service.ts";
+import { TokenVerifier } from "./token_auth.ts";
+
+/** trustd's settings (from flags). */
+export interface TrustdSettings {
+  /** Address to listen on. */
+  address: string;
+  /** Port (50001). */
+  port: number;
+  /** The node's hostname (for logs). */
+  hostname: string;
+  /** Folder with server.crt, server.key, ca.crt (watched for renewals). */
+  certsDir: string;
+  /** Longest certificate lifetime issued (ms). */
+  maxTtlMs: number;
+  /** Requests a peer may make at once. */
+  rateBurst: number;
+  /** Sustained requests per minute per peer. */
+  ratePerMinute: number;
+}
+
+/** Runs trustd until `signal` aborts: serve, reload certificates, close. */
+export async function runTrustd(
+  settings: TrustdSettings,
+  ctx: { log: Logger; signal: AbortSignal; extra: Record<string, unknown> },
+): Promise<void> {
+  const { log, signal } = ctx;
+  const secrets = parseTrustdSecrets(ctx.extra);
+  const ca = await CertificateAuthority.fromPem(secrets.caCrt, secrets.caKey);
+  const service = trustdService({
+    ca,
+    tokens: new TokenVerifier(secrets.token),
+    limiter: new PeerRateLimiter({
+      burst: settings.rateBurst,
+      perMinute: settings.ratePerMinute,
+    }),
+    policy: {
+      defaultTtlMs: Math.min(NODE_CERT_TTL_MS, settings.maxTtlMs),
+      maxTtlMs: settings.maxTtlMs,
+      minTtlMs: 1000,
+    },
+    log,
+  });
+  log.info("waiting for certificates", { dir: settings.certsDir });
+  const first = await waitForCertDir(settings.certsDir, { signal });
+  const server = await GrpcServer.start({
+    host: settings.address,
+    port: settings.port,
+    tls: first.server,
+    requireClientCert: false,
+    services: [service],
+  });
+  log.info("serving", {
+    address: server.address,
+    hostname: settings.hostname,
+  });
+  try {
+    await watchCertDir(settings.certsDir, (m) => {
+      server.updateTls(m.server);
+      log.info("certificates reloaded", { dir: settings.certsDir });
+    }, {
+      signal,
+      onProblem: (err) =>
+        log.warn("certificates not usable yet", {
+          dir: settings.certsDir,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+    });
+  } finally {
+    await server.close(2000);
+    log.info("closed");
+  }
+}

@@ -1,0 +1,212 @@
+import { Buffer } from "node:buffer";
+import { ApiError } from "../lib/bus/mod.ts";
+import { SecurityServiceService } from "../lib/api/gen/security/security.ts";
+import { TlsChannel } from "../lib/grpc/mod.ts";
+import {
+  CertificateAuthority,
+  createCsr,
+  type CsrOptions,
+  generateKeyPair,
+  parseCertificate,
+  pemToBase64,
+  verifyCertificate,
+} from "../lib/pki/mod.ts";
+import { readCertDir, runNodeCertificates } from "../lib/nodecerts/mod.ts";
+import { createLogger } from "../lib/log/mod.ts";
+import type { MachineConfig } from "../lib/config/mod.ts";
+import {
+  assert,
+  assertEquals,
+  assertIncludes,
+  assertRejects,
+  freePort,
+  startNats,
+  tempDir,
+} from "../lib/testing/mod.ts";
+import { startTrustd, writeTrustdCerts } from "./_trust_helpers_test.ts";
+
+const TOKEN = "abc123.0123456789abcdef";
+const BURST = 12;
+
+Deno.test("trustd signs node server CSRs for token holders only", async (t) => {
+  await using nats = await startNats();
+  await using dir = await tempDir();
+  const ca = await CertificateAuthority.create();
+  const certsDir = `${dir.path}/certs/trustd`;
+  await writeTrustdCerts(ca, certsDir);
+  await using trustd = await startTrustd({
+    bus: nats.creds("trustd"),
+    ca,
+    token: TOKEN,
+    certsDir,
+    port: freePort(),
+    extraArgs: [
+      "--max-ttl",
+      "3600",
+      "--rate-burst",
+      String(BURST),
+      "--rate-per-minute",
+      "1",
+    ],
+  });
+  const channel = new TlsChannel(trustd.address, { ca: ca.crtPem });
+  let requests = 0;
+  let issued = 0;
+  const ask = async (
+    csr: CsrOptions & { requestCa?: boolean },
+    options: { token?: string; ttlSeconds?: number } = {},
+  ) => {
+    requests++;
+    const pem = await createCsr(await generateKeyPair(), csr);
+    const reply = await channel.unary(SecurityServiceService.certificate, {
+      csr: Buffer.from(pem),
+      ttlSeconds: options.ttlSeconds ?? 0,
+    }, {
+      timeoutMs: 10000,
+      metadata: options.token === undefined ? {} : { token: options.token },
+    });
+    issued++;
+    return { ca: reply.ca.toString(), crt: reply.crt.toString() };
+  };
+  const node: CsrOptions = {
+    commonName: "w1",
+    dnsNames: ["bronze-node", "w1"],
+    ipAddresses: ["127.0.0.1"],
+  };
+  try {
+    await t.step(
+      "a good token gets a server certificate, no role, capped TTL",
+      async () => {
+        const r = await ask({ ...node, organizations: ["os:admin"] }, {
+          token: TOKEN,
+          ttlSeconds: 600,
+        });
+        assertEquals(r.ca, ca.crtPem);
+        assert(await verifyCertificate(r.crt, ca.crtPem));
+        const info = await parseCertificate(r.crt);
+        assertEquals(info.subject, { commonName: "w1", organizations: [] });
+        assertEquals(info.isCa, false);
+        assertEquals(info.keyUsages, ["digitalSignature"]);
+        assertEquals(info.extKeyUsages, ["serverAuth"]);
+        assertEquals(info.dnsNames, ["bronze-node", "w1"]);
+        assertEquals(info.ipAddresses, ["127.0.0.1"]);
+        const ttl = info.notAfter.getTime() - Date.now();
+        assert(ttl > 590e3 && ttl <= 600e3, `ttl ${ttl}`);
+        const capped = await parseCertificate(
+          (await ask(node, { token: TOKEN, ttlSeconds: 10 * 365 * 86400 })).crt,
+        );
+        const cappedTtl = capped.notAfter.getTime() - Date.now();
+        assert(
+          cappedTtl <= 3600e3 && cappedTtl > 3590e3,
+          `capped ttl ${cappedTtl}`,
+        );
+      },
+    );
+
+    await t.step("missing and wrong tokens are Unauthenticated", async () => {
+      const missing = await assertRejects(() => ask(node)) as ApiError;
+      assertEquals([missing.status, missing.message], [
+        "Unauthenticated",
+        "missing token",
+      ]);
+      const wrong = await assertRejects(() =>
+        ask(node, { token: "abc123.0123456789abcdeX" })
+      ) as ApiError;
+      assertEquals([wrong.status, wrong.message], [
+        "Unauthenticated",
+        "invalid token",
+      ]);
+    });
+
+    await t.step("a CSR for a CA is refused", async () => {
+      const err = await assertRejects(() =>
+        ask({ ...node, requestCa: true }, { token: TOKEN })
+      ) as ApiError;
+      assertEquals(err.status, "InvalidArgument");
+      assertIncludes(err.message, "CA");
+    });
+
+    await t.step("a worker's node certificates come from trustd", async () => {
+      const config: MachineConfig = {
+        version: "v1alpha1",
+        machine: {
+          type: "worker",
+          token: TOKEN,
+          ca: { crt: pemToBase64(ca.crtPem) },
+        },
+        cluster: {
+          name: "demo",
+          controlPlane: { endpoint: "https://127.0.0.1:6443" },
+        },
+      };
+      const ac = new AbortController();
+      const certs = runNodeCertificates({
+        config,
+        address: "127.0.0.9",
+        hostname: "w9",
+        stateDir: dir.path,
+        signal: ac.signal,
+        log: createLogger("nodecerts", { level: "error" }),
+        ttlMs: 120e3,
+        trustdEndpoints: [trustd.address],
+      });
+      try {
+        await certs.ready();
+        requests++;
+        issued++;
+      } finally {
+        ac.abort();
+        await certs.done();
+      }
+      const m = await readCertDir(`${dir.path}/certs/apid`);
+      assertEquals(m.client, undefined);
+      const info = await parseCertificate(m.server.cert);
+      assertEquals(info.ipAddresses, ["127.0.0.9"]);
+      assertEquals(info.dnsNames, ["bronze-node", "w9"]);
+      assertEquals(
+        (await Deno.stat(`${dir.path}/certs/apid/server.key`)).mode! & 0o777,
+        0o600,
+      );
+    });
+
+    await t.step(
+      "requests over the per-peer limit are ResourceExhausted",
+      async () => {
+        let limited: ApiError | undefined;
+        for (let i = 0; i < BURST + 2 && !limited; i++) {
+          try {
+            await ask(node, { token: TOKEN });
+          } catch (err) {
+            limited = err as ApiError;
+          }
+        }
+        assert(limited, "no request was rate limited");
+        assertEquals(limited.status, "ResourceExhausted");
+        // The bucket holds BURST, plus at most one refilled during the test.
+        assert(
+          requests <= BURST + 2,
+          `limited only after ${requests} requests`,
+        );
+      },
+    );
+
+    await t.step("one audit line per issuance, never a secret", () => {
+      const lines = trustd.stderr().split("\n").filter((l) => l.trim());
+      const audits = lines.map((l) => JSON.parse(l)).filter((l) =>
+        l.msg === "certificate issued"
+      );
+      assertEquals(audits.length, issued);
+      assertEquals(audits[0].subject, "w1");
+      assertEquals(audits[0].peer, "127.0.0.1");
+      assertEquals(audits[0].dnsNames, ["bronze-node", "w1"]);
+      assertEquals(audits[0].strippedOrganizations, ["os:admin"]);
+      const all = trustd.stderr();
+      assert(
+        !all.includes(TOKEN) && !all.includes("PRIVATE KEY"),
+        "secret in log",
+      );
+    });
+  } finally {
+    channel.close();
+  }
+});
