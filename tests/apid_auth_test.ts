@@ -13,7 +13,7 @@ import {
 } from "../lib/api/gen/machine/machine.ts";
 import { ApiError } from "../lib/bus/mod.ts";
 import { HEADER_CALLER, HEADER_ROLES } from "../lib/constants/mod.ts";
-import type { RawChannel } from "../lib/grpc/raw_client.ts";
+import type { RawChannel } from "../lib/grpc/mod.ts";
 import {
   CertificateAuthority,
   parseCertificate,

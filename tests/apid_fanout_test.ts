@@ -11,7 +11,7 @@ import {
   VersionResponse,
 } from "../lib/api/gen/machine/machine.ts";
 import { ApiError } from "../lib/bus/mod.ts";
-import type { RawChannel } from "../lib/grpc/raw_client.ts";
+import type { RawChannel } from "../lib/grpc/mod.ts";
 import {
   assert,
   assertEquals,

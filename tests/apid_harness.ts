@@ -7,8 +7,7 @@
  */
 import "reflect-metadata";
 import { Buffer } from "node:buffer";
-import * as grpc from "@grpc/grpc-js";
-import { RawChannel } from "../lib/grpc/raw_client.ts";
+import { clientTls, NODE_SERVER_NAME, RawChannel } from "../lib/grpc/mod.ts";
 import { Data, Empty } from "../lib/api/gen/common/common.ts";
 import {
   Event,
@@ -65,7 +64,7 @@ export async function makePki(): Promise<TestPki> {
       await Deno.mkdir(dir, { recursive: true });
       const server = await ca.issueKeyPair({
         commonName: node.hostname,
-        dnsNames: [node.hostname],
+        dnsNames: [NODE_SERVER_NAME, node.hostname],
         ipAddresses: [node.address],
         usages: ["serverAuth"],
         ttlMs: 3600_000,
@@ -392,19 +391,22 @@ export function dialApid(
   address: string,
   options: { caPem: string; pair?: PemKeyPair; port?: number },
 ): RawChannel {
-  const creds = grpc.credentials.createSsl(
-    Buffer.from(options.caPem),
-    options.pair ? Buffer.from(options.pair.key) : null,
-    options.pair ? Buffer.from(options.pair.crt) : null,
-    { checkServerIdentity: () => undefined },
-  );
-  return new RawChannel(`${address}:${options.port ?? 50000}`, creds, {
-    channelOptions: {
-      "grpc.ssl_target_name_override": "bronze-node",
-      // grpc-js leaves its reconnect backoff timer running after close: keep
-      // it short so tests end without pending timers.
-      "grpc.initial_reconnect_backoff_ms": 100,
-      "grpc.max_reconnect_backoff_ms": 200,
-    },
+  const tls = clientTls({
+    ca: options.caPem,
+    cert: options.pair?.crt,
+    key: options.pair?.key,
   });
+  return new RawChannel(
+    `${address}:${options.port ?? 50000}`,
+    tls.credentials,
+    {
+      channelOptions: {
+        ...tls.channelOptions,
+        // grpc-js leaves its reconnect backoff timer running after close: keep
+        // it short so tests end without pending timers.
+        "grpc.initial_reconnect_backoff_ms": 100,
+        "grpc.max_reconnect_backoff_ms": 200,
+      },
+    },
+  );
 }

@@ -4,15 +4,15 @@
  * after a grace period so calls in flight finish).
  * @module
  */
-import type * as grpc from "@grpc/grpc-js";
 import { RawChannel } from "./raw_client.ts";
+import type { ClientTls } from "./tls.ts";
 
 /** Options of a {@linkcode ChannelPool}. */
 export interface ChannelPoolOptions {
   /** The port every target listens on. */
   port: number;
-  /** Credentials to dial `target` with (verifying that target's identity). */
-  credentials(target: string): grpc.ChannelCredentials;
+  /** Client TLS to dial `target` with (see {@linkcode clientTls}). */
+  tls(target: string): ClientTls;
   /** Largest message in bytes (default 16 MiB). */
   maxMessageBytes?: number;
   /** How long replaced channels stay open for calls in flight (default 30 s). */
@@ -36,15 +36,13 @@ export class ChannelPool {
     if (!ch) {
       const host = target.includes(":") ? `[${target}]` : target;
       const max = this.#options.maxMessageBytes ?? 16 * 1024 * 1024;
+      const tls = this.#options.tls(target);
       ch = new RawChannel(
         `${host}:${this.#options.port}`,
-        this.#options.credentials(target),
+        tls.credentials,
         {
           channelOptions: {
-            // Deno refuses an IP as TLS server name; the credentials check
-            // the certificate against the real target instead.
-            "grpc.ssl_target_name_override": "bronze-node",
-            "grpc.default_authority": target,
+            ...tls.channelOptions,
             "grpc.max_receive_message_length": max,
             "grpc.max_send_message_length": max,
             "grpc.initial_reconnect_backoff_ms": 250,

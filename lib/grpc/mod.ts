@@ -29,3 +29,36 @@ export type {
   TlsChannelOptions,
   UnaryCallOptions,
 } from "./typed_client.ts";
+export { ChannelPool } from "./channel_pool.ts";
+export type { ChannelPoolOptions } from "./channel_pool.ts";
+export { fanOutStream, fanOutUnary, legTimeoutMs } from "./fanout.ts";
+export type {
+  FanOutOptions,
+  LegResult,
+  MergedEvent,
+  StreamLeg,
+  UnaryLeg,
+} from "./fanout.ts";
+export { ProxyServer } from "./proxy_server.ts";
+export type { ProxyServerLimits, ProxyServerOptions } from "./proxy_server.ts";
+export { RawChannel } from "./raw_client.ts";
+export type { RawCallOptions, RawChannelOptions } from "./raw_client.ts";
+export { rawMethods, rawService } from "./raw_service.ts";
+export type {
+  CallMetadata,
+  PeerIdentity,
+  RawCallContext,
+  RawHandlers,
+  RawMethod,
+  RawService,
+  RawStreamContext,
+  ServiceDefinitionLike,
+} from "./raw_service.ts";
+export {
+  errorItem,
+  joinItems,
+  replyItems,
+  tagItem,
+  tagReply,
+} from "./reply_merge.ts";
+export type { NodeTag } from "./reply_merge.ts";

@@ -7,7 +7,8 @@
  */
 import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
-import { ApiError, statusName } from "../bus/mod.ts";
+import { ApiError } from "../bus/mod.ts";
+import { apiErrorOf as toApiError } from "./_status.ts";
 
 /** Per-call options. */
 export interface RawCallOptions {
@@ -173,24 +174,4 @@ function toMetadata(
     for (const v of values) md.add(key, v);
   }
   return md;
-}
-
-/** Turns a grpc-js error into an ApiError with the same status. */
-export function toApiError(err: unknown, address: string): ApiError {
-  if (err instanceof ApiError) return err;
-  const e = err as Partial<grpc.ServiceError>;
-  if (typeof e?.code === "number") {
-    const status = e.code === 0 ? "Unknown" : statusName(e.code);
-    return new ApiError(
-      status,
-      e.details || e.message || `call to ${address} failed`,
-      {
-        cause: err,
-      },
-    );
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return new ApiError("Unavailable", `call to ${address} failed: ${message}`, {
-    cause: err,
-  });
 }

@@ -8,7 +8,9 @@
  */
 import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
-import { ApiError, STATUS_CODES, toApiError } from "../bus/mod.ts";
+import { ApiError } from "../bus/mod.ts";
+import { statusOf } from "./_status.ts";
+import { contextOf as callContextOf } from "./typed_service.ts";
 
 /** One method of a service, as the proxy needs it. */
 export interface RawMethod {
@@ -133,7 +135,7 @@ function unaryHandler(
     call.on("cancelled", onCancel);
     handlers.unary(call.request, contextOf(method, call, ac.signal)).then(
       (reply) => callback(null, toBuffer(reply)),
-      (err) => callback(toServiceError(err)),
+      (err) => callback(statusOf(err)),
     ).finally(() => {
       call.off("cancelled", onCancel);
       ac.abort(new ApiError("Canceled", "call ended"));
@@ -182,7 +184,7 @@ function streamHandler(
       },
       (err) => {
         // grpc-js turns an "error" event into the call's final status.
-        if (!ac.signal.aborted) call.emit("error", toServiceError(err));
+        if (!ac.signal.aborted) call.emit("error", statusOf(err));
       },
     ).finally(() => {
       call.off("cancelled", onCancel);
@@ -192,61 +194,17 @@ function streamHandler(
   };
 }
 
-interface CallLike {
-  metadata: grpc.Metadata;
-  getPeer(): string;
-  getDeadline(): grpc.Deadline;
-  getAuthContext(): { sslPeerCertificate?: { subject?: unknown } };
-}
-
 function contextOf(
   method: RawMethod,
-  call: CallLike,
+  call: Parameters<typeof callContextOf>[1],
   signal: AbortSignal,
 ): RawCallContext {
-  const deadline = call.getDeadline();
-  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  const c = callContextOf(method.name, call, signal);
   return {
     method,
-    metadata: metadataRecord(call.metadata),
-    peer: peerIdentity(call),
-    deadline: Number.isFinite(ms) ? ms : undefined,
+    metadata: c.metadata,
+    peer: c.peerCert && { ...c.peerCert, address: c.peerAddress },
+    deadline: c.deadline,
     signal,
-  };
-}
-
-function metadataRecord(md: grpc.Metadata): CallMetadata {
-  const out: Record<string, string[]> = {};
-  for (const [key, values] of Object.entries(md.getMap())) {
-    if (key.endsWith("-bin")) continue;
-    const all = md.get(key).filter((v): v is string => typeof v === "string");
-    if (all.length > 0 || typeof values === "string") out[key] = all;
-  }
-  return out;
-}
-
-function peerIdentity(call: CallLike): PeerIdentity | undefined {
-  const cert = call.getAuthContext()?.sslPeerCertificate;
-  if (!cert || !cert.subject) return undefined;
-  const subject = cert.subject as unknown as Record<
-    string,
-    string | string[] | undefined
-  >;
-  const list = (v: string | string[] | undefined): string[] =>
-    v === undefined ? [] : Array.isArray(v) ? v : [v];
-  return {
-    commonName: list(subject.CN)[0] ?? "",
-    organizations: list(subject.O),
-    address: call.getPeer(),
-  };
-}
-
-/** Maps any error to a grpc-js status error for the client. */
-export function toServiceError(err: unknown): Partial<grpc.ServiceError> {
-  const e = toApiError(err);
-  return {
-    code: STATUS_CODES[e.status] as grpc.status,
-    details: e.message,
-    metadata: new grpc.Metadata(),
   };
 }

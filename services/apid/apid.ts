@@ -5,22 +5,20 @@
  * certificate watcher that rotates both without dropping calls.
  * @module
  */
-import { createPrivateKey, X509Certificate } from "node:crypto";
 import { MachineServiceService } from "../../lib/api/gen/machine/machine.ts";
 import { APID_PORT } from "../../lib/constants/mod.ts";
-import { ChannelPool } from "../../lib/grpc/channel_pool.ts";
 import {
+  ChannelPool,
+  clientTls,
   ProxyServer,
   type ProxyServerLimits,
-} from "../../lib/grpc/proxy_server.ts";
-import { rawMethods, rawService } from "../../lib/grpc/raw_service.ts";
-import { errorText, type Logger } from "../../lib/log/mod.ts";
-import {
-  type ApidCertFiles,
-  peerCredentials,
-  readCertFiles,
+  rawMethods,
+  rawService,
   RotatingServerCredentials,
-} from "./_tls.ts";
+  type TlsMaterial,
+} from "../../lib/grpc/mod.ts";
+import { errorText, type Logger } from "../../lib/log/mod.ts";
+import { waitForCertDir, watchCertDir } from "../../lib/nodecerts/mod.ts";
 import { type BusLike, LocalBackend, RemoteBackend } from "./backends.ts";
 import { ApidProxy } from "./proxy.ts";
 
@@ -38,7 +36,7 @@ export interface ApidOptions extends ProxyServerLimits {
   port?: number;
   /** Deadline of each fan-out leg in ms (default 5000). */
   legTimeoutMs?: number;
-  /** How often the certificate files are checked for changes (default 2 s). */
+  /** How often the certificate files are checked for changes (default 1 s). */
   certCheckMs?: number;
 }
 
@@ -60,18 +58,25 @@ export async function runApid(
   ctx: ApidContext,
 ): Promise<void> {
   const { log } = ctx;
-  let files = await readCertFiles(options.certsDir);
-  checkPairs(files);
-  if (options.controlPlane && !files.clientCrt) {
+  const first = await waitForCertDir(options.certsDir, {
+    signal: ctx.signal,
+  });
+  if (options.controlPlane && !first.client) {
     throw new Error(
       `Cannot start apid as a control plane: no client.crt in "${options.certsDir}"`,
     );
   }
-  const serverCreds = new RotatingServerCredentials(files);
+  let client: TlsMaterial | undefined = first.client;
+  const serverCreds = new RotatingServerCredentials(first.server, true);
   const port = options.port ?? APID_PORT;
   const pool = new ChannelPool({
     port,
-    credentials: (target) => peerCredentials(files, target),
+    tls: () => {
+      if (!client) {
+        throw new Error("Cannot forward: apid has no client certificate");
+      }
+      return clientTls(client);
+    },
     maxMessageBytes: options.maxMessageBytes,
   });
   const self = new Set([options.address, options.hostname.toLowerCase()]);
@@ -90,7 +95,7 @@ export async function runApid(
       address: options.address.includes(":")
         ? `[${options.address}]:${port}`
         : `${options.address}:${port}`,
-      credentials: serverCreds.credentials,
+      credentials: serverCreds,
       onTlsError: (message) => log.debug("tls connection refused", { message }),
     },
   );
@@ -101,20 +106,22 @@ export async function runApid(
   });
   ctx.onListening?.(server.port);
 
-  const watcher = setInterval(async () => {
-    try {
-      const next = await readCertFiles(options.certsDir);
-      if (sameFiles(next, files)) return;
-      checkPairs(next);
-      files = next;
-      serverCreds.update(next);
-      pool.renew();
-      log.info("certificates reloaded", {});
-    } catch (err) {
-      // Half-written files: keep the old certificates and look again later.
-      log.warn("certificates not reloaded", { error: errorText(err) });
-    }
-  }, options.certCheckMs ?? 2000);
+  // Rotation: new handshakes get the new certificates, open calls carry on.
+  let seen = JSON.stringify(first);
+  const watching = watchCertDir(options.certsDir, (m) => {
+    const now = JSON.stringify(m);
+    if (now === seen) return;
+    seen = now;
+    serverCreds.update(m.server);
+    client = m.client;
+    pool.renew();
+    log.info("certificates reloaded", {});
+  }, {
+    signal: ctx.signal,
+    intervalMs: options.certCheckMs ?? 1000,
+    onProblem: (err) =>
+      log.warn("certificates not reloaded", { error: errorText(err) }),
+  });
 
   try {
     await new Promise<void>((resolve) => {
@@ -124,27 +131,8 @@ export async function runApid(
         });}
     });
   } finally {
-    clearInterval(watcher);
     await server.stop(5000);
     pool.close();
-  }
-}
-
-function sameFiles(a: ApidCertFiles, b: ApidCertFiles): boolean {
-  return a.ca === b.ca && a.serverCrt === b.serverCrt &&
-    a.serverKey === b.serverKey && a.clientCrt === b.clientCrt &&
-    a.clientKey === b.clientKey;
-}
-
-/** Throws unless each certificate belongs to its key. */
-function checkPairs(files: ApidCertFiles): void {
-  const check = (crt: string, key: string, what: string) => {
-    if (!new X509Certificate(crt).checkPrivateKey(createPrivateKey(key))) {
-      throw new Error(`Cannot use ${what}: key does not match certificate`);
-    }
-  };
-  check(files.serverCrt, files.serverKey, "server.crt");
-  if (files.clientCrt && files.clientKey) {
-    check(files.clientCrt, files.clientKey, "client.crt");
+    await watching;
   }
 }

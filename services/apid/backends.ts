@@ -18,7 +18,7 @@ import {
   rpcSubject,
   streamSubject,
 } from "../../lib/constants/mod.ts";
-import type { RawMethod } from "../../lib/grpc/raw_service.ts";
+import type { RawMethod } from "../../lib/grpc/mod.ts";
 
 /** Who a forwarded or local call is made for. */
 export interface CallOrigin {

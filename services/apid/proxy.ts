@@ -14,22 +14,18 @@ import {
   METADATA_PROXY_FROM,
 } from "../../lib/constants/mod.ts";
 import {
+  errorItem,
   fanOutStream,
   fanOutUnary,
-  legTimeoutMs,
-} from "../../lib/grpc/fanout.ts";
-import {
-  errorItem,
   joinItems,
+  legTimeoutMs,
   type NodeTag,
+  type RawCallContext,
+  type RawHandlers,
+  type RawStreamContext,
   tagItem,
   tagReply,
-} from "../../lib/grpc/reply_merge.ts";
-import type {
-  RawCallContext,
-  RawHandlers,
-  RawStreamContext,
-} from "../../lib/grpc/raw_service.ts";
+} from "../../lib/grpc/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
 import type { Backend, BackendCallOptions } from "./backends.ts";
 import { authorize, effectiveRoles, ruleOf } from "./roles.ts";
