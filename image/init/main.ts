@@ -1,0 +1,137 @@
+/**
+ * The initramfs init (PID 1 until it execs the real one). Run by the kernel
+ * as `rdinit=/usr/bin/deno -- run --allow-all ... /init.js`:
+ * mounts /dev, /proc, /sys; loads the loop and squashfs modules; attaches
+ * /rootfs.sqsh to a loop device and mounts it read-only; bind-mounts the
+ * Deno runtime of the initramfs into it (read-only); moves /dev, /proc, /sys
+ * over and mounts a tmpfs on /run; switches root (MS_MOVE + chroot) and execs the chosen program
+ * (machined in image mode, or the probe) with the shared Deno runtime.
+ * Any failure is printed and the init exits, which panics the kernel; the
+ * `panic=` kernel argument decides what happens next.
+ * @module
+ */
+
+import { bootLog } from "./boot_log.ts";
+import {
+  INIT_CONFIG_PATH,
+  type InitConfig,
+  parseInitConfig,
+  programFromCmdline,
+} from "./init_config.ts";
+import { attachLoop } from "./loop.ts";
+import { loadModules } from "./modules.ts";
+import {
+  EBUSY,
+  MS_BIND,
+  MS_MOVE,
+  MS_NODEV,
+  MS_NOEXEC,
+  MS_NOSUID,
+  MS_RDONLY,
+  MS_REMOUNT,
+  Sys,
+  SysError,
+} from "./syscalls.ts";
+import { errorText } from "../../lib/log/mod.ts";
+
+function mountOnce(
+  sys: Sys,
+  fstype: string,
+  target: string,
+  flags: number,
+): void {
+  try {
+    sys.mount(fstype, target, fstype, flags);
+  } catch (err) {
+    if (!(err instanceof SysError && err.errno === EBUSY)) throw err;
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function boot(sys: Sys, log: (m: string) => void): never {
+  if (Deno.pid !== 1) {
+    throw new Error(`The init runs only as PID 1 (this is PID ${Deno.pid})`);
+  }
+  mountOnce(sys, "devtmpfs", "/dev", MS_NOSUID);
+  mountOnce(sys, "proc", "/proc", MS_NOSUID | MS_NOEXEC);
+  mountOnce(sys, "sysfs", "/sys", MS_NOSUID | MS_NOEXEC);
+
+  let cfg: InitConfig;
+  try {
+    cfg = parseInitConfig(JSON.parse(Deno.readTextFileSync(INIT_CONFIG_PATH)));
+  } catch (cause) {
+    throw new Error(`Cannot read ${INIT_CONFIG_PATH}`, { cause });
+  }
+  const cmdline = Deno.readTextFileSync("/proc/cmdline");
+  const name = programFromCmdline(cmdline) ?? cfg.defaultProgram;
+  const program = cfg.programs[name];
+  if (program === undefined) {
+    throw new Error(
+      `bronze.init=${JSON.stringify(name)} names no program of this image (${
+        Object.keys(cfg.programs).join(", ")
+      })`,
+    );
+  }
+
+  const loaded = loadModules(sys, cfg.modules, {
+    dir: `/lib/modules/${cfg.release}`,
+  });
+  log(`loaded ${loaded.length} modules`);
+
+  const loop = attachLoop(sys, cfg.rootfs);
+  const root = cfg.newRoot;
+  sys.mount(loop, root, "squashfs", MS_RDONLY);
+  log(`mounted ${cfg.rootfs} (${loop}) read-only on ${root}`);
+
+  for (const b of cfg.binds) {
+    if (!exists(root + b)) {
+      throw new Error(`The root squashfs has no mount point for ${b}`);
+    }
+    sys.mount(b, root + b, null, MS_BIND);
+    sys.mount(null, root + b, null, MS_BIND | MS_REMOUNT | MS_RDONLY);
+  }
+  if (!exists(root + program.script)) {
+    throw new Error(
+      `Program ${
+        JSON.stringify(name)
+      }: ${program.script} is not in the root filesystem`,
+    );
+  }
+  for (const m of ["/dev", "/proc", "/sys"]) {
+    sys.mount(m, root + m, null, MS_MOVE);
+  }
+  // A writable /run from the first instruction of PID 1 (Deno's cache dir).
+  sys.mount("tmpfs", root + "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+
+  sys.chdir(root);
+  sys.mount(".", "/", null, MS_MOVE);
+  sys.chroot(".");
+  sys.chdir("/");
+  log(
+    `switched root; exec ${name}: ${program.script} ${program.args.join(" ")}`,
+  );
+  sys.execve(cfg.deno, [
+    cfg.deno,
+    ...cfg.denoArgs,
+    program.script,
+    ...program.args,
+  ], cfg.env);
+}
+
+const sys = Sys.open();
+const log = bootLog("bronze-init", () => sys.uptime());
+log(`starting (Deno ${Deno.version.deno})`);
+try {
+  boot(sys, log);
+} catch (err) {
+  log(`fatal: ${errorText(err)}`);
+  Deno.exit(1);
+}

@@ -1,0 +1,53 @@
+/**
+ * Loading kernel modules by name inside the guest: the closure from the
+ * image's modules.dep and modules.softdep, each file through finit_module(2).
+ * @module
+ */
+
+import {
+  moduleClosure,
+  parseModulesDep,
+  parseModulesSoftdep,
+} from "../kmod/modules_dep.ts";
+import { EEXIST, O_CLOEXEC, O_RDONLY, type Sys, SysError } from "./syscalls.ts";
+
+/** Options for {@linkcode loadModules}. */
+export interface LoadModulesOptions {
+  /** The modules folder, /lib/modules/<release>. */
+  dir: string;
+}
+
+/**
+ * Loads `names` and what they depend on, dependencies first. A module that
+ * is already loaded is fine. Returns the module paths, in load order.
+ */
+export function loadModules(
+  sys: Sys,
+  names: readonly string[],
+  options: LoadModulesOptions,
+): string[] {
+  const deps = parseModulesDep(
+    Deno.readTextFileSync(`${options.dir}/modules.dep`),
+  );
+  let softdepPre = new Map<string, string[]>();
+  try {
+    softdepPre = parseModulesSoftdep(
+      Deno.readTextFileSync(`${options.dir}/modules.softdep`),
+    );
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  const order = moduleClosure(names, { deps, softdepPre });
+  for (const p of order) {
+    const path = `${options.dir}/${p}`;
+    const fd = sys.open(path, O_RDONLY | O_CLOEXEC);
+    try {
+      sys.finitModule(fd, path);
+    } catch (err) {
+      if (!(err instanceof SysError && err.errno === EEXIST)) throw err;
+    } finally {
+      sys.close(fd);
+    }
+  }
+  return order;
+}

@@ -1,0 +1,268 @@
+/**
+ * The system calls the initramfs init and the probe make, through Deno FFI
+ * on glibc: mount, umount2, chroot, chdir, open, close, ioctl,
+ * finit_module, execve, sync, reboot, clock_gettime. (lib/ffi covers
+ * netlink and a few of these; the init needs the rest before any daemon
+ * runs.) Each call throws a {@linkcode SysError} naming what failed.
+ * @module
+ */
+
+const SYMBOLS = {
+  mount: {
+    parameters: ["buffer", "buffer", "buffer", "u64", "buffer"],
+    result: "i32",
+  },
+  umount2: { parameters: ["buffer", "i32"], result: "i32" },
+  chroot: { parameters: ["buffer"], result: "i32" },
+  chdir: { parameters: ["buffer"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  ioctl_ptr: {
+    name: "ioctl",
+    parameters: ["i32", "u64", "buffer"],
+    result: "i32",
+  },
+  ioctl_int: {
+    name: "ioctl",
+    parameters: ["i32", "u64", "u64"],
+    result: "i32",
+  },
+  syscall3: {
+    name: "syscall",
+    parameters: ["i64", "i64", "buffer", "i64"],
+    result: "i64",
+  },
+  execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
+  sync: { parameters: [], result: "void" },
+  reboot: { parameters: ["i32"], result: "i32" },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** mount(2) flags. */
+export const MS_RDONLY = 1;
+/** Do not update access times. */
+export const MS_NOATIME = 1024;
+/** Remount an existing mount. */
+export const MS_REMOUNT = 32;
+/** Bind mount. */
+export const MS_BIND = 4096;
+/** Move a mount. */
+export const MS_MOVE = 8192;
+/** No set-uid bits honoured. */
+export const MS_NOSUID = 2;
+/** No device nodes honoured. */
+export const MS_NODEV = 4;
+/** No execution. */
+export const MS_NOEXEC = 8;
+/** umount2: detach lazily. */
+export const MNT_DETACH = 2;
+/** open(2) flags. */
+export const O_RDONLY = 0;
+/** Read-write. */
+export const O_RDWR = 2;
+/** Close on exec. */
+export const O_CLOEXEC = 0o2000000;
+/** reboot(2): power off. */
+export const RB_POWER_OFF = 0x4321fedc;
+/** reboot(2): restart. */
+export const RB_AUTOBOOT = 0x01234567;
+/** errno: already exists (a loaded module). */
+export const EEXIST = 17;
+/** errno: busy. */
+export const EBUSY = 16;
+/** errno: not found. */
+export const ENOENT = 2;
+/** errno: read-only file system. */
+export const EROFS = 30;
+
+const SYS_FINIT_MODULE = 313n; // x86_64
+const CLOCK_MONOTONIC = 1;
+
+/** A failed system call: what was attempted and the errno. */
+export class SysError extends Error {
+  /** The errno value. */
+  readonly errno: number;
+
+  /** Makes the error; `what` names the call and its arguments. */
+  constructor(what: string, errno: number, options?: ErrorOptions) {
+    super(`${what} failed: errno ${errno}`, options);
+    this.name = "SysError";
+    this.errno = errno;
+  }
+}
+
+const encoder = new TextEncoder();
+
+function cstr(s: string): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(s.length * 3 + 1);
+  const { written } = encoder.encodeInto(s, b);
+  return b.subarray(0, written + 1);
+}
+
+/** The system calls of the init and the probe (`--allow-ffi`). */
+export class Sys implements Disposable {
+  #lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+
+  private constructor(lib: Deno.DynamicLibrary<typeof SYMBOLS>) {
+    this.#lib = lib;
+  }
+
+  /** Opens glibc. */
+  static open(path = "libc.so.6"): Sys {
+    try {
+      return new Sys(Deno.dlopen(path, SYMBOLS));
+    } catch (cause) {
+      throw new Error(`Cannot open C library ${JSON.stringify(path)}`, {
+        cause,
+      });
+    }
+  }
+
+  /** The calling thread's errno. */
+  errno(): number {
+    const p = this.#lib.symbols.__errno_location();
+    return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32(0);
+  }
+
+  #check(ret: number | bigint, what: string): number {
+    if (Number(ret) < 0) throw new SysError(what, this.errno());
+    return Number(ret);
+  }
+
+  /** mount(2); `source`/`fstype`/`data` may be null. */
+  mount(
+    source: string | null,
+    target: string,
+    fstype: string | null,
+    flags: number,
+    data: string | null = null,
+  ): void {
+    this.#check(
+      this.#lib.symbols.mount(
+        source === null ? null : cstr(source),
+        cstr(target),
+        fstype === null ? null : cstr(fstype),
+        BigInt(flags),
+        data === null ? null : cstr(data),
+      ),
+      `mount(${JSON.stringify(source)}, ${JSON.stringify(target)}, ${
+        JSON.stringify(fstype)
+      }, 0x${flags.toString(16)})`,
+    );
+  }
+
+  /** umount2(2). */
+  umount(target: string, flags = 0): void {
+    this.#check(
+      this.#lib.symbols.umount2(cstr(target), flags),
+      `umount2(${JSON.stringify(target)})`,
+    );
+  }
+
+  /** chroot(2). */
+  chroot(path: string): void {
+    this.#check(
+      this.#lib.symbols.chroot(cstr(path)),
+      `chroot(${JSON.stringify(path)})`,
+    );
+  }
+
+  /** chdir(2). */
+  chdir(path: string): void {
+    this.#check(
+      this.#lib.symbols.chdir(cstr(path)),
+      `chdir(${JSON.stringify(path)})`,
+    );
+  }
+
+  /** open(2); returns the fd. */
+  open(path: string, flags: number): number {
+    return this.#check(
+      this.#lib.symbols.open(cstr(path), flags, 0),
+      `open(${JSON.stringify(path)})`,
+    );
+  }
+
+  /** close(2). */
+  close(fd: number): void {
+    this.#check(this.#lib.symbols.close(fd), `close(${fd})`);
+  }
+
+  /** ioctl(2) with a pointer argument. */
+  ioctlPtr(fd: number, request: number, arg: Uint8Array<ArrayBuffer>): number {
+    return this.#check(
+      this.#lib.symbols.ioctl_ptr(fd, BigInt(request), arg),
+      `ioctl(${fd}, 0x${request.toString(16)})`,
+    );
+  }
+
+  /** ioctl(2) with an integer argument. */
+  ioctlInt(fd: number, request: number, arg = 0): number {
+    return this.#check(
+      this.#lib.symbols.ioctl_int(fd, BigInt(request), BigInt(arg)),
+      `ioctl(${fd}, 0x${request.toString(16)}, ${arg})`,
+    );
+  }
+
+  /** finit_module(2) of an open .ko file descriptor. */
+  finitModule(fd: number, what: string): void {
+    this.#check(
+      this.#lib.symbols.syscall3(SYS_FINIT_MODULE, BigInt(fd), cstr(""), 0n),
+      `finit_module(${JSON.stringify(what)})`,
+    );
+  }
+
+  /** execve(2): replaces this process; returns only by throwing. */
+  execve(
+    path: string,
+    argv: readonly string[],
+    env: Record<string, string>,
+  ): never {
+    const keep: Uint8Array<ArrayBuffer>[] = [];
+    const vec = (items: string[]): Uint8Array<ArrayBuffer> => {
+      const ptrs = new BigUint64Array(items.length + 1);
+      items.forEach((s, i) => {
+        const b = cstr(s);
+        keep.push(b);
+        ptrs[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)));
+      });
+      return new Uint8Array(ptrs.buffer);
+    };
+    const argvBuf = vec([...argv]);
+    const envBuf = vec(Object.entries(env).map(([k, v]) => `${k}=${v}`));
+    this.#lib.symbols.execve(cstr(path), argvBuf, envBuf);
+    throw new SysError(`execve(${JSON.stringify(path)})`, this.errno(), {
+      cause: keep.length, // keeps the strings alive until here
+    });
+  }
+
+  /** sync(2). */
+  sync(): void {
+    this.#lib.symbols.sync();
+  }
+
+  /** reboot(2) with an RB_* command; returns only by throwing. */
+  reboot(cmd: number): never {
+    this.#lib.symbols.reboot(cmd);
+    throw new SysError(`reboot(0x${cmd.toString(16)})`, this.errno());
+  }
+
+  /** Seconds since boot on the clock the kernel log uses (CLOCK_MONOTONIC). */
+  uptime(): number {
+    const ts = new BigInt64Array(2);
+    this.#check(
+      this.#lib.symbols.clock_gettime(
+        CLOCK_MONOTONIC,
+        new Uint8Array(ts.buffer),
+      ),
+      "clock_gettime",
+    );
+    return Number(ts[0]) + Number(ts[1]) / 1e9;
+  }
+
+  /** Closes the library. */
+  [Symbol.dispose](): void {
+    this.#lib.close();
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Where things are in a Bronze image, in one place: paths on the root
+ * filesystem, the modules each stage loads, the kernel command line.
+ * machined's image mode relies on these paths.
+ * @module
+ */
+
+/** The shared Deno runtime (bind-mounted from the initramfs). */
+export const DENO_PATH = "/usr/bin/deno";
+/** glibc and the ELF loader (bind-mounted from the initramfs). */
+export const LIB_DIR = "/usr/lib/x86_64-linux-gnu";
+/** One bundled JS file per program: `<name>.js`. */
+export const BUNDLE_DIR = "/usr/lib/bronze";
+/** Debian's nats-server binary. */
+export const NATS_SERVER_PATH = "/usr/sbin/nats-server";
+/** Mount point of the state partition (as in Talos). */
+export const STATE_MOUNT = "/system/state";
+/** Mount point of the ephemeral partition (as in Talos). */
+export const EPHEMERAL_MOUNT = "/var";
+/** The init program in the initramfs. */
+export const INIT_SCRIPT = "/init.js";
+/** The root squashfs in the initramfs. */
+export const ROOTFS_IN_INITRAMFS = "/rootfs.sqsh";
+/** Where the init mounts the root before switching to it. */
+export const NEW_ROOT = "/newroot";
+
+/** The daemons bundled into the image (folders under services/). */
+export const IMAGE_DAEMONS: readonly string[] = [
+  "machined",
+  "apid",
+  "trustd",
+  "networkd",
+  "udevd-lite",
+];
+
+/** Modules the init loads to mount the root (carried in the initramfs). */
+export const BOOT_MODULES: readonly string[] = ["loop", "squashfs"];
+
+/**
+ * Modules the root carries for machined/udevd-lite to load: virtio devices,
+ * the filesystems of the disk, overlay, packet sockets (built in here).
+ */
+export const IMAGE_MODULES: readonly string[] = [
+  "virtio_pci",
+  "virtio_net",
+  "virtio_blk",
+  "virtio_rng",
+  "virtio_console",
+  "loop",
+  "squashfs",
+  "overlay",
+  "ext4",
+  "crc32c_generic",
+  "af_packet",
+];
+
+/** Deno arguments before a program's script (PID 1 and the init). */
+export const DENO_RUN_ARGS: readonly string[] = [
+  "run",
+  "--allow-all",
+  "--no-config",
+  "--no-lock",
+  "--no-prompt",
+  "--cached-only",
+];
+
+/** Environment of the PID 1 program after the switch. */
+export const PID1_ENV: Readonly<Record<string, string>> = {
+  PATH: "/usr/bin:/usr/sbin",
+  HOME: "/",
+  TERM: "linux",
+  NO_COLOR: "1",
+  DENO_NO_UPDATE_CHECK: "1",
+  // /run is a tmpfs the init mounts before the switch.
+  DENO_DIR: "/run/deno",
+};
+
+/**
+ * The kernel command line of the image: serial console, the Deno init, and
+ * the init's arguments after `--`. Extra kernel arguments go before `--`
+ * ({@linkcode composeCmdline}).
+ */
+export function imageCmdline(): string {
+  return [
+    "console=ttyS0",
+    `rdinit=${DENO_PATH}`,
+    "NO_COLOR=1",
+    "DENO_NO_UPDATE_CHECK=1",
+    "--",
+    ...DENO_RUN_ARGS,
+    INIT_SCRIPT,
+  ].join(" ");
+}
+
+/** Inserts kernel arguments before the `--` that starts the init's own. */
+export function composeCmdline(base: string, extra: readonly string[]): string {
+  if (extra.length === 0) return base;
+  const at = base.indexOf(" -- ");
+  if (at < 0) return `${base} ${extra.join(" ")}`;
+  return `${base.slice(0, at)} ${extra.join(" ")}${base.slice(at)}`;
+}

@@ -1,0 +1,440 @@
+/**
+ * The whole image build: kernel, module closures, bundles, root squashfs,
+ * initramfs, disk, manifest. Outputs in one folder:
+ * `vmlinuz`, `initramfs.zst`, `rootfs.sqsh` (also inside the initramfs),
+ * `disk.raw`, `cmdline`, `manifest.json`.
+ * @module
+ */
+
+import { bundle } from "./bundle.ts";
+import { cpioArchive } from "./cpio.ts";
+import { makeDisk } from "./disk.ts";
+import { BUILD_TOOLS, requireTools, run, sha256File } from "./exec.ts";
+import { fetchKernel, type KernelPin } from "./kernel.ts";
+import {
+  indexModules,
+  moduleTreeFiles,
+  selectModules,
+} from "./module_index.ts";
+import { makeSquashfs } from "./squashfs.ts";
+import { resolveRuntimeLibs } from "./shared_libs.ts";
+import {
+  cpioEntriesOf,
+  type ManifestEntry,
+  stageTree,
+  type TreeEntry,
+  treeManifest,
+} from "./tree.ts";
+import type { InitConfig } from "../init/init_config.ts";
+import {
+  BOOT_MODULES,
+  BUNDLE_DIR,
+  DENO_PATH,
+  DENO_RUN_ARGS,
+  EPHEMERAL_MOUNT,
+  IMAGE_DAEMONS,
+  IMAGE_MODULES,
+  imageCmdline,
+  INIT_SCRIPT,
+  LIB_DIR,
+  NATS_SERVER_PATH,
+  NEW_ROOT,
+  PID1_ENV,
+  ROOTFS_IN_INITRAMFS,
+  STATE_MOUNT,
+} from "../layout.ts";
+
+/** Options for {@linkcode buildImage}. */
+export interface BuildImageOptions {
+  /** Output folder (created; its previous artifacts are replaced). */
+  outDir: string;
+  /** Cache for the kernel package (kept between builds). */
+  cacheDir: string;
+  /** Repository root (services/, image/, deno.json). */
+  repoRoot: string;
+  /** Daemons to bundle; default every one of IMAGE_DAEMONS with a main.ts. */
+  daemons?: readonly string[];
+  /** The Deno runtime to carry; default the one running the build. */
+  deno?: string;
+  /** nats-server to carry; default /usr/sbin/nats-server. */
+  natsServer?: string;
+  /** zstd level of the squashfs (default 19). */
+  squashfsLevel?: number;
+  /** zstd level of the initramfs (default 9). */
+  initramfsLevel?: number;
+  /** Disk size in bytes (default 2 GiB, sparse); 0 for no disk. */
+  diskSize?: number;
+  /** Progress messages. */
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Aborts the build. */
+  signal?: AbortSignal;
+}
+
+/** One artifact of the build. */
+export interface Artifact {
+  /** File name in the output folder. */
+  name: string;
+  /** Size in bytes (apparent). */
+  size: number;
+  /** sha256. */
+  sha256: string;
+}
+
+/** What a build produced (also written as manifest.json). */
+export interface BuildManifest {
+  /** The kernel package. */
+  kernel: KernelPin;
+  /** Deno version carried. */
+  deno: string;
+  /** Daemons bundled. */
+  daemons: string[];
+  /** Program the init runs by default. */
+  defaultProgram: string;
+  /** Kernel command line. */
+  cmdline: string;
+  /** Modules: the initramfs's, the root's, and requested ones built in. */
+  modules: { boot: string[]; image: string[]; builtin: string[] };
+  /** Output files. */
+  artifacts: Artifact[];
+  /** Sizes in bytes: squashfs, initramfs, kernel, total (kernel + initramfs). */
+  sizes: { squashfs: number; initramfs: number; kernel: number; total: number };
+  /** Every file of the root squashfs. */
+  rootfs: ManifestEntry[];
+  /** Every file of the initramfs. */
+  initramfs: ManifestEntry[];
+  /** Seconds each step took. */
+  durations: Record<string, number>;
+}
+
+/** Paths of a build's outputs. */
+export interface BuiltImage {
+  /** The output folder. */
+  outDir: string;
+  /** vmlinuz. */
+  kernel: string;
+  /** initramfs.zst. */
+  initramfs: string;
+  /** rootfs.sqsh. */
+  rootfs: string;
+  /** disk.raw, if made. */
+  disk?: string;
+  /** The kernel command line. */
+  cmdline: string;
+  /** The manifest. */
+  manifest: BuildManifest;
+}
+
+/** File names in the output folder. */
+export const OUTPUT_NAMES = {
+  kernel: "vmlinuz",
+  initramfs: "initramfs.zst",
+  rootfs: "rootfs.sqsh",
+  disk: "disk.raw",
+  cmdline: "cmdline",
+  manifest: "manifest.json",
+} as const;
+
+function strip(path: string): string {
+  return path.replace(/^\/+/, "");
+}
+
+async function existingDaemons(repoRoot: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of IMAGE_DAEMONS) {
+    try {
+      await Deno.stat(`${repoRoot}/services/${d}/main.ts`);
+      out.push(d);
+    } catch {
+      // not written yet
+    }
+  }
+  return out;
+}
+
+/** Builds the image; see the module doc for the outputs. */
+export async function buildImage(
+  options: BuildImageOptions,
+): Promise<BuiltImage> {
+  const log = options.log ?? (() => {});
+  const signal = options.signal;
+  const durations: Record<string, number> = {};
+  const step = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    signal?.throwIfAborted();
+    const t0 = performance.now();
+    log("build step", { step: name });
+    const r = await f();
+    durations[name] = Math.round(performance.now() - t0) / 1000;
+    return r;
+  };
+
+  requireTools(BUILD_TOOLS);
+  const deno = options.deno ?? Deno.execPath();
+  const nats = options.natsServer ?? NATS_SERVER_PATH;
+  const out = options.outDir;
+  const stage = `${out}/stage`;
+  await Deno.mkdir(stage, { recursive: true });
+
+  const kernel = await step(
+    "kernel",
+    () => fetchKernel({ cacheDir: options.cacheDir, log, signal }),
+  );
+  const release = kernel.pin.release;
+  const modules = await step("modules", () => indexModules(kernel.modulesDir));
+  const bootSel = selectModules(modules, BOOT_MODULES);
+  const imageSel = selectModules(modules, IMAGE_MODULES);
+  for (const u of [...bootSel.unresolved, ...imageSel.unresolved]) {
+    log("unresolved module softdep", { softdep: u });
+  }
+
+  const runtime = resolveRuntimeLibs([deno, nats]);
+  const denoVersion = new TextDecoder().decode(
+    await run(deno, ["--version"]),
+  ).split("\n")[0];
+
+  // Bundles: the init and probe always; each daemon that exists.
+  const daemons = options.daemons
+    ? [...options.daemons]
+    : await existingDaemons(options.repoRoot);
+  const bundles = `${stage}/bundles`;
+  await Deno.mkdir(bundles, { recursive: true });
+  await step("bundle", async () => {
+    const jobs: Array<[string, string]> = [
+      ["image/init/main.ts", `${bundles}/init.js`],
+      ["image/probe/main.ts", `${bundles}/probe.js`],
+      ...daemons.map((d): [string, string] => [
+        `services/${d}/main.ts`,
+        `${bundles}/${d}.js`,
+      ]),
+    ];
+    for (const [entry, file] of jobs) {
+      await bundle(entry, file, { deno, cwd: options.repoRoot, signal });
+    }
+  });
+
+  const modulesDir = `usr/lib/modules/${release}`;
+  const dirs = (paths: string[], mode = 0o755): TreeEntry[] =>
+    paths.map((path) => ({ path, type: "dir", mode }));
+  const enc = new TextEncoder();
+
+  // The root: everything but the runtime, which it gets by bind mounts.
+  const rootfs: TreeEntry[] = [
+    ...dirs([
+      "dev",
+      "proc",
+      "sys",
+      "run",
+      "system",
+      strip(STATE_MOUNT),
+      "etc",
+    ]),
+    { path: "tmp", type: "dir", mode: 0o1777 },
+    { path: "bin", type: "symlink", target: "usr/bin" },
+    { path: "sbin", type: "symlink", target: "usr/sbin" },
+    { path: "lib", type: "symlink", target: "usr/lib" },
+    { path: "lib64", type: "symlink", target: "usr/lib/x86_64-linux-gnu" },
+    {
+      path: strip(DENO_PATH),
+      type: "file",
+      mode: 0o755,
+      source: new Uint8Array(0),
+    },
+    ...dirs([strip(LIB_DIR), strip(BUNDLE_DIR), strip(EPHEMERAL_MOUNT)]),
+    { path: strip(NATS_SERVER_PATH), type: "file", mode: 0o755, source: nats },
+    {
+      path: "etc/os-release",
+      type: "file",
+      mode: 0o644,
+      source: enc.encode(
+        'NAME="Bronze"\nID=bronze\nPRETTY_NAME="Bronze"\nHOME_URL="https://github.com/"\n',
+      ),
+    },
+    {
+      path: "etc/hosts",
+      type: "file",
+      mode: 0o644,
+      source: enc.encode("127.0.0.1 localhost\n::1 localhost\n"),
+    },
+    ...["probe", ...daemons].map((d): TreeEntry => ({
+      path: `${strip(BUNDLE_DIR)}/${d}.js`,
+      type: "file",
+      mode: 0o644,
+      source: `${bundles}/${d}.js`,
+    })),
+    ...moduleTreeFiles(modules, kernel.modulesDir, imageSel).map((
+      f,
+    ): TreeEntry => ({
+      path: `${modulesDir}/${f.path}`,
+      type: "file",
+      mode: 0o644,
+      source: f.source,
+    })),
+  ];
+  await step("squashfs", async () => {
+    await stageTree(rootfs, `${stage}/rootfs`);
+    await makeSquashfs(`${stage}/rootfs`, `${out}/${OUTPUT_NAMES.rootfs}`, {
+      level: options.squashfsLevel,
+      signal,
+    });
+  });
+
+  const defaultProgram = daemons.includes("machined") ? "machined" : "probe";
+  const programs: InitConfig["programs"] = {
+    probe: { script: `${BUNDLE_DIR}/probe.js`, args: [] },
+  };
+  if (daemons.includes("machined")) {
+    programs.machined = {
+      script: `${BUNDLE_DIR}/machined.js`,
+      args: ["--mode", "image"],
+    };
+  }
+  const initConfig: InitConfig = {
+    release,
+    modules: [...BOOT_MODULES],
+    rootfs: ROOTFS_IN_INITRAMFS,
+    newRoot: NEW_ROOT,
+    binds: [DENO_PATH, LIB_DIR],
+    deno: DENO_PATH,
+    denoArgs: [...DENO_RUN_ARGS],
+    env: { ...PID1_ENV },
+    programs,
+    defaultProgram,
+  };
+
+  // The initramfs: the runtime, the init, the boot modules, the root.
+  const initramfs: TreeEntry[] = [
+    { path: "dev", type: "dir", mode: 0o755 },
+    { path: "dev/console", type: "char", mode: 0o600, major: 5, minor: 1 },
+    { path: "dev/null", type: "char", mode: 0o666, major: 1, minor: 3 },
+    ...dirs(["proc", "sys", strip(NEW_ROOT)]),
+    { path: "bin", type: "symlink", target: "usr/bin" },
+    { path: "lib", type: "symlink", target: "usr/lib" },
+    { path: "lib64", type: "symlink", target: "usr/lib/x86_64-linux-gnu" },
+    { path: strip(DENO_PATH), type: "file", mode: 0o755, source: deno },
+    ...runtime.libs.map((l): TreeEntry => ({
+      path: `${strip(LIB_DIR)}/${l.name}`,
+      type: "file",
+      mode: 0o755,
+      source: l.hostPath,
+    })),
+    {
+      path: strip(INIT_SCRIPT),
+      type: "file",
+      mode: 0o644,
+      source: `${bundles}/init.js`,
+    },
+    {
+      path: "init.json",
+      type: "file",
+      mode: 0o644,
+      source: enc.encode(JSON.stringify(initConfig, null, 2) + "\n"),
+    },
+    ...moduleTreeFiles(modules, kernel.modulesDir, bootSel)
+      .filter((f) =>
+        f.path.endsWith(".ko") || f.path === "modules.dep" ||
+        f.path === "modules.softdep"
+      )
+      .map((f): TreeEntry => ({
+        path: `${modulesDir}/${f.path}`,
+        type: "file",
+        mode: 0o644,
+        source: f.source,
+      })),
+    {
+      path: strip(ROOTFS_IN_INITRAMFS),
+      type: "file",
+      mode: 0o444,
+      source: `${out}/${OUTPUT_NAMES.rootfs}`,
+    },
+  ];
+  await step("initramfs", async () => {
+    const chunks = cpioArchive(await cpioEntriesOf(initramfs));
+    const target = `${out}/${OUTPUT_NAMES.initramfs}`;
+    await Deno.remove(target).catch(() => {});
+    // -T2: a fixed worker count keeps the output the same on every machine.
+    await run("zstd", [
+      "-q",
+      `-${options.initramfsLevel ?? 9}`,
+      "-T2",
+      "-f",
+      "-o",
+      target,
+    ], { stdin: chunks, signal });
+  });
+
+  await Deno.copyFile(kernel.vmlinuz, `${out}/${OUTPUT_NAMES.kernel}`);
+  const cmdline = imageCmdline();
+  await Deno.writeTextFile(`${out}/${OUTPUT_NAMES.cmdline}`, cmdline + "\n");
+  const diskSize = options.diskSize ?? 2048 * 1024 * 1024;
+  if (diskSize > 0) {
+    await step(
+      "disk",
+      () => makeDisk(`${out}/${OUTPUT_NAMES.disk}`, { size: diskSize, signal }),
+    );
+  } else {
+    await Deno.remove(`${out}/${OUTPUT_NAMES.disk}`).catch(() => {});
+  }
+
+  const manifest = await step("manifest", async (): Promise<BuildManifest> => {
+    const names: string[] = [
+      OUTPUT_NAMES.kernel,
+      OUTPUT_NAMES.initramfs,
+      OUTPUT_NAMES.rootfs,
+      OUTPUT_NAMES.cmdline,
+    ];
+    if (diskSize > 0) names.push(OUTPUT_NAMES.disk);
+    const artifacts: Artifact[] = [];
+    for (const name of names) {
+      const path = `${out}/${name}`;
+      artifacts.push({
+        name,
+        size: (await Deno.stat(path)).size,
+        sha256: await sha256File(path),
+      });
+    }
+    const size = (n: string) => artifacts.find((a) => a.name === n)?.size ?? 0;
+    return {
+      kernel: kernel.pin,
+      deno: denoVersion,
+      daemons,
+      defaultProgram,
+      cmdline,
+      modules: {
+        boot: bootSel.paths,
+        image: imageSel.paths,
+        builtin: [...bootSel.builtin, ...imageSel.builtin],
+      },
+      artifacts,
+      sizes: {
+        squashfs: size(OUTPUT_NAMES.rootfs),
+        initramfs: size(OUTPUT_NAMES.initramfs),
+        kernel: size(OUTPUT_NAMES.kernel),
+        total: size(OUTPUT_NAMES.initramfs) + size(OUTPUT_NAMES.kernel),
+      },
+      rootfs: await treeManifest(rootfs),
+      initramfs: await treeManifest(initramfs),
+      durations,
+    };
+  });
+  await Deno.writeTextFile(
+    `${out}/${OUTPUT_NAMES.manifest}`,
+    JSON.stringify(manifest, null, 2) + "\n",
+  );
+  return builtImageAt(out, manifest);
+}
+
+/** The paths of a build in `outDir` with its manifest. */
+export function builtImageAt(
+  outDir: string,
+  manifest: BuildManifest,
+): BuiltImage {
+  const hasDisk = manifest.artifacts.some((a) => a.name === OUTPUT_NAMES.disk);
+  return {
+    outDir,
+    kernel: `${outDir}/${OUTPUT_NAMES.kernel}`,
+    initramfs: `${outDir}/${OUTPUT_NAMES.initramfs}`,
+    rootfs: `${outDir}/${OUTPUT_NAMES.rootfs}`,
+    disk: hasDisk ? `${outDir}/${OUTPUT_NAMES.disk}` : undefined,
+    cmdline: manifest.cmdline,
+    manifest,
+  };
+}
