@@ -6,7 +6,9 @@
  * wildcard address for image mode), and a control-plane apid may dial other
  * nodes' apid port (any IPv4 host, port 50000 only). apid and trustd read only
  * their own certificate folder; networkd and udevd read the kernel's views
- * they report. Only networkd and udevd get FFI (netlink, module loading);
+ * they report. Note: Deno 2.9 refuses reads under /proc, /sys and /dev
+ * without --allow-all, even with --allow-read=/sys; what must read there
+ * does it through libc over FFI (or netlink). Only networkd and udevd get FFI (netlink, module loading);
  * nobody but machined gets --allow-run. Environment access is limited to the
  * variables the libraries read at import (see PLATFORM.md): grpc-js (loaded by
  * every daemon through the generated API code), @bufbuild/protobuf, yaml and
@@ -102,19 +104,23 @@ const nats = (ctx: PermissionContext): string =>
 export const DAEMON_PERMISSIONS: Readonly<
   Record<SupervisedDaemon, DaemonPermissions>
 > = {
+  // As services/udevd-lite/main.ts lists: sysfs, the modules folder, the
+  // kernel release (to find /lib/modules/<release>), FFI for the uevent
+  // socket and finit_module.
   udevd: {
     net: (ctx) => [nats(ctx)],
-    read: () => ["/sys", "/lib/modules", "/proc/cmdline"],
+    read: () => ["/sys", "/lib/modules"],
+    write: () => [],
+    ffi: true,
+    sys: ["osRelease"],
+  },
+  // As services/networkd/main.ts lists: netlink through FFI, nothing read.
+  networkd: {
+    net: (ctx) => [nats(ctx)],
+    read: () => [],
     write: () => [],
     ffi: true,
     sys: [],
-  },
-  networkd: {
-    net: (ctx) => [nats(ctx)],
-    read: () => ["/sys/class/net", "/proc/net", "/etc/resolv.conf"],
-    write: () => [],
-    ffi: true,
-    sys: ["hostname"],
   },
   trustd: {
     net: (ctx) => [

@@ -12,6 +12,10 @@ import {
 } from "../../lib/bus/mod.ts";
 import type { MachineConfig } from "../../lib/config/mod.ts";
 import {
+  type NodeCertificates,
+  runNodeCertificates,
+} from "../../lib/nodecerts/mod.ts";
+import {
   type DaemonName,
   DAEMONS,
   healthSubject,
@@ -37,12 +41,6 @@ import type { ServiceSnapshot } from "./runner/service_runner.ts";
 import { Supervisor } from "./runner/supervisor.ts";
 import { type BuildInfo, readBuildInfo } from "./version_info.ts";
 
-/** Writes or renews a daemon's node certificates under its certs folder. */
-export type NodeCertsHook = (
-  daemon: "apid" | "trustd",
-  options: { dir: string; config: MachineConfig; signal: AbortSignal },
-) => Promise<void>;
-
 /** Everything machined needs to run a node in process mode. */
 export interface MachinedOptions {
   /** The node's state folder (absolute); nothing is written elsewhere. */
@@ -63,8 +61,8 @@ export interface MachinedOptions {
   backoff?: BackoffOptions;
   /** Health timing of every service. */
   healthSettings?: Partial<HealthSettings>;
-  /** Node certificates for apid/trustd (lib/nodecerts), run before each start. */
-  nodeCerts?: NodeCertsHook;
+  /** Node certificate lifetime (ms; default 24 h, renewed at half-life). */
+  certTtlMs?: number;
 }
 
 /** The services the API may not start, stop or restart. */
@@ -105,6 +103,7 @@ export class Machined implements MachineBackend {
   #rebooting = false;
   #shutdown = new AbortController();
   #shutdownDone: Promise<void> | undefined;
+  #certs: NodeCertificates | undefined;
 
   /** Sets up (nothing starts until run()). */
   constructor(options: MachinedOptions) {
@@ -146,6 +145,7 @@ export class Machined implements MachineBackend {
         natsConfigPath: this.natsConfigPath,
         passwords: this.#passwords,
         trustdSecrets: () => this.#trustdSecrets(),
+        networkConfig: () => options.config.machine.network,
         daemonHealth: (d, signal) => this.#daemonHealth(d, signal),
         busProblem: () =>
           this.#bus && !this.#busUp
@@ -202,6 +202,16 @@ export class Machined implements MachineBackend {
       this.#build = await readBuildInfo(this.#root);
       await this.#writeState();
       this.#sequence("boot", "progress", "Wrote the per-boot bus config");
+      // Issued in the background; apid and trustd wait for them to be ready.
+      this.#certs = runNodeCertificates({
+        config: this.#o.config,
+        address: this.#o.address,
+        hostname: this.#hostname,
+        stateDir: this.#o.stateDir,
+        signal: this.#shutdown.signal,
+        log: this.#log.child({ task: "nodecerts" }),
+        ttlMs: this.#o.certTtlMs,
+      });
       this.#supervisor.startAll();
       this.#sequence("boot", "progress", "Started the services");
       await Promise.all([this.#connectBus(), this.#watchBoot()]);
@@ -210,6 +220,7 @@ export class Machined implements MachineBackend {
       return 0;
     } catch (err) {
       this.#log.error("machined failed", { error: errorText(err) });
+      this.#shutdown.abort();
       await this.#stopEverything();
       return 1;
     } finally {
@@ -353,9 +364,27 @@ export class Machined implements MachineBackend {
     daemon: "apid" | "trustd",
     signal: AbortSignal,
   ): Promise<void> {
-    const dir = certsDir(this.#o.stateDir, daemon);
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    await this.#o.nodeCerts?.(daemon, { dir, config: this.#o.config, signal });
+    await Deno.mkdir(certsDir(this.#o.stateDir, daemon), {
+      recursive: true,
+      mode: 0o700,
+    });
+    const certs = this.#certs;
+    if (!certs) throw new Error("node certificates are not running");
+    // Control planes mint them; workers wait for a control plane's trustd.
+    let onAbort: (() => void) | undefined;
+    try {
+      await Promise.race([
+        certs.ready(),
+        new Promise<void>((_, reject) => {
+          onAbort = () =>
+            reject(new Error(`stopped waiting for ${daemon}'s certificates`));
+          if (signal.aborted) onAbort();
+          else signal.addEventListener("abort", onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      if (onAbort) signal.removeEventListener("abort", onAbort);
+    }
   }
 
   #trustdSecrets(): TrustdSecrets {

@@ -1,8 +1,7 @@
 /**
  * machined: the node's init and supervisor, in process mode.
  *
- *     deno run --allow-run --allow-read --allow-write --allow-net \
- *       --allow-env --allow-sys services/machined/main.ts \
+ *     deno run --allow-all services/machined/main.ts \
  *       --state DIR --address IP --config FILE [--hostname NAME] \
  *       [--mode process] [--nats-server PATH]
  *
@@ -21,6 +20,12 @@
  * - `--mode process`  the only mode here (image mode is PID 1 in the image).
  * - `--nats-server PATH` the nats-server binary (default: found in /usr/sbin,
  *                     /usr/bin, /sbin, /bin).
+ *
+ * Permissions: machined is the node's init and the only program with
+ * --allow-run, which already reaches the whole machine; it also reads /proc
+ * (Memory, LoadAvg) and /dev/kmsg (Dmesg), which Deno 2.9 grants only with
+ * --allow-all. Every daemon it starts runs with the least permissions in
+ * daemon_permissions.ts.
  *
  * Exit codes: 0 after Shutdown or SIGTERM/SIGINT (every service stopped),
  * 1 on a runtime failure, 2 on a bad command line or machine config.

@@ -1,4 +1,5 @@
-import { type DaemonName, NATS_PORT } from "../../lib/constants/mod.ts";
+import type { NetworkConfig } from "../../lib/config/mod.ts";
+import type { DaemonName } from "../../lib/constants/mod.ts";
 import { type DaemonLaunchContext, daemonProcess } from "./daemon_command.ts";
 import type { SupervisedDaemon } from "./daemon_permissions.ts";
 import type { BackoffOptions } from "./runner/backoff.ts";
@@ -27,6 +28,8 @@ export interface NodeServicesOptions {
   passwords: Readonly<Record<DaemonName, string>>;
   /** trustd's secrets (control planes). */
   trustdSecrets: () => TrustdSecrets;
+  /** The config's network section, for networkd (on stdin). */
+  networkConfig: () => NetworkConfig | undefined;
   /** Asks a daemon's health over machined's bus; throws when unhealthy. */
   daemonHealth: (
     daemon: SupervisedDaemon,
@@ -79,7 +82,7 @@ export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
     process: () =>
       daemonProcess(id, launch, {
         busPassword: o.passwords[id],
-        extra: id === "trustd" ? { trustd: o.trustdSecrets() } : undefined,
+        extra: extraSecrets(id, o),
       }, o.parentEnv),
     health: (signal) => o.daemonHealth(id, signal),
     healthSettings: o.healthSettings,
@@ -122,5 +125,15 @@ export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
   ];
 }
 
-/** The default NATS port of a node. */
-export const DEFAULT_NATS_PORT = NATS_PORT;
+/** What a daemon gets on stdin besides its bus credentials. */
+function extraSecrets(
+  id: SupervisedDaemon,
+  o: NodeServicesOptions,
+): Record<string, unknown> | undefined {
+  if (id === "trustd") return { trustd: o.trustdSecrets() };
+  if (id === "networkd") {
+    const network = o.networkConfig();
+    return network ? { network } : undefined;
+  }
+  return undefined;
+}

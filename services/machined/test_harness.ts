@@ -23,14 +23,7 @@ import { waitUntil } from "../../lib/testing/mod.ts";
 import { readLines } from "./runner/process_runner.ts";
 
 /** The Deno permissions machined runs with (as main.ts documents). */
-export const MACHINED_PERMISSIONS: readonly string[] = [
-  "--allow-run",
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys",
-];
+export const MACHINED_PERMISSIONS: readonly string[] = ["--allow-all"];
 
 /** Options for {@linkcode testMachineConfig}. */
 export interface TestConfigOptions {
@@ -38,13 +31,17 @@ export interface TestConfigOptions {
   type?: MachineType;
   /** machine.network.hostname. */
   hostname?: string;
+  /** The OS CA (default: a fresh one). */
+  ca?: CertificateAuthority;
+  /** cluster.controlPlane.endpoint (workers reach trustd at its host). */
+  endpoint?: string;
 }
 
-/** A valid v1alpha1 machine config with a freshly made CA. */
+/** A valid v1alpha1 machine config (with a fresh CA unless one is given). */
 export async function testMachineConfig(
   options: TestConfigOptions = {},
 ): Promise<{ config: MachineConfig; ca: CertificateAuthority }> {
-  const ca = await CertificateAuthority.create();
+  const ca = options.ca ?? await CertificateAuthority.create();
   const type = options.type ?? "controlplane";
   const config: MachineConfig = {
     version: "v1alpha1",
@@ -59,52 +56,10 @@ export async function testMachineConfig(
     },
     cluster: {
       name: "test",
-      controlPlane: { endpoint: "https://127.5.0.2:6443" },
+      controlPlane: { endpoint: options.endpoint ?? "https://127.5.0.2:6443" },
     },
   };
   return { config, ca };
-}
-
-/**
- * Writes apid's and trustd's node certificates the way machined's node
- * certificate step will (ca.crt, server.crt/key, client.crt/key on control
- * planes). Stop-gap for tests until lib/nodecerts is wired into machined.
- */
-export async function provisionNodeCerts(
-  stateDir: string,
-  ca: CertificateAuthority,
-  node: { address: string; hostname: string; controlPlane: boolean },
-): Promise<void> {
-  const ttlMs = 24 * 3600 * 1000;
-  const server = () =>
-    ca.issueKeyPair({
-      commonName: node.hostname,
-      dnsNames: [node.hostname, "localhost"],
-      ipAddresses: [node.address],
-      usages: ["serverAuth"],
-      ttlMs,
-    });
-  const dirs = node.controlPlane ? ["apid", "trustd"] : ["apid"];
-  for (const d of dirs) {
-    const dir = `${stateDir}/certs/${d}`;
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    const pair = await server();
-    await Deno.writeTextFile(`${dir}/ca.crt`, ca.crtPem);
-    await Deno.writeTextFile(`${dir}/server.crt`, pair.crt);
-    await Deno.writeTextFile(`${dir}/server.key`, pair.key, { mode: 0o600 });
-    if (d === "apid" && node.controlPlane) {
-      const client = await ca.issueKeyPair({
-        commonName: node.hostname,
-        organizations: ["os:impersonator"],
-        usages: ["clientAuth"],
-        ttlMs,
-      });
-      await Deno.writeTextFile(`${dir}/client.crt`, client.crt);
-      await Deno.writeTextFile(`${dir}/client.key`, client.key, {
-        mode: 0o600,
-      });
-    }
-  }
 }
 
 /** Options for {@linkcode startTestNode}. */
@@ -199,17 +154,8 @@ export async function startTestNode(
   const root = new URL("../../", import.meta.url).pathname;
   const stateDir = await Deno.makeTempDir({ prefix: "bronze-node-" });
   const configPath = `${stateDir}/config.yaml`;
-  let text = options.configText;
-  if (text === undefined) {
-    const { config, ca } = await testMachineConfig(options);
-    text = stringifyMachineConfig(config);
-    await provisionNodeCerts(stateDir, ca, {
-      address: options.address,
-      hostname: options.hostname ??
-        `bronze-${options.address.replaceAll(".", "-")}`,
-      controlPlane: config.machine.type === "controlplane",
-    });
-  }
+  const text = options.configText ??
+    stringifyMachineConfig((await testMachineConfig(options)).config);
   await Deno.writeTextFile(configPath, text, { mode: 0o600 });
   const child = new Deno.Command(Deno.execPath(), {
     args: [
