@@ -25,12 +25,38 @@ const SYMBOLS = {
     nonblocking: true,
   },
   close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  opendir: { parameters: ["buffer"], result: "pointer" },
+  readdir: { parameters: ["pointer"], result: "pointer" },
+  closedir: { parameters: ["pointer"], result: "i32" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   sethostname: { parameters: ["buffer", "usize"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
   syscall: { parameters: ["i64", "i64", "buffer", "i64"], result: "i64" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+/** One directory entry from {@linkcode Libc.readDir}. */
+export interface DirEntry {
+  /** The entry's name. */
+  name: string;
+  /** Its type from d_type. */
+  type: "file" | "dir" | "symlink" | "other" | "unknown";
+}
+
+// struct dirent (glibc, 64-bit): d_ino u64, d_off i64, d_reclen u16,
+// d_type u8, d_name[256].
+const DIRENT_TYPE_OFFSET = 18;
+const DIRENT_NAME_OFFSET = 19;
+const DT_NAMES: Readonly<Record<number, DirEntry["type"]>> = {
+  1: "other", // FIFO
+  2: "other", // CHR
+  4: "dir",
+  6: "other", // BLK
+  8: "file",
+  10: "symlink",
+  12: "other", // SOCK
+};
 
 /** The default library name (glibc). */
 export const LIBC_PATH = "libc.so.6";
@@ -299,6 +325,74 @@ export class Libc implements Disposable {
       return result as T;
     } finally {
       this.close(own);
+    }
+  }
+
+  /**
+   * Reads a whole (small) file through libc: open, read, close. For paths
+   * Deno's own file APIs refuse without --allow-all (/sys, /proc); a file
+   * longer than `maxBytes` (default 64 KiB) is an error.
+   */
+  readFile(path: string, options: { maxBytes?: number } = {}): Uint8Array {
+    const max = options.maxBytes ?? 64 * 1024;
+    const fd = this.openReadOnly(path);
+    try {
+      const out = new Uint8Array(max + 1);
+      let len = 0;
+      // Bounded: every round reads at least one byte or ends.
+      for (let round = 0; round <= max + 1; round++) {
+        const n = this.#lib.symbols.read(
+          fd,
+          out.subarray(len),
+          BigInt(out.length - len),
+        );
+        if (n < 0n) {
+          const e = this.errno();
+          if (e === EINTR) continue;
+          throw new SyscallError(`Cannot read ${JSON.stringify(path)}`, e);
+        }
+        if (n === 0n) break;
+        len += Number(n);
+        if (len > max) {
+          throw new Error(
+            `Cannot read ${JSON.stringify(path)}: longer than ${max} bytes`,
+          );
+        }
+      }
+      return out.slice(0, len);
+    } finally {
+      this.close(fd);
+    }
+  }
+
+  /**
+   * Lists a directory through libc (opendir/readdir), without "." and "..".
+   * The type comes from d_type ("unknown" where the file system has none).
+   */
+  readDir(path: string): DirEntry[] {
+    const dir = this.#lib.symbols.opendir(this.#encoder.encode(path + "\0"));
+    if (dir === null) {
+      throw new SyscallError(
+        `Cannot list ${JSON.stringify(path)}`,
+        this.errno(),
+      );
+    }
+    try {
+      const out: DirEntry[] = [];
+      for (let i = 0; i < 1_000_000; i++) {
+        const ent = this.#lib.symbols.readdir(dir);
+        if (ent === null) break;
+        const view = new Deno.UnsafePointerView(ent);
+        const name = view.getCString(DIRENT_NAME_OFFSET);
+        if (name === "." || name === "..") continue;
+        out.push({
+          name,
+          type: DT_NAMES[view.getUint8(DIRENT_TYPE_OFFSET)] ?? "unknown",
+        });
+      }
+      return out;
+    } finally {
+      this.#lib.symbols.closedir(dir);
     }
   }
 

@@ -15,6 +15,7 @@ export {
   SyscallError,
 } from "./errno.ts";
 export { Libc, LIBC_PATH } from "./libc.ts";
+export type { DirEntry } from "./libc.ts";
 export {
   AF_INET,
   AF_INET6,
@@ -53,7 +54,11 @@ export type {
   NetlinkAttribute,
   NetlinkMessage,
 } from "./netlink_message.ts";
-export { NetlinkError, NetlinkSocket } from "./netlink_socket.ts";
+export {
+  DatagramTooLargeError,
+  NetlinkError,
+  NetlinkSocket,
+} from "./netlink_socket.ts";
 export type { NetlinkSocketOptions, ReceiveOptions } from "./netlink_socket.ts";
 export {
   addressRequest,

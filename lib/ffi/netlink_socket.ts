@@ -49,6 +49,22 @@ export class NetlinkError extends Error {
   }
 }
 
+/** A datagram larger than the socket's buffer (it was dropped, not cut). */
+export class DatagramTooLargeError extends Error {
+  /** The datagram's real size in bytes. */
+  readonly size: number;
+
+  /** Makes the error for a datagram of `size` bytes and a `limit`-byte buffer. */
+  constructor(size: number, limit: number, options?: ErrorOptions) {
+    super(
+      `Cannot receive netlink datagram: ${size} bytes exceed the ${limit}-byte buffer`,
+      options,
+    );
+    this.name = "DatagramTooLargeError";
+    this.size = size;
+  }
+}
+
 /** Options for {@linkcode NetlinkSocket.open}. */
 export interface NetlinkSocketOptions {
   /** Multicast groups bitmask to join at bind (uevents: 1). */
@@ -189,9 +205,7 @@ export class NetlinkSocket implements Disposable {
       const n = this.#libc.recvFromNow(this.#fd, this.#buf, from);
       if (n !== undefined) {
         if (n > this.#buf.length) {
-          throw new Error(
-            `Cannot receive netlink datagram: ${n} bytes exceed the ${this.#buf.length}-byte buffer`,
-          );
+          throw new DatagramTooLargeError(n, this.#buf.length);
         }
         return {
           data: this.#buf.slice(0, n),
