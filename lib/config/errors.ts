@@ -20,18 +20,23 @@ export class ConfigValidationError extends Error {
   /** The file or label the config came from, if known. */
   readonly source?: string;
 
-  /** Makes the error; the message lists every problem (hashicorp multierror layout). */
+  /**
+   * Makes the error; the message lists every problem (hashicorp multierror
+   * layout). `options.what` names the document ("machine config" by default).
+   */
   constructor(
     problems: ConfigProblem[],
     source?: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { what?: string },
   ) {
     const n = problems.length;
     const head = `${n} error${n === 1 ? "" : "s"} occurred:`;
     const lines = problems.map((p) => `\t* ${formatProblem(p)}`);
     const prefix = source === undefined
       ? ""
-      : `invalid machine config ${JSON.stringify(source)}: `;
+      : `invalid ${options?.what ?? "machine config"} ${
+        JSON.stringify(source)
+      }: `;
     super(`${prefix}${head}\n${lines.join("\n")}`, options);
     this.name = "ConfigValidationError";
     this.problems = problems;

@@ -19,12 +19,18 @@ export { ConfigValidationError, formatProblem } from "./errors.ts";
 export type { ConfigProblem } from "./errors.ts";
 export {
   loadMachineConfig,
-  MAX_CONFIG_ALIASES,
-  MAX_CONFIG_BYTES,
-  MAX_CONFIG_DEPTH,
   parseMachineConfig,
   stringifyMachineConfig,
 } from "./parse.ts";
+export {
+  MAX_CONFIG_ALIASES,
+  MAX_CONFIG_BYTES,
+  MAX_CONFIG_DEPTH,
+  parseYaml,
+  readBoundedFile,
+  stringifyYaml,
+} from "./yaml.ts";
+export type { YamlSource } from "./yaml.ts";
 export {
   MAX_PROBLEMS,
   TOKEN_PATTERN,
@@ -40,3 +46,14 @@ export {
   parseEndpoint,
 } from "./net_syntax.ts";
 export type { Cidr, Endpoint, IpFamily } from "./net_syntax.ts";
+export {
+  bundleCa,
+  generateSecretsBundle,
+  generateToken,
+  loadSecretsBundle,
+  parseSecretsBundle,
+  stringifySecretsBundle,
+} from "./secrets.ts";
+export type { GenerateSecretsOptions, SecretsBundle } from "./secrets.ts";
+export { generateMachineConfigs } from "./generate.ts";
+export type { GenerateConfigOptions } from "./generate.ts";

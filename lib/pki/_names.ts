@@ -1,5 +1,11 @@
 import { x509 } from "./_x509.ts";
-import { ipFamily, isDnsName } from "../config/mod.ts";
+
+const DNS_LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+
+function isDnsName(s: string): boolean {
+  return s.length > 0 && s.length <= 253 &&
+    s.split(".").every((l) => DNS_LABEL.test(l));
+}
 
 /** A subject Name with CN and O values (no string escaping pitfalls). */
 export function subjectName(
@@ -20,16 +26,17 @@ export function subjectAltNames(
   for (const d of dnsNames) {
     if (!isDnsName(d)) throw new Error(`Invalid DNS SAN ${JSON.stringify(d)}`);
   }
-  for (const ip of ipAddresses) {
-    if (ipFamily(ip) === undefined) {
-      throw new Error(`Invalid IP SAN ${JSON.stringify(ip)}`);
-    }
-  }
   const names = [
     ...dnsNames.map((value) => ({ type: "dns" as const, value })),
     ...ipAddresses.map((value) => ({ type: "ip" as const, value })),
   ];
-  return names.length === 0
-    ? undefined
-    : new x509.SubjectAlternativeNameExtension(names, false);
+  if (names.length === 0) return undefined;
+  try {
+    return new x509.SubjectAlternativeNameExtension(names, false);
+  } catch (cause) {
+    throw new Error(
+      `Invalid IP SAN in ${JSON.stringify(ipAddresses)}`,
+      { cause },
+    );
+  }
 }
