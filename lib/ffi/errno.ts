@@ -16,6 +16,8 @@ const ERRNO: Readonly<Record<number, readonly [string, string]>> = {
   16: ["EBUSY", "device or resource busy"],
   17: ["EEXIST", "file exists"],
   19: ["ENODEV", "no such device"],
+  20: ["ENOTDIR", "not a directory"],
+  21: ["EISDIR", "is a directory"],
   22: ["EINVAL", "invalid argument"],
   23: ["ENFILE", "too many open files in system"],
   24: ["EMFILE", "too many open files"],
