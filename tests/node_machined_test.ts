@@ -133,6 +133,13 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
         `${node.stateDir}/run/nats.conf`,
       );
       assertIncludes(natsConf, `listen: "${node.address}:4222"`);
+      // The live apid runs with its least permissions, not machined's.
+      const apid = (await nodeProcesses(node)).find((p) =>
+        p.argv.some((a) => a.endsWith("/services/apid/main.ts"))
+      );
+      assert(apid, "apid process found");
+      assert(apid.argv.includes(`--allow-read=${node.stateDir}/certs/apid`));
+      assert(!apid.argv.some((a) => /^(-A|--allow-all|--allow-run)/.test(a)));
       // No daemon gets its password on the command line.
       for (const p of await nodeProcesses(node)) {
         const argv = p.argv.join(" ");
