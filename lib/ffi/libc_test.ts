@@ -58,3 +58,29 @@ Deno.test("Libc reads files and folders Deno's own APIs refuse", async (t) => {
     assertIncludes(String(err), '"/run/netns/bronze-no-such-ns"');
   });
 });
+
+Deno.test({
+  name: "Libc.sethostname() sets the hostname (in a UTS namespace of its own)",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    const mod = new URL("./mod.ts", import.meta.url).href;
+    const code = `import { Libc } from "${mod}";
+using libc = Libc.open();
+libc.sethostname("bronze-uts-test");
+console.log(Deno.hostname());
+try { libc.sethostname("x".repeat(65)); } catch (e) { console.log(String(e)); }`;
+    const out = await new Deno.Command("unshare", {
+      args: ["--uts", Deno.execPath(), "eval", "--ext=ts", code],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    const [name, err] = text.trim().split("\n");
+    assertEquals(name, "bronze-uts-test");
+    assertIncludes(err, "Cannot set hostname to");
+    assertIncludes(err, "EINVAL");
+    assert(Deno.hostname() !== "bronze-uts-test");
+  },
+});
