@@ -1,0 +1,167 @@
+/**
+ * What the built image holds: no shell and no other program besides Deno
+ * and nats-server; the bundles, modules and runtime it needs; a manifest
+ * that matches the bytes; sizes within the goal.
+ */
+import { cachedBuild, repoRootOf } from "../image/cached_build.ts";
+import { readCpio } from "../image/pipeline/cpio.ts";
+import { sha256File, sha256Hex } from "../image/pipeline/exec.ts";
+import { SIZE_GOAL } from "../image/sizes.ts";
+import { assert, assertEquals } from "../lib/testing/mod.ts";
+
+const repoRoot = repoRootOf(import.meta.url, 1);
+
+/** Names of shells and multi-call tool boxes that must not be in the image. */
+const SHELLS = [
+  "sh",
+  "bash",
+  "dash",
+  "ash",
+  "busybox",
+  "toybox",
+  "zsh",
+  "ksh",
+  "mksh",
+  "csh",
+  "tcsh",
+  "fish",
+  "rbash",
+];
+
+interface Listed {
+  path: string;
+  mode: string;
+}
+
+async function squashfsListing(path: string): Promise<Listed[]> {
+  const out = await new Deno.Command("unsquashfs", {
+    args: ["-lln", "-d", "", path],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout).split("\n")
+    .filter((l) => /^[-dlcbps][rwxsStT-]{9} /.test(l))
+    .map((l) => {
+      const cols = l.split(/\s+/);
+      const name = cols.slice(5).join(" ").split(" -> ")[0];
+      return { path: name === "" ? "/" : name, mode: cols[0] };
+    });
+}
+
+async function initramfsBytes(path: string): Promise<Uint8Array> {
+  const out = await new Deno.Command("zstd", {
+    args: ["-dc", path],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  return out.stdout;
+}
+
+Deno.test("the image holds no shell and only the programs it needs", async (t) => {
+  const image = await cachedBuild({ repoRoot });
+  const root = await squashfsListing(image.rootfs);
+  const initramfs = readCpio(await initramfsBytes(image.initramfs));
+  const release = image.manifest.kernel.release;
+
+  await t.step("no shell anywhere, by name", () => {
+    const names = [
+      ...root.map((e) => e.path),
+      ...initramfs.map((e) => `/${e.path}`),
+    ];
+    const found = names.filter((p) =>
+      SHELLS.includes(p.slice(p.lastIndexOf("/") + 1))
+    );
+    assertEquals(found, []);
+  });
+
+  await t.step(
+    "the root's only executables are Deno's mount point and nats-server",
+    () => {
+      const exec = root.filter((e) =>
+        e.mode.startsWith("-") && /x/.test(e.mode)
+      )
+        .map((e) => e.path).sort();
+      assertEquals(exec, ["/usr/bin/deno", "/usr/sbin/nats-server"]);
+      const deno = root.find((e) => e.path === "/usr/bin/deno");
+      assert(deno !== undefined);
+    },
+  );
+
+  await t.step(
+    "the initramfs's only executables are Deno and its libraries",
+    () => {
+      const exec = initramfs.filter((e) =>
+        e.type === "file" && (e.mode & 0o111) !== 0
+      )
+        .map((e) => e.path);
+      for (const p of exec) {
+        assert(
+          p === "usr/bin/deno" ||
+            /^usr\/lib\/x86_64-linux-gnu\/(ld-linux-x86-64|lib[a-z_]+)\.so\.\d+$/
+              .test(p),
+          `unexpected executable ${p}`,
+        );
+      }
+      assert(exec.includes("usr/lib/x86_64-linux-gnu/libc.so.6"));
+    },
+  );
+
+  await t.step("bundles, modules and mount points are in the root", () => {
+    const paths = new Set(root.map((e) => e.path));
+    for (
+      const p of [
+        "/usr/lib/bronze/probe.js",
+        ...image.manifest.daemons.map((d) => `/usr/lib/bronze/${d}.js`),
+        `/usr/lib/modules/${release}/modules.dep`,
+        `/usr/lib/modules/${release}/kernel/fs/ext4/ext4.ko`,
+        `/usr/lib/modules/${release}/kernel/drivers/net/virtio_net.ko`,
+        "/usr/lib/x86_64-linux-gnu",
+        "/dev",
+        "/proc",
+        "/sys",
+        "/run",
+        "/var",
+        "/system/state",
+      ]
+    ) assert(paths.has(p), `missing ${p}`);
+  });
+
+  await t.step("the initramfs carries the init, its config, the root", () => {
+    const paths = new Set(initramfs.map((e) => e.path));
+    for (
+      const p of [
+        "init.js",
+        "init.json",
+        "rootfs.sqsh",
+        "dev/console",
+        `usr/lib/modules/${release}/kernel/fs/squashfs/squashfs.ko`,
+        `usr/lib/modules/${release}/kernel/drivers/block/loop.ko`,
+      ]
+    ) assert(paths.has(p), `missing ${p}`);
+  });
+
+  await t.step("the manifest's sums match the bytes", async () => {
+    for (const e of initramfs) {
+      if (e.type !== "file") continue;
+      const m = image.manifest.initramfs.find((x) => x.path === `/${e.path}`);
+      assert(m !== undefined, `manifest lacks /${e.path}`);
+      assertEquals(m.sha256, await sha256Hex(e.data), e.path);
+    }
+    for (const a of image.manifest.artifacts) {
+      if (a.name === "disk.raw") continue;
+      assertEquals(
+        await sha256File(`${image.outDir}/${a.name}`),
+        a.sha256,
+        a.name,
+      );
+    }
+  });
+
+  await t.step("the compressed image is within the size goal", () => {
+    const s = image.manifest.sizes;
+    assertEquals(s.total, s.kernel + s.initramfs);
+    assert(s.total < SIZE_GOAL, `total ${s.total} bytes >= goal ${SIZE_GOAL}`);
+  });
+});
