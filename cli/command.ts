@@ -43,6 +43,8 @@ export interface Command {
   summary: string;
   /** Usage text shown by --help and on bad arguments. */
   usage: string;
+  /** Global flag names this command takes as its own (e.g. "--nodes" as a count). */
+  localFlags?: readonly string[];
   /** Runs with the arguments after the command words; returns the exit code. */
   run(args: string[], ctx: CommandContext): Promise<number>;
 }

@@ -6,20 +6,36 @@ import { errorText } from "../lib/log/mod.ts";
 export function findCommand(
   commands: readonly Command[],
   argv: readonly string[],
-): { command: Command; args: string[] } | undefined {
-  let best: { command: Command; args: string[]; words: number } | undefined;
+): { command: Command; args: string[]; words: string[] } | undefined {
+  let best: { command: Command; args: string[]; words: string[] } | undefined;
   for (const command of commands) {
     for (const name of [command.name, ...(command.aliases ?? [])]) {
       const words = name.split(" ");
       if (
         words.every((w, i) => argv[i] === w) &&
-        (!best || words.length > best.words)
+        (!best || words.length > best.words.length)
       ) {
-        best = { command, args: argv.slice(words.length), words: words.length };
+        best = { command, args: argv.slice(words.length), words };
       }
     }
   }
-  return best && { command: best.command, args: best.args };
+  return best;
+}
+
+/** Removes the first occurrence of each word, in order (the command's own name). */
+function withoutWords(
+  rest: readonly string[],
+  words: readonly string[],
+): string[] {
+  const out = [...rest];
+  let from = 0;
+  for (const w of words) {
+    const i = out.indexOf(w, from);
+    if (i < 0) continue;
+    out.splice(i, 1);
+    from = i;
+  }
+  return out;
 }
 
 /** Renders the list of commands. */
@@ -57,7 +73,7 @@ export async function dispatch(
     ctx.io.stderr(`osctl: ${errorText(err)}\n`);
     return 2;
   }
-  const { globals, rest } = parsed;
+  const { rest } = parsed;
   if (
     rest.length === 0 || rest[0] === "help" || rest[0] === "--help" ||
     rest[0] === "-h"
@@ -72,7 +88,15 @@ export async function dispatch(
     );
     return 2;
   }
-  const { command, args } = found;
+  const { command } = found;
+  let args = found.args;
+  let globals = parsed.globals;
+  if (command.localFlags?.length) {
+    // Re-read the line keeping this command's own flags out of the globals.
+    const again = extractGlobalFlags(argv, command.localFlags);
+    globals = again.globals;
+    args = withoutWords(again.rest, found.words);
+  }
   if (args.includes("--help") || args.includes("-h")) {
     ctx.io.stdout(
       command.usage.endsWith("\n") ? command.usage : command.usage + "\n",

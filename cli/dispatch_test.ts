@@ -88,3 +88,26 @@ Deno.test("dispatch() picks the longest matching command and maps errors to exit
     assertEquals(await dispatch(commands, ["nope"], { io, signal }), 2);
   });
 });
+
+Deno.test("dispatch() leaves a command's local flags to it", async () => {
+  let seen: string[] = [];
+  let nodes: string[] = [];
+  const c: Command = {
+    name: "cluster create",
+    summary: "",
+    usage: "",
+    localFlags: ["--nodes"],
+    run: (args, ctx) => {
+      seen = args;
+      nodes = ctx.globals.nodes;
+      return Promise.resolve(0);
+    },
+  };
+  const io = { stdout: () => {}, stderr: () => {} };
+  await dispatch([c], ["cluster", "--nodes", "3", "create", "-e", "x"], {
+    io,
+    signal: new AbortController().signal,
+  });
+  assertEquals(seen, ["--nodes", "3"]);
+  assertEquals(nodes, []);
+});

@@ -17,6 +17,7 @@ export function splitList(value: string): string[] {
  */
 export function extractGlobalFlags(
   argv: readonly string[],
+  keep: readonly string[] = [],
 ): { globals: GlobalOptions; rest: string[] } {
   const globals: GlobalOptions = { nodes: [], endpoints: [], output: "table" };
   const rest: string[] = [];
@@ -31,6 +32,10 @@ export function extractGlobalFlags(
     const inline = arg.startsWith("--") && eq > 0
       ? arg.slice(eq + 1)
       : undefined;
+    if (keep.includes(name)) {
+      rest.push(arg);
+      continue;
+    }
     const value = (): string => {
       if (inline !== undefined) return inline;
       const v = argv[++i];
