@@ -4,6 +4,29 @@
  * @module
  */
 import type { Command } from "../command.ts";
+import { CONFIG_COMMANDS } from "./config.ts";
+import { genConfigCommand } from "./gen_config.ts";
+import { validateCommand } from "./validate.ts";
+import { configNewCommand } from "./config_new.ts";
+import { dmesgCommand } from "./dmesg.ts";
+import { eventsCommand } from "./events.ts";
+import { logsCommand } from "./logs.ts";
+import { rebootCommand } from "./reboot.ts";
+import { serviceCommand } from "./service.ts";
+import { shutdownCommand } from "./shutdown.ts";
+import { versionCommand } from "./version.ts";
 
 /** Every osctl command, in help order. */
-export const COMMANDS: readonly Command[] = [];
+export const COMMANDS: readonly Command[] = [
+  versionCommand,
+  serviceCommand,
+  logsCommand,
+  eventsCommand,
+  dmesgCommand,
+  rebootCommand,
+  shutdownCommand,
+  configNewCommand,
+  genConfigCommand,
+  validateCommand,
+  ...CONFIG_COMMANDS,
+];

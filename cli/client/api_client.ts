@@ -1,0 +1,174 @@
+/**
+ * osctl's API client: dials the context's endpoints with mTLS (the client
+ * certificate from the client config), sends the target nodes as `nodes`
+ * metadata so apid fans out and tags every answer, and fails over to the next
+ * endpoint when one cannot be reached.
+ * @module
+ */
+import { ApiError } from "../../lib/bus/mod.ts";
+import { APID_PORT, METADATA_NODES } from "../../lib/constants/mod.ts";
+import {
+  type ClientMethodLike,
+  TlsChannel,
+  type TlsMaterial,
+} from "../../lib/grpc/mod.ts";
+
+/** Where and as whom osctl calls. */
+export interface ApiClientOptions {
+  /** Endpoints to dial: "host" or "host:port" (port 50000 by default). */
+  endpoints: readonly string[];
+  /** Target nodes; empty means the endpoint's own node. */
+  nodes: readonly string[];
+  /** CA, client certificate and key (PEM). */
+  tls: TlsMaterial;
+}
+
+/** Per-call options. */
+export interface ApiCallOptions {
+  /** Cancels the call (Ctrl-C). */
+  signal?: AbortSignal;
+  /** Deadline of a unary call in ms (default 30 s). */
+  timeoutMs?: number;
+  /** Send targets as single-target `node` instead of `nodes`. */
+  singleNode?: boolean;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** A client of the Bronze API through one of the context's endpoints. */
+export class ApiClient {
+  #endpoints: string[];
+  #nodes: string[];
+  #tls: TlsMaterial;
+  #channels = new Map<string, TlsChannel>();
+
+  /** Makes a client; nothing is dialed before the first call. */
+  constructor(options: ApiClientOptions) {
+    if (options.endpoints.length === 0) {
+      throw new Error(
+        "no endpoints: give --endpoints or set them in the client config",
+      );
+    }
+    this.#endpoints = options.endpoints.map(withPort);
+    this.#nodes = [...options.nodes];
+    this.#tls = options.tls;
+  }
+
+  /** The target nodes (empty: the endpoint's node). */
+  get nodes(): readonly string[] {
+    return this.#nodes;
+  }
+
+  /** The name of the node that answers when no target is given. */
+  get defaultNode(): string {
+    return hostOf(this.#endpoints[0]);
+  }
+
+  /** Calls a unary method on every target; the reply merges their answers. */
+  async unary<Req, Res>(
+    method: ClientMethodLike<Req, Res>,
+    request: Req,
+    options: ApiCallOptions = {},
+  ): Promise<Res> {
+    let last: unknown;
+    for (const endpoint of this.#endpoints) {
+      try {
+        return await this.#channel(endpoint).unary(method, request, {
+          metadata: this.#metadata(options),
+          timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+          signal: options.signal,
+        });
+      } catch (err) {
+        last = err;
+        if (!unreachable(err)) throw err;
+      }
+    }
+    throw last;
+  }
+
+  /**
+   * Opens a server stream on every target; messages arrive merged and
+   * tagged. Breaking out or aborting `signal` cancels it everywhere.
+   */
+  async *stream<Req, Res>(
+    method: ClientMethodLike<Req, Res>,
+    request: Req,
+    options: ApiCallOptions = {},
+  ): AsyncGenerator<Res, void, undefined> {
+    for (let i = 0; i < this.#endpoints.length; i++) {
+      let started = false;
+      try {
+        for await (
+          const msg of this.#channel(this.#endpoints[i]).stream(
+            method,
+            request,
+            { metadata: this.#metadata(options), signal: options.signal },
+          )
+        ) {
+          started = true;
+          yield msg;
+        }
+        return;
+      } catch (err) {
+        if (started || !unreachable(err) || i === this.#endpoints.length - 1) {
+          throw err;
+        }
+      }
+    }
+  }
+
+  /** Closes every channel. */
+  close(): void {
+    for (const ch of this.#channels.values()) ch.close();
+    this.#channels.clear();
+  }
+
+  #metadata(options: ApiCallOptions): Record<string, string | string[]> {
+    if (this.#nodes.length === 0) return {};
+    if (options.singleNode) {
+      if (this.#nodes.length !== 1) {
+        throw new ApiError(
+          "InvalidArgument",
+          `this command takes a single node, got ${this.#nodes.length}: ${
+            this.#nodes.join(", ")
+          }`,
+        );
+      }
+      return { node: this.#nodes[0] };
+    }
+    return { [METADATA_NODES]: [...this.#nodes] };
+  }
+
+  #channel(endpoint: string): TlsChannel {
+    let ch = this.#channels.get(endpoint);
+    if (!ch) {
+      ch = new TlsChannel(endpoint, this.#tls, {
+        channelOptions: {
+          "grpc.max_receive_message_length": 16 * 1024 * 1024,
+          "grpc.initial_reconnect_backoff_ms": 250,
+          "grpc.max_reconnect_backoff_ms": 1000,
+        },
+      });
+      this.#channels.set(endpoint, ch);
+    }
+    return ch;
+  }
+}
+
+/** A connection that never got established (safe to retry elsewhere). */
+function unreachable(err: unknown): boolean {
+  return err instanceof ApiError && err.status === "Unavailable" &&
+    /No connection established/.test(err.message);
+}
+
+function withPort(endpoint: string): string {
+  const e = endpoint.trim();
+  if (/^\[.*\]:\d+$/.test(e) || /^[^:]+:\d+$/.test(e)) return e;
+  if (e.includes(":")) return `[${e.replace(/^\[|\]$/g, "")}]:${APID_PORT}`;
+  return `${e}:${APID_PORT}`;
+}
+
+function hostOf(endpoint: string): string {
+  const m = /^\[(.*)\]:\d+$/.exec(endpoint) ?? /^(.*):\d+$/.exec(endpoint);
+  return m ? m[1] : endpoint;
+}
