@@ -4,9 +4,6 @@
  * @module
  */
 import type { Command } from "../command.ts";
-import { CONFIG_COMMANDS } from "./config.ts";
-import { genConfigCommand } from "./gen_config.ts";
-import { validateCommand } from "./validate.ts";
 import { configNewCommand } from "./config_new.ts";
 import { dmesgCommand } from "./dmesg.ts";
 import { eventsCommand } from "./events.ts";
@@ -26,7 +23,4 @@ export const COMMANDS: readonly Command[] = [
   rebootCommand,
   shutdownCommand,
   configNewCommand,
-  genConfigCommand,
-  validateCommand,
-  ...CONFIG_COMMANDS,
 ];
