@@ -168,7 +168,7 @@ export class RouteNetlink implements Disposable {
   }
 
   #dump<T>(
-    request: number,
+    request: typeof RTM_GETLINK | typeof RTM_GETADDR | typeof RTM_GETROUTE,
     reply: number,
     what: string,
     parse: (payload: Uint8Array) => T | undefined,
@@ -177,10 +177,7 @@ export class RouteNetlink implements Disposable {
       for (let attempt = 1; attempt <= DUMP_ATTEMPTS; attempt++) {
         const seq = this.#nextSeq();
         this.#sock.send(
-          dumpRequest(
-            request as typeof RTM_GETLINK,
-            seq,
-          ),
+          dumpRequest(request, seq),
         );
         const out: T[] = [];
         let interrupted = false;
