@@ -4,6 +4,14 @@
  * @module
  */
 import type { Command } from "../command.ts";
+import { CONFIG_COMMANDS } from "./config.ts";
+import {
+  clusterCreateCommand,
+  clusterDestroyCommand,
+  clusterShowCommand,
+} from "./cluster.ts";
+import { genConfigCommand } from "./gen_config.ts";
+import { validateCommand } from "./validate.ts";
 import { configNewCommand } from "./config_new.ts";
 import { dmesgCommand } from "./dmesg.ts";
 import { eventsCommand } from "./events.ts";
@@ -23,4 +31,10 @@ export const COMMANDS: readonly Command[] = [
   rebootCommand,
   shutdownCommand,
   configNewCommand,
+  genConfigCommand,
+  validateCommand,
+  ...CONFIG_COMMANDS,
+  clusterCreateCommand,
+  clusterDestroyCommand,
+  clusterShowCommand,
 ];
