@@ -42,6 +42,18 @@ export function natsServerPath(): string {
   );
 }
 
+function hasSetpriv(): boolean {
+  for (const dir of ["/usr/bin", "/bin", "/usr/sbin"]) {
+    try {
+      Deno.statSync(`${dir}/setpriv`);
+      return true;
+    } catch {
+      // next
+    }
+  }
+  return false;
+}
+
 /** Starts nats-server on loopback with the daemon users of a node. */
 export async function startNats(host = "127.0.0.1"): Promise<TestNats> {
   const port = freePort(host);
@@ -54,8 +66,12 @@ export async function startNats(host = "127.0.0.1"): Promise<TestNats> {
   });
   let child: Deno.ChildProcess | undefined;
   const start = async () => {
-    child = new Deno.Command(natsServerPath(), {
-      args: ["-c", conf],
+    // PR_SET_PDEATHSIG: a test process that dies never leaves nats-server behind.
+    const [cmd, ...pre] = hasSetpriv()
+      ? ["setpriv", "--pdeathsig", "SIGKILL", "--", natsServerPath()]
+      : [natsServerPath()];
+    child = new Deno.Command(cmd, {
+      args: [...pre, "-c", conf],
       stdin: "null",
       stdout: "null",
       stderr: "null",
