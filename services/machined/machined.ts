@@ -27,6 +27,7 @@ import {
   type Logger,
   STDERR_SINK,
 } from "../../lib/log/mod.ts";
+import { serveClientConfigApi } from "./api/client_config_api.ts";
 import { type MachineBackend, serveMachineApi } from "./api/machine_api.ts";
 import { certsDir, type SupervisedDaemon } from "./daemon_permissions.ts";
 import { EventLog } from "./event_log.ts";
@@ -284,6 +285,10 @@ export class Machined implements MachineBackend {
         this.#busUp = true;
         this.#bus = bus;
         serveMachineApi(bus, this, this.#log);
+        serveClientConfigApi(bus, {
+          config: () => this.#o.config,
+          address: this.#o.address,
+        }, this.#log);
         this.#sequence(
           "boot",
           "progress",

@@ -1,0 +1,116 @@
+/**
+ * GenerateClientConfiguration on the bus: a control plane mints a client
+ * certificate with the asked roles from the OS CA key in its machine config
+ * and returns it wrapped in a client config. Admin only (apid checks the
+ * role; this checks it again from the roles apid passed on).
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import {
+  GenerateClientConfigurationRequest,
+  GenerateClientConfigurationResponse,
+} from "../../../lib/api/gen/machine/machine.ts";
+import { ApiError, type Bus, serveTyped } from "../../../lib/bus/mod.ts";
+import {
+  contextTls,
+  mintClientConfig,
+  stringifyClientConfig,
+} from "../../../lib/clientconfig/mod.ts";
+import type { MachineConfig } from "../../../lib/config/mod.ts";
+import {
+  HEADER_CALLER,
+  HEADER_ROLES,
+  rpcSubject,
+} from "../../../lib/constants/mod.ts";
+import type { Logger } from "../../../lib/log/mod.ts";
+import {
+  base64ToPem,
+  CertificateAuthority,
+  CLIENT_CERT_TTL_MS,
+} from "../../../lib/pki/mod.ts";
+
+/** What the handler reads from the node. */
+export interface ClientConfigSource {
+  /** The machine config (the CA key is there on control planes only). */
+  config(): MachineConfig;
+  /** The node's API endpoint, put in the new context. */
+  address: string;
+}
+
+/** Longest certificate lifetime one may ask for: 10 years. */
+const MAX_TTL_SECONDS = 87600 * 3600;
+
+/** Serves machined.rpc.GenerateClientConfiguration. */
+export function serveClientConfigApi(
+  bus: Bus,
+  source: ClientConfigSource,
+  log: Logger,
+): void {
+  serveTyped(
+    bus,
+    rpcSubject("machined", "GenerateClientConfiguration"),
+    {
+      req: GenerateClientConfigurationRequest,
+      res: GenerateClientConfigurationResponse,
+    },
+    async (req, ctx) => {
+      const callerRoles = (ctx.headers[HEADER_ROLES] ?? "").split(",");
+      if (!callerRoles.includes("os:admin")) {
+        throw new ApiError(
+          "PermissionDenied",
+          "not authorized: GenerateClientConfiguration needs os:admin",
+        );
+      }
+      const config = source.config();
+      const { crt, key } = config.machine.ca;
+      if (!key) {
+        throw new ApiError(
+          "FailedPrecondition",
+          "client certificates are minted by control planes only",
+        );
+      }
+      const ttlSeconds = Number(req.crtTtlSeconds);
+      if (ttlSeconds < 0 || ttlSeconds > MAX_TTL_SECONDS) {
+        throw new ApiError(
+          "InvalidArgument",
+          `crt_ttl_seconds ${ttlSeconds} is out of range (0..${MAX_TTL_SECONDS})`,
+        );
+      }
+      const ca = await CertificateAuthority.fromPem(
+        base64ToPem(crt),
+        base64ToPem(key),
+      );
+      let minted;
+      try {
+        minted = await mintClientConfig(ca, {
+          contextName: config.cluster.name,
+          roles: req.roles,
+          ttlMs: ttlSeconds > 0 ? ttlSeconds * 1000 : CLIENT_CERT_TTL_MS,
+          endpoints: [source.address],
+        });
+      } catch (err) {
+        throw new ApiError(
+          "InvalidArgument",
+          err instanceof Error ? err.message : String(err),
+        );
+      }
+      const tls = contextTls(minted.contexts[config.cluster.name]);
+      log.info("audit", {
+        method: "GenerateClientConfiguration",
+        caller: ctx.headers[HEADER_CALLER] ?? "",
+        roles: ctx.headers[HEADER_ROLES] ?? "",
+        grantedRoles: req.roles,
+        ttlSeconds: ttlSeconds || CLIENT_CERT_TTL_MS / 1000,
+      });
+      return {
+        messages: [{
+          metadata: undefined,
+          ca: Buffer.from(tls.ca),
+          crt: Buffer.from(tls.cert),
+          key: Buffer.from(tls.key),
+          osconfig: Buffer.from(stringifyClientConfig(minted)),
+        }],
+      };
+    },
+  );
+}
