@@ -4,6 +4,7 @@
  * with node prefixes that stop when interrupted.
  */
 import { COMMANDS } from "../cli/commands/mod.ts";
+import { mintClientConfig, saveClientConfig } from "../lib/clientconfig/mod.ts";
 import { dispatch } from "../cli/dispatch.ts";
 import {
   assert,
@@ -39,8 +40,6 @@ async function osctl(
   return { code, out, err };
 }
 
-const b64 = (s: string) => btoa(s);
-
 Deno.test("osctl API commands through apid", async (t) => {
   await using dir = await tempDir();
   const pki = await makePki();
@@ -63,21 +62,14 @@ Deno.test("osctl API commands through apid", async (t) => {
     );
     const [cp, w1, w2] = nodes;
     const all = nodes.map((n) => n.address);
-    const admin = await pki.client(["os:admin"]);
     const config = `${dir.path}/osconfig`;
-    await Deno.writeTextFile(
+    await saveClientConfig(
       config,
-      [
-        "context: test",
-        "contexts:",
-        "  test:",
-        `    endpoints: [${cp.address}]`,
-        `    nodes: [${all.join(", ")}]`,
-        `    ca: ${b64(pki.ca.crtPem)}`,
-        `    crt: ${b64(admin.crt)}`,
-        `    key: ${b64(admin.key)}`,
-        "",
-      ].join("\n"),
+      await mintClientConfig(pki.ca, {
+        contextName: "test",
+        endpoints: [cp.address],
+        nodes: all,
+      }),
     );
     const g = ["--osconfig", config];
 
@@ -139,7 +131,7 @@ Deno.test("osctl API commands through apid", async (t) => {
       ]);
       assertEquals(r.code, 0, r.err);
       assert(/^NODE\s+RESPONSE\n/.test(r.out), r.out);
-      assertIncludes(r.out, "restarted networkd; roles=os:admin;");
+      assertIncludes(r.out, "restarted networkd; roles=os:admin;caller=admin");
     });
 
     await t.step(

@@ -4,7 +4,7 @@
  * when `-o json|yaml` asks for it.
  * @module
  */
-import { stringify } from "yaml";
+import { stringifyYaml as stringify } from "../../lib/config/mod.ts";
 import type { CommandContext } from "../command.ts";
 import { ApiClient } from "./api_client.ts";
 import { resolveClientContext } from "./context.ts";
