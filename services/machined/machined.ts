@@ -27,6 +27,7 @@ import {
   type Logger,
   STDERR_SINK,
 } from "../../lib/log/mod.ts";
+import { readProcess } from "../../lib/procfs/mod.ts";
 import { serveClientConfigApi } from "./api/client_config_api.ts";
 import { type MachineBackend, serveMachineApi } from "./api/machine_api.ts";
 import { certsDir, type SupervisedDaemon } from "./daemon_permissions.ts";
@@ -246,6 +247,7 @@ export class Machined implements MachineBackend {
     const dir = this.#o.stateDir;
     await Deno.mkdir(`${dir}/run`, { recursive: true, mode: 0o700 });
     await Deno.chmod(`${dir}/run`, 0o700);
+    await this.#claimStateDir();
     for (const d of ["apid", "trustd"] as const) {
       await Deno.mkdir(certsDir(dir, d), { recursive: true, mode: 0o700 });
     }
@@ -258,6 +260,28 @@ export class Machined implements MachineBackend {
     await Deno.writeTextFile(tmp, text, { mode: 0o600 });
     await Deno.chmod(tmp, 0o600);
     await Deno.rename(tmp, this.natsConfigPath);
+  }
+
+  /** Refuses a state dir another live machined is using; records our pid. */
+  async #claimStateDir(): Promise<void> {
+    const pidFile = `${this.#o.stateDir}/run/machined.pid`;
+    const other = Number(
+      (await Deno.readTextFile(pidFile).catch(() => "")).trim(),
+    );
+    if (other && other !== Deno.pid) {
+      const p = await readProcess(other).catch(() => undefined);
+      if (
+        p && p.state !== "Z" &&
+        p.argv.some((a) => a === this.#o.stateDir)
+      ) {
+        throw new Error(
+          `Cannot boot: machined (PID ${other}) already runs on state dir ${
+            JSON.stringify(this.#o.stateDir)
+          }`,
+        );
+      }
+    }
+    await Deno.writeTextFile(pidFile, `${Deno.pid}\n`, { mode: 0o600 });
   }
 
   async #connectBus(): Promise<void> {
