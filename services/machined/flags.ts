@@ -15,6 +15,8 @@ export interface MachinedFlags {
   mode: "process";
   /** --nats-server PATH, if given. */
   natsServer?: string;
+  /** --cert-ttl DURATION in ms, if given (node certificate lifetime). */
+  certTtlMs?: number;
 }
 
 /** A bad command line; main prints it with the usage and exits 2. */
@@ -28,7 +30,18 @@ export class FlagError extends Error {
 
 /** The usage text. */
 export const USAGE =
-  "usage: machined --state DIR --address IP --config FILE [--hostname NAME] [--mode process] [--nats-server PATH]";
+  "usage: machined --state DIR --address IP --config FILE [--hostname NAME] [--mode process] [--nats-server PATH] [--cert-ttl 24h]";
+
+/** Shortest node certificate lifetime accepted (lib/nodecerts' minimum). */
+const MIN_CERT_TTL_MS = 2000;
+
+/** Parses "90s", "15m", "24h" (or plain milliseconds "1500ms") to ms. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d{1,9})(ms|s|m|h)$/.exec(text);
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60000, h: 3600000 }[m[2]]!;
+  return Number(m[1]) * unit;
+}
 
 const HOSTNAME =
   /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
@@ -49,6 +62,7 @@ export function parseMachinedFlags(
         hostname: { type: "string" },
         mode: { type: "string" },
         "nats-server": { type: "string" },
+        "cert-ttl": { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -80,6 +94,17 @@ export function parseMachinedFlags(
       `--hostname ${JSON.stringify(hostname)}: not a valid hostname`,
     );
   }
+  let certTtlMs: number | undefined;
+  if (values["cert-ttl"] !== undefined) {
+    certTtlMs = parseDuration(values["cert-ttl"]);
+    if (certTtlMs === undefined || certTtlMs < MIN_CERT_TTL_MS) {
+      throw new FlagError(
+        `--cert-ttl ${
+          JSON.stringify(values["cert-ttl"])
+        }: expected a duration of at least 2s, like "90s", "15m" or "24h"`,
+      );
+    }
+  }
   const abs = (p: string) => (p.startsWith("/") ? p : `${cwd}/${p}`);
   const stateDir = abs(values.state!).replace(/\/+$/, "");
   if (/[,\s]/.test(stateDir)) {
@@ -96,5 +121,6 @@ export function parseMachinedFlags(
     hostname,
     mode,
     natsServer: values["nats-server"],
+    certTtlMs,
   };
 }

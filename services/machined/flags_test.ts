@@ -22,6 +22,7 @@ Deno.test("parseMachinedFlags() validates machined's command line", async (t) =>
       hostname: undefined,
       mode: "process",
       natsServer: undefined,
+      certTtlMs: undefined,
     });
   });
   const bad = (args: string[], part: string) => {
@@ -29,6 +30,18 @@ Deno.test("parseMachinedFlags() validates machined's command line", async (t) =>
     assertEquals((err as Error).name, "FlagError");
     assertIncludes((err as FlagError).message, part);
   };
+  await t.step("--cert-ttl takes a duration of at least 2s", () => {
+    assertEquals(
+      parseMachinedFlags([...base, "--cert-ttl", "90s"]).certTtlMs,
+      90000,
+    );
+    assertEquals(
+      parseMachinedFlags([...base, "--cert-ttl", "24h"]).certTtlMs,
+      86400000,
+    );
+    bad([...base, "--cert-ttl", "1s"], "at least 2s");
+    bad([...base, "--cert-ttl", "10"], '"10"');
+  });
   await t.step("required flags", () => {
     bad(["--address", "127.5.0.2", "--config", "c"], "--state is required");
   });

@@ -3,7 +3,7 @@
  *
  *     deno run --allow-all services/machined/main.ts \
  *       --state DIR --address IP --config FILE [--hostname NAME] \
- *       [--mode process] [--nats-server PATH]
+ *       [--mode process] [--nats-server PATH] [--cert-ttl 24h]
  *
  * Flags:
  * - `--state DIR`     the node's state folder; machined writes only here:
@@ -20,6 +20,9 @@
  * - `--mode process`  the only mode here (image mode is PID 1 in the image).
  * - `--nats-server PATH` the nats-server binary (default: found in /usr/sbin,
  *                     /usr/bin, /sbin, /bin).
+ * - `--cert-ttl D`    lifetime of the node certificates (apid, trustd):
+ *                     "90s", "15m", "24h" (default 24h, at least 2s); they
+ *                     are renewed at half-life.
  *
  * Permissions: machined is the node's init and the only program with
  * --allow-run, which already reaches the whole machine; it also reads /proc
@@ -89,5 +92,6 @@ const machined = new Machined({
   config,
   hostname: flags.hostname,
   natsServerPath,
+  certTtlMs: flags.certTtlMs,
 });
 Deno.exit(await machined.run());
