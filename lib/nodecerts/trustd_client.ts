@@ -24,7 +24,7 @@ export interface RequestCertificateOptions {
   attemptTimeoutMs?: number;
   /** First retry delay in ms (default 500), doubling up to `maxBackoffMs`. */
   initialBackoffMs?: number;
-  /** Longest retry delay in ms (default 30 s). */
+  /** Longest retry delay in ms (default 5 s). */
   maxBackoffMs?: number;
 }
 
@@ -49,7 +49,7 @@ export async function requestCertificate(
     throw new Error("Cannot request a certificate: no trustd endpoint");
   }
   let backoff = options.initialBackoffMs ?? 500;
-  const maxBackoff = options.maxBackoffMs ?? 30000;
+  const maxBackoff = options.maxBackoffMs ?? 5000;
   for (let attempt = 0;; attempt++) {
     options.signal.throwIfAborted();
     const endpoint = options.endpoints[attempt % options.endpoints.length];
