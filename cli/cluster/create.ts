@@ -45,6 +45,8 @@ export interface CreateClusterOptions {
   waitMs?: number;
   /** Extra machined flags (tests: short certificate TTLs). */
   machinedArgs?: string[];
+  /** The folder holding clusters (default ~/.osctl/clusters). */
+  clustersRoot?: string;
   /** Progress lines. */
   progress?: (line: string) => void;
   /** Cancels the wait (the nodes are then stopped). */
@@ -74,8 +76,9 @@ export async function createCluster(
 ): Promise<ClusterRecord> {
   const progress = options.progress ?? (() => {});
   const addresses = nodeAddresses(options.cidr, options.nodes);
-  const dir = clusterDir(options.name);
-  const existing = await readClusterRecord(options.name);
+  const root = options.clustersRoot;
+  const dir = clusterDir(options.name, root);
+  const existing = await readClusterRecord(options.name, root);
   if (existing) {
     for (const n of existing.nodes) {
       if (await isAlive(n.pid)) {
@@ -135,7 +138,7 @@ export async function createCluster(
         stateDir,
       };
       record.nodes.push(node);
-      await writeClusterRecord(record);
+      await writeClusterRecord(record, root);
       progress(
         `started ${node.type} ${name} at ${address} (machined pid ${pid})`,
       );

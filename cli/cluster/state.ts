@@ -39,21 +39,22 @@ export function clustersDir(): string {
   return join(home, ".osctl", "clusters");
 }
 
-/** The folder of one cluster. */
-export function clusterDir(name: string): string {
+/** The folder of one cluster (under `root`, ~/.osctl/clusters by default). */
+export function clusterDir(name: string, root?: string): string {
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)) {
     throw new Error(
       `Cannot use cluster name "${name}": use lowercase letters, digits and dashes (at most 63)`,
     );
   }
-  return join(clustersDir(), name);
+  return join(root ?? clustersDir(), name);
 }
 
 /** Reads a cluster's record, or undefined when there is none. */
 export async function readClusterRecord(
   name: string,
+  root?: string,
 ): Promise<ClusterRecord | undefined> {
-  const path = join(clusterDir(name), "cluster.json");
+  const path = join(clusterDir(name, root), "cluster.json");
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -73,8 +74,11 @@ export async function readClusterRecord(
 }
 
 /** Writes a cluster's record atomically. */
-export async function writeClusterRecord(rec: ClusterRecord): Promise<void> {
-  const dir = clusterDir(rec.name);
+export async function writeClusterRecord(
+  rec: ClusterRecord,
+  root?: string,
+): Promise<void> {
+  const dir = clusterDir(rec.name, root);
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, "cluster.json");
   await Deno.writeTextFile(path + ".tmp", JSON.stringify(rec, null, 2) + "\n", {
