@@ -25,9 +25,10 @@ export function formatSizes(m: BuildManifest): string {
     ],
   ];
   const runtime = m.initramfs.filter((e) =>
-    e.path.startsWith("/usr/") && e.size !== undefined
+    e.path === "/usr/bin/deno" ||
+    e.path.startsWith("/usr/lib/x86_64-linux-gnu/")
   ).reduce((n, e) => n + (e.size ?? 0), 0);
-  rows.push(["runtime in initramfs (uncompressed)", mb(runtime)]);
+  rows.push(["Deno + glibc in initramfs (uncompressed)", mb(runtime)]);
   for (
     const e of m.rootfs.filter((x) => x.path.startsWith("/usr/lib/bronze/"))
   ) {
