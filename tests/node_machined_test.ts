@@ -11,6 +11,7 @@ import {
   HostnameResponse,
   LoadAvgResponse,
   LogsRequest,
+  MachineConfigResponse,
   MemoryResponse,
   RebootRequest,
   RebootResponse,
@@ -215,6 +216,27 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
       empty,
     );
     assert(l.messages[0].load1 >= 0);
+  });
+
+  await t.step("GetMachineConfig: secrets only for admins", async () => {
+    const get = (roles: string) =>
+      callTyped(
+        bus,
+        rpcSubject("machined", "GetMachineConfig"),
+        { req: Empty, res: MachineConfigResponse },
+        empty,
+        { headers: { [HEADER_ROLES]: roles } },
+      );
+    const onDisk = await Deno.readTextFile(node.configPath);
+    const token = /token: (\S+)/.exec(onDisk)![1];
+    const admin = (await get("os:admin")).messages[0];
+    assertEquals(admin.redacted, false);
+    assertIncludes(new TextDecoder().decode(admin.data), token);
+    const reader = (await get("os:reader")).messages[0];
+    assertEquals(reader.redacted, true);
+    const text = new TextDecoder().decode(reader.data);
+    assert(!text.includes(token));
+    assertIncludes(text, "******");
   });
 
   await t.step(

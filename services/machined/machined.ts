@@ -429,6 +429,11 @@ export class Machined implements MachineBackend {
 
   // ---- MachineBackend ----
 
+  /** The machine config the node runs with. */
+  machineConfig(): MachineConfig {
+    return this.#o.config;
+  }
+
   /** The node's hostname. */
   hostname(): string {
     return this.#hostname;

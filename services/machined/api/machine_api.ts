@@ -7,6 +7,7 @@ import {
   HostnameResponse,
   LoadAvgResponse,
   LogsRequest,
+  MachineConfigResponse,
   MemoryResponse,
   type PlatformInfo,
   RebootRequest,
@@ -38,6 +39,11 @@ import {
   rpcSubject,
   streamSubject,
 } from "../../../lib/constants/mod.ts";
+import {
+  type MachineConfig,
+  redactMachineConfig,
+  stringifyMachineConfig,
+} from "../../../lib/config/mod.ts";
 import type { Logger } from "../../../lib/log/mod.ts";
 import { readLoadavg, readMeminfo } from "../../../lib/procfs/mod.ts";
 import { formatKmsgRecord, readKmsg } from "../dmesg.ts";
@@ -63,6 +69,8 @@ export interface MachineBackend {
   reboot(): string;
   /** Stops everything after the reply, then machined exits; an actor id. */
   shutdown(force: boolean): string;
+  /** The machine config the node runs with. */
+  machineConfig(): MachineConfig;
   /** Captured logs. */
   logs: LogStore;
   /** Runtime events. */
@@ -237,6 +245,31 @@ export function serveMachineApi(
         messages: [{
           metadata: undefined,
           actorId: backend.shutdown(req.force),
+        }],
+      });
+    },
+  );
+
+  serveTyped(
+    bus,
+    rpc("GetMachineConfig"),
+    { req: Empty, res: MachineConfigResponse },
+    (_req, ctx) => {
+      // Only admins see secrets; everyone else (and a call without roles)
+      // gets them replaced.
+      const roles = (ctx.headers[HEADER_ROLES] ?? "").split(",").map((r) =>
+        r.trim()
+      );
+      const redacted = !roles.includes("os:admin");
+      const config = backend.machineConfig();
+      const yaml = stringifyMachineConfig(
+        redacted ? redactMachineConfig(config) : config,
+      );
+      return Promise.resolve({
+        messages: [{
+          metadata: undefined,
+          data: Buffer.from(yaml),
+          redacted,
         }],
       });
     },
