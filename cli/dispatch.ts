@@ -68,7 +68,7 @@ export async function dispatch(
 ): Promise<number> {
   let parsed;
   try {
-    parsed = extractGlobalFlags(argv);
+    parsed = extractGlobalFlags(argv, [], { lenient: true });
   } catch (err) {
     ctx.io.stderr(`osctl: ${errorText(err)}\n`);
     return 2;
@@ -90,12 +90,17 @@ export async function dispatch(
   }
   const { command } = found;
   let args = found.args;
-  let globals = parsed.globals;
-  if (command.localFlags?.length) {
-    // Re-read the line keeping this command's own flags out of the globals.
-    const again = extractGlobalFlags(argv, command.localFlags);
+  let globals;
+  try {
+    // Re-read the line strictly, keeping this command's own flags out of the globals.
+    const again = extractGlobalFlags(argv, command.localFlags ?? []);
     globals = again.globals;
     args = withoutWords(again.rest, found.words);
+  } catch (err) {
+    ctx.io.stderr(
+      `osctl ${command.name}: ${errorText(err)}\n\n${command.usage}\n`,
+    );
+    return 2;
   }
   if (args.includes("--help") || args.includes("-h")) {
     ctx.io.stdout(

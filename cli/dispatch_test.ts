@@ -111,3 +111,31 @@ Deno.test("dispatch() leaves a command's local flags to it", async () => {
   assertEquals(seen, ["--nodes", "3"]);
   assertEquals(nodes, []);
 });
+
+Deno.test("dispatch() lets a command own -o (gen config -o DIR)", async () => {
+  let seen: string[] = [];
+  const c: Command = {
+    name: "gen config",
+    summary: "",
+    usage: "",
+    localFlags: ["-o", "--output"],
+    run: (args) => {
+      seen = args;
+      return Promise.resolve(0);
+    },
+  };
+  const io = { stdout: () => {}, stderr: () => {} };
+  const code = await dispatch([c], [
+    "gen",
+    "config",
+    "x",
+    "1.2.3.4",
+    "-o",
+    "/tmp/out",
+  ], {
+    io,
+    signal: new AbortController().signal,
+  });
+  assertEquals(code, 0);
+  assertEquals(seen, ["x", "1.2.3.4", "-o", "/tmp/out"]);
+});

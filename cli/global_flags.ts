@@ -18,6 +18,7 @@ export function splitList(value: string): string[] {
 export function extractGlobalFlags(
   argv: readonly string[],
   keep: readonly string[] = [],
+  options: { lenient?: boolean } = {},
 ): { globals: GlobalOptions; rest: string[] } {
   const globals: GlobalOptions = { nodes: [], endpoints: [], output: "table" };
   const rest: string[] = [];
@@ -61,6 +62,8 @@ export function extractGlobalFlags(
       case "--output": {
         const v = value();
         if (!FORMATS.includes(v as OutputFormat)) {
+          // The first pass only finds the command; it may own -o.
+          if (options.lenient) break;
           throw new UsageError(
             `unknown output format "${v}" (table, json, yaml)`,
           );
