@@ -12,6 +12,11 @@ import type { ProcessSpec } from "./runner/process_runner.ts";
 export interface DaemonLaunchContext extends PermissionContext {
   /** The source root holding deno.json and services/. */
   root: string;
+  /**
+   * Run bundles instead of sources: `<bundleDir>/<dir>.js` (the image's
+   * /usr/lib/bronze), without deno.json.
+   */
+  bundleDir?: string;
   /** The Deno binary. */
   denoPath: string;
   /** The node's hostname. */
@@ -69,10 +74,11 @@ export function daemonProcess(
     args: [
       "run",
       "--no-prompt",
-      "--config",
-      `${ctx.root}/deno.json`,
+      ...(ctx.bundleDir ? [] : ["--config", `${ctx.root}/deno.json`]),
       ...denoPermissionFlags(daemon, ctx),
-      `${ctx.root}/services/${DAEMON_DIRS[daemon]}/main.ts`,
+      ctx.bundleDir
+        ? `${ctx.bundleDir}/${DAEMON_DIRS[daemon]}.js`
+        : `${ctx.root}/services/${DAEMON_DIRS[daemon]}/main.ts`,
       ...daemonFlags(daemon, ctx),
     ],
     env,

@@ -61,6 +61,13 @@ Deno.test("daemonProcess() passes secrets on stdin only", async (t) => {
       );
     },
   );
+  await t.step("bundles run without deno.json", () => {
+    const s = daemonProcess("udevd", { ...ctx, bundleDir: "/usr/lib/bronze" }, {
+      busPassword: "p".repeat(32),
+    });
+    assert(!s.args.includes("--config"));
+    assertIncludes(s.args.join(" "), "/usr/lib/bronze/udevd-lite.js --address");
+  });
   await t.step("extras cannot replace the bus credentials", () => {
     const s = daemonProcess("udevd", ctx, {
       busPassword: "p".repeat(32),
