@@ -261,6 +261,7 @@ export function serveMachineApi(
         r.trim()
       );
       const redacted = !roles.includes("os:admin");
+      if (!redacted) audit("GetMachineConfig", ctx, { secrets: true });
       const config = backend.machineConfig();
       const yaml = stringifyMachineConfig(
         redacted ? redactMachineConfig(config) : config,
