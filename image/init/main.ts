@@ -30,8 +30,8 @@ import {
   MS_RDONLY,
   MS_REMOUNT,
   Sys,
-  SysError,
 } from "./syscalls.ts";
+import { Libc, SyscallError } from "../../lib/ffi/mod.ts";
 import { errorText } from "../../lib/log/mod.ts";
 
 function mountOnce(
@@ -43,7 +43,7 @@ function mountOnce(
   try {
     sys.mount(fstype, target, fstype, flags);
   } catch (err) {
-    if (!(err instanceof SysError && err.errno === EBUSY)) throw err;
+    if (!(err instanceof SyscallError && err.errno === EBUSY)) throw err;
   }
 }
 
@@ -81,7 +81,8 @@ function boot(sys: Sys, log: (m: string) => void): never {
     );
   }
 
-  const loaded = loadModules(sys, cfg.modules, {
+  using libc = Libc.open();
+  const loaded = loadModules(libc, cfg.modules, {
     dir: `/lib/modules/${cfg.release}`,
   });
   log(`loaded ${loaded.length} modules`);

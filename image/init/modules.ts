@@ -9,7 +9,13 @@ import {
   parseModulesDep,
   parseModulesSoftdep,
 } from "../kmod/modules_dep.ts";
-import { EEXIST, O_CLOEXEC, O_RDONLY, type Sys, SysError } from "./syscalls.ts";
+import { EEXIST, SyscallError } from "../../lib/ffi/mod.ts";
+
+/** What loads one module file (lib/ffi's Libc). */
+export interface ModuleLoader {
+  /** finit_module(2) of the file at `path`. */
+  finitModule(path: string): void;
+}
 
 /** Options for {@linkcode loadModules}. */
 export interface LoadModulesOptions {
@@ -22,7 +28,7 @@ export interface LoadModulesOptions {
  * is already loaded is fine. Returns the module paths, in load order.
  */
 export function loadModules(
-  sys: Sys,
+  loader: ModuleLoader,
   names: readonly string[],
   options: LoadModulesOptions,
 ): string[] {
@@ -39,14 +45,10 @@ export function loadModules(
   }
   const order = moduleClosure(names, { deps, softdepPre });
   for (const p of order) {
-    const path = `${options.dir}/${p}`;
-    const fd = sys.open(path, O_RDONLY | O_CLOEXEC);
     try {
-      sys.finitModule(fd, path);
+      loader.finitModule(`${options.dir}/${p}`);
     } catch (err) {
-      if (!(err instanceof SysError && err.errno === EEXIST)) throw err;
-    } finally {
-      sys.close(fd);
+      if (!(err instanceof SyscallError && err.errno === EEXIST)) throw err;
     }
   }
   return order;

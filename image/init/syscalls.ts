@@ -1,11 +1,13 @@
 /**
- * The system calls the initramfs init and the probe make, through Deno FFI
- * on glibc: mount, umount2, chroot, chdir, open, close, ioctl,
- * finit_module, execve, sync, reboot, clock_gettime. (lib/ffi covers
- * netlink and a few of these; the init needs the rest before any daemon
- * runs.) Each call throws a {@linkcode SysError} naming what failed.
+ * The system calls the initramfs init and the probe make that lib/ffi's
+ * Libc does not offer, through Deno FFI on glibc: mount, umount2, chroot,
+ * chdir, open, close, ioctl, execve, sync, reboot, clock_gettime (module
+ * loading goes through lib/ffi). Each call throws lib/ffi's SyscallError
+ * naming what failed and the errno.
  * @module
  */
+
+import { SyscallError } from "../../lib/ffi/mod.ts";
 
 const SYMBOLS = {
   mount: {
@@ -26,11 +28,6 @@ const SYMBOLS = {
     name: "ioctl",
     parameters: ["i32", "u64", "u64"],
     result: "i32",
-  },
-  syscall3: {
-    name: "syscall",
-    parameters: ["i64", "i64", "buffer", "i64"],
-    result: "i64",
   },
   execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
   sync: { parameters: [], result: "void" },
@@ -67,8 +64,6 @@ export const O_CLOEXEC = 0o2000000;
 export const RB_POWER_OFF = 0x4321fedc;
 /** reboot(2): restart. */
 export const RB_AUTOBOOT = 0x01234567;
-/** errno: already exists (a loaded module). */
-export const EEXIST = 17;
 /** errno: busy. */
 export const EBUSY = 16;
 /** errno: not found. */
@@ -76,21 +71,7 @@ export const ENOENT = 2;
 /** errno: read-only file system. */
 export const EROFS = 30;
 
-const SYS_FINIT_MODULE = 313n; // x86_64
 const CLOCK_MONOTONIC = 1;
-
-/** A failed system call: what was attempted and the errno. */
-export class SysError extends Error {
-  /** The errno value. */
-  readonly errno: number;
-
-  /** Makes the error; `what` names the call and its arguments. */
-  constructor(what: string, errno: number, options?: ErrorOptions) {
-    super(`${what} failed: errno ${errno}`, options);
-    this.name = "SysError";
-    this.errno = errno;
-  }
-}
 
 const encoder = new TextEncoder();
 
@@ -126,7 +107,7 @@ export class Sys implements Disposable {
   }
 
   #check(ret: number | bigint, what: string): number {
-    if (Number(ret) < 0) throw new SysError(what, this.errno());
+    if (Number(ret) < 0) throw new SyscallError(`${what} failed`, this.errno());
     return Number(ret);
   }
 
@@ -205,14 +186,6 @@ export class Sys implements Disposable {
     );
   }
 
-  /** finit_module(2) of an open .ko file descriptor. */
-  finitModule(fd: number, what: string): void {
-    this.#check(
-      this.#lib.symbols.syscall3(SYS_FINIT_MODULE, BigInt(fd), cstr(""), 0n),
-      `finit_module(${JSON.stringify(what)})`,
-    );
-  }
-
   /** execve(2): replaces this process; returns only by throwing. */
   execve(
     path: string,
@@ -232,9 +205,13 @@ export class Sys implements Disposable {
     const argvBuf = vec([...argv]);
     const envBuf = vec(Object.entries(env).map(([k, v]) => `${k}=${v}`));
     this.#lib.symbols.execve(cstr(path), argvBuf, envBuf);
-    throw new SysError(`execve(${JSON.stringify(path)})`, this.errno(), {
-      cause: keep.length, // keeps the strings alive until here
-    });
+    throw new SyscallError(
+      `execve(${JSON.stringify(path)}) failed`,
+      this.errno(),
+      {
+        cause: keep.length, // keeps the strings alive until here
+      },
+    );
   }
 
   /** sync(2). */
@@ -245,7 +222,10 @@ export class Sys implements Disposable {
   /** reboot(2) with an RB_* command; returns only by throwing. */
   reboot(cmd: number): never {
     this.#lib.symbols.reboot(cmd);
-    throw new SysError(`reboot(0x${cmd.toString(16)})`, this.errno());
+    throw new SyscallError(
+      `reboot(0x${cmd.toString(16)}) failed`,
+      this.errno(),
+    );
   }
 
   /** Seconds since boot on the clock the kernel log uses (CLOCK_MONOTONIC). */

@@ -88,14 +88,24 @@ export async function fetchKernel(
       version: pin.version,
     });
     await Deno.remove(deb).catch(() => {});
-    try {
-      await run("apt-get", [
+    const download = () =>
+      run("apt-get", [
         "download",
         "-q",
         "-o",
         "APT::Sandbox::User=root",
         `${pin.package}=${pin.version}`,
       ], { cwd: options.cacheDir, signal: options.signal });
+    try {
+      try {
+        await download();
+      } catch (first) {
+        // A fresh machine has no package lists until "apt-get update" ran.
+        if (Deno.uid() !== 0) throw first;
+        log("apt-get update (package lists may be missing)");
+        await run("apt-get", ["update", "-qq"], { signal: options.signal });
+        await download();
+      }
     } catch (cause) {
       const policy = await run("apt-cache", ["policy", pin.package])
         .then((b) => new TextDecoder().decode(b).trim())

@@ -18,6 +18,7 @@ import {
   Sys,
 } from "../init/syscalls.ts";
 import { errorText } from "../../lib/log/mod.ts";
+import { Libc } from "../../lib/ffi/mod.ts";
 
 const PROBE_MODULES = ["virtio_pci", "virtio_blk", "virtio_net"];
 
@@ -72,7 +73,8 @@ async function probe(
   say("tmpfs", Deno.readTextFileSync("/tmp/probe"));
 
   const release = Deno.readTextFileSync("/proc/sys/kernel/osrelease").trim();
-  const loaded = loadModules(sys, PROBE_MODULES, {
+  using libc = Libc.open();
+  const loaded = loadModules(libc, PROBE_MODULES, {
     dir: `/lib/modules/${release}`,
   });
   say("modules", `${loaded.length} loaded for ${PROBE_MODULES.join(",")}`);
