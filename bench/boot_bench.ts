@@ -1,6 +1,6 @@
 /**
  * Boot time under QEMU TCG: `deno run -A bench/boot_bench.ts [--runs 3]
- * [--init probe] [--until REGEX]`. Boots the image (cached build of the
+ * [--init probe] [--until REGEX] [--compression zstd|lz4]`. Boots the image (cached build of the
  * current inputs) several times and prints, as medians, the time from
  * QEMU's start to each boot milestone on the console, and where the time
  * goes: firmware and loading, kernel (with initramfs unpacking), Deno start
@@ -23,6 +23,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     init: { type: "string", default: "probe" },
     until: { type: "string" },
+    compression: { type: "string", default: "zstd" },
   },
   strict: true,
 });
@@ -58,7 +59,18 @@ interface Run {
 }
 
 const repoRoot = repoRootOf(import.meta.url, 1);
-const image = await cachedBuild({ repoRoot, log: (m) => console.error(m) });
+if (values.compression !== "zstd" && values.compression !== "lz4") {
+  throw new Error(
+    `--compression must be zstd or lz4, got ${
+      JSON.stringify(values.compression)
+    }`,
+  );
+}
+const image = await cachedBuild({
+  repoRoot,
+  initramfsCompression: values.compression,
+  log: (m) => console.error(m),
+});
 const accel = await chooseAccel(image.kernel);
 
 async function bootOnce(): Promise<Run> {

@@ -5,7 +5,10 @@
  */
 
 import { parseArgs } from "node:util";
-import { buildImage } from "./pipeline/build_image.ts";
+import {
+  buildImage,
+  type InitramfsCompression,
+} from "./pipeline/build_image.ts";
 import { formatSizes } from "./sizes.ts";
 import { createLogger, errorText } from "../lib/log/mod.ts";
 
@@ -14,7 +17,8 @@ const USAGE = `usage: deno run -A image/build.ts [options]
   --cache DIR            kernel package cache (default image/cache)
   --daemons a,b          daemons to bundle (default: every services/<d>/main.ts)
   --squashfs-level N     zstd level of the root squashfs (default 19)
-  --initramfs-level N    zstd level of the initramfs (default 9)
+  --initramfs-compression zstd|lz4  (default zstd; lz4: +11 MB, unpacks ~0.7 s faster under TCG)
+  --initramfs-level N    compression level of the initramfs (default 9)
   --disk-size MiB        disk image size, 0 for none (default 2048)`;
 
 const repoRoot = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -40,6 +44,7 @@ try {
       daemons: { type: "string" },
       "squashfs-level": { type: "string" },
       "initramfs-level": { type: "string" },
+      "initramfs-compression": { type: "string", default: "zstd" },
       "disk-size": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -58,6 +63,8 @@ try {
     daemons: values.daemons?.split(",").filter((d) => d !== ""),
     squashfsLevel: intFlag(values["squashfs-level"], "squashfs-level"),
     initramfsLevel: intFlag(values["initramfs-level"], "initramfs-level"),
+    initramfsCompression:
+      values["initramfs-compression"] as InitramfsCompression,
     diskSize: diskMiB === undefined ? undefined : diskMiB * 1024 * 1024,
     log: (msg, fields) => log.info(msg, fields),
   });

@@ -12,6 +12,7 @@ import {
   type BuildManifest,
   type BuiltImage,
   builtImageAt,
+  type InitramfsCompression,
   OUTPUT_NAMES,
 } from "./pipeline/build_image.ts";
 import { sha256Hex } from "./pipeline/exec.ts";
@@ -28,6 +29,8 @@ export interface CachedBuildOptions {
   cacheDir?: string;
   /** Disk size in bytes (0: no disk); default 256 MiB. */
   diskSize?: number;
+  /** Compression of the initramfs (default zstd). */
+  initramfsCompression?: InitramfsCompression;
   /** Progress messages. */
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Aborts the build. */
@@ -82,7 +85,8 @@ export async function cachedBuild(
 ): Promise<BuiltImage> {
   const buildRoot = options.buildRoot ?? `${options.repoRoot}/image/build`;
   const diskSize = options.diskSize ?? 256 * 1024 * 1024;
-  const key = await buildInputsKey(options.repoRoot, { diskSize });
+  const compression = options.initramfsCompression ?? "zstd";
+  const key = await buildInputsKey(options.repoRoot, { diskSize, compression });
   const name = `cached-${key.slice(0, 16)}`;
   const dir = `${buildRoot}/${name}`;
   try {
@@ -101,6 +105,7 @@ export async function cachedBuild(
     cacheDir: options.cacheDir ?? `${options.repoRoot}/image/cache`,
     repoRoot: options.repoRoot,
     diskSize,
+    initramfsCompression: compression,
     log: options.log,
     signal: options.signal,
   });

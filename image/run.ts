@@ -9,7 +9,11 @@
 import { parseArgs } from "node:util";
 import { composeCmdline } from "./layout.ts";
 import { chooseAccel, qemuArgs } from "./qemu.ts";
-import { OUTPUT_NAMES } from "./pipeline/build_image.ts";
+import {
+  type BuildManifest,
+  builtImageAt,
+  OUTPUT_NAMES,
+} from "./pipeline/build_image.ts";
 import { findTool } from "./pipeline/exec.ts";
 import { errorText } from "../lib/log/mod.ts";
 
@@ -60,7 +64,13 @@ try {
     .trim();
   const extra = [...positionals];
   if (values.init !== undefined) extra.push(`bronze.init=${values.init}`);
-  const kernel = `${out}/${OUTPUT_NAMES.kernel}`;
+  const image = builtImageAt(
+    out,
+    JSON.parse(
+      await Deno.readTextFile(`${out}/${OUTPUT_NAMES.manifest}`),
+    ) as BuildManifest,
+  );
+  const kernel = image.kernel;
   const dir = await Deno.makeTempDir({ prefix: "bronze-run-" });
   const qemu = findTool("qemu-system-x86_64");
   if (qemu === undefined) {
@@ -70,7 +80,7 @@ try {
   }
   const args = qemuArgs({
     kernel,
-    initramfs: `${out}/${OUTPUT_NAMES.initramfs}`,
+    initramfs: image.initramfs,
     cmdline: composeCmdline(base, extra),
     disk: values["no-disk"] ? undefined : `${out}/${OUTPUT_NAMES.disk}`,
     memoryMiB: memory,
