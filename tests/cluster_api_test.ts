@@ -37,7 +37,10 @@ async function restartAndWait(client: ApiClient, id: string): Promise<void> {
     timeoutMs: 10_000,
     singleNode: client.nodes.length === 1,
   });
-  assert(reply.messages[0].resp.startsWith(`Service "${id}" restart`), reply.messages[0].resp);
+  assert(
+    reply.messages[0].resp.startsWith(`Service "${id}" restart`),
+    reply.messages[0].resp,
+  );
   await waitUntil(async () => {
     const s = (await services(client)).get(id);
     return s && s.state === "Running" && s.pid !== before.pid &&

@@ -88,7 +88,7 @@ export async function createCluster(
       }
     }
   }
-  for (const address of addresses) await assertPortFree(address, APID_PORT);
+  for (const address of addresses) assertPortFree(address, APID_PORT);
   await Deno.remove(dir, { recursive: true }).catch(() => {});
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
 
@@ -168,7 +168,7 @@ export async function createCluster(
   }
 }
 
-async function assertPortFree(address: string, port: number): Promise<void> {
+function assertPortFree(address: string, port: number): void {
   let listener: Deno.Listener;
   try {
     listener = Deno.listen({ hostname: address, port });
