@@ -126,7 +126,7 @@ for (let i = 0; i < runs; i++) {
 }
 
 console.log(
-  `boot under QEMU (${accel}), ${runs} runs, image ${image.outDir}, PID 1 = ${values.init}`,
+  `boot under QEMU (${accel}), ${runs} runs, image ${image.outDir} (initramfs ${image.manifest.initramfsCompression}), PID 1 = ${values.init}`,
 );
 console.log(
   `${"milestone".padEnd(28)} ${"host s".padStart(6)} ${

@@ -17,7 +17,7 @@ const USAGE = `usage: deno run -A image/build.ts [options]
   --cache DIR            kernel package cache (default image/cache)
   --daemons a,b          daemons to bundle (default: every services/<d>/main.ts)
   --squashfs-level N     zstd level of the root squashfs (default 19)
-  --initramfs-compression zstd|lz4  (default zstd; lz4: +11 MB, unpacks ~0.7 s faster under TCG)
+  --initramfs-compression zstd|lz4  (default zstd; lz4 is 11 MB bigger, boots no faster)
   --initramfs-level N    compression level of the initramfs (default 9)
   --disk-size MiB        disk image size, 0 for none (default 2048)`;
 
