@@ -5,6 +5,7 @@
  */
 import {
   GenerateClientConfigurationRequest,
+  LogsRequest,
   RebootRequest,
   RebootResponse,
   ServiceRestartRequest,
@@ -358,7 +359,9 @@ Deno.test("apid checks who calls and what they may do", async (t) => {
           const started = Date.now();
           const buf = new Uint8Array(4096);
           for (let i = 0; i < 100; i++) {
-            if (await conn.read(buf) === null) break;
+            // closed: EOF, or (no close_notify) an UnexpectedEof error
+            const n = await conn.read(buf).catch(() => null);
+            if (n === null) break;
           }
           const took = Date.now() - started;
           assert(took < 5000, `dropped after ${took} ms`);
@@ -367,6 +370,27 @@ Deno.test("apid checks who calls and what they may do", async (t) => {
         }
       },
     );
+
+    await t.step("a connection in use outlives the idle timeout", async () => {
+      const ac = new AbortController();
+      const started = Date.now();
+      let n = 0;
+      try {
+        for await (
+          const _ of await admin.stream(
+            `${M}Logs`,
+            LogsRequest.encode({ id: "apid", follow: true, tailLines: 0 })
+              .finish(),
+            { signal: ac.signal },
+          )
+        ) {
+          if (++n > 1000 || Date.now() - started > 3000) ac.abort();
+        }
+      } catch (err) {
+        assert(ac.signal.aborted, `stream broke after ${n} messages: ${err}`);
+      }
+      assert(Date.now() - started >= 3000);
+    });
 
     await t.step("bad target metadata is InvalidArgument", async () => {
       assertEquals(

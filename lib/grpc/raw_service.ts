@@ -93,7 +93,68 @@ export interface RawService {
   definition: grpc.ServiceDefinition;
   /** Handlers wired to the raw handlers. */
   implementation: grpc.UntypedServiceImplementation;
+  /** Calls in flight; closing it drains the service. */
+  gate: CallGate;
 }
+
+/**
+ * Counts the calls in flight and, once closed, refuses new ones and ends
+ * open streams, so a server can drain before it closes its connections.
+ */
+export class CallGate {
+  #active = 0;
+  #closing = new AbortController();
+  #waiters = new Set<() => void>();
+
+  /** Calls in flight. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** Aborted when the gate closes (open streams end with it). */
+  get closing(): AbortSignal {
+    return this.#closing.signal;
+  }
+
+  /** Admits a call; false once closed. */
+  enter(): boolean {
+    if (this.#closing.signal.aborted) return false;
+    this.#active++;
+    return true;
+  }
+
+  /** Marks an admitted call as done. */
+  leave(): void {
+    this.#active--;
+    if (this.#active === 0) { for (const w of this.#waiters) w(); }
+  }
+
+  /** Refuses new calls and ends open streams. */
+  close(): void {
+    this.#closing.abort(
+      new ApiError("Unavailable", "the server is shutting down"),
+    );
+  }
+
+  /** Resolves when no call is in flight, or after `timeoutMs`. */
+  async drained(timeoutMs: number): Promise<void> {
+    if (this.#active === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let waiter: (() => void) | undefined;
+    await new Promise<void>((resolve) => {
+      waiter = resolve;
+      this.#waiters.add(resolve);
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    clearTimeout(timer);
+    if (waiter) this.#waiters.delete(waiter);
+  }
+}
+
+const SHUTTING_DOWN = new ApiError(
+  "Unavailable",
+  "the server is shutting down",
+);
 
 const identity = (b: Buffer): Buffer => b;
 const toBuffer = (b: Uint8Array): Buffer =>
@@ -106,6 +167,7 @@ export function rawService(
 ): RawService {
   const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
   const implementation: grpc.UntypedServiceImplementation = {};
+  const gate = new CallGate();
   for (const method of methods) {
     definition[method.name] = {
       path: method.path,
@@ -118,17 +180,22 @@ export function rawService(
       originalName: method.name,
     };
     implementation[method.name] = method.responseStream
-      ? streamHandler(method, handlers)
-      : unaryHandler(method, handlers);
+      ? streamHandler(method, handlers, gate)
+      : unaryHandler(method, handlers, gate);
   }
-  return { definition, implementation };
+  return { definition, implementation, gate };
 }
 
 function unaryHandler(
   method: RawMethod,
   handlers: RawHandlers,
+  gate: CallGate,
 ): grpc.handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
+    if (!gate.enter()) {
+      callback(statusOf(SHUTTING_DOWN));
+      return;
+    }
     const ac = new AbortController();
     const onCancel = () =>
       ac.abort(new ApiError("Canceled", "call canceled by the client"));
@@ -139,6 +206,7 @@ function unaryHandler(
     ).finally(() => {
       call.off("cancelled", onCancel);
       ac.abort(new ApiError("Canceled", "call ended"));
+      gate.leave();
     });
   };
 }
@@ -146,8 +214,13 @@ function unaryHandler(
 function streamHandler(
   method: RawMethod,
   handlers: RawHandlers,
+  gate: CallGate,
 ): grpc.handleServerStreamingCall<Buffer, Buffer> {
   return (call) => {
+    if (!gate.enter()) {
+      call.emit("error", statusOf(SHUTTING_DOWN));
+      return;
+    }
     const ac = new AbortController();
     let waker: (() => void) | undefined;
     const onCancel = () => {
@@ -155,8 +228,16 @@ function streamHandler(
       waker?.();
     };
     const onDrain = () => waker?.();
+    // Draining: end the stream with Unavailable so the client reconnects.
+    let drained = false;
+    const onClosing = () => {
+      drained = true;
+      ac.abort(gate.closing.reason);
+      waker?.();
+    };
     call.on("cancelled", onCancel);
     call.on("drain", onDrain);
+    gate.closing.addEventListener("abort", onClosing, { once: true });
     let headersSent = false;
     const sendHeaders = () => {
       if (headersSent || ac.signal.aborted) return;
@@ -181,15 +262,19 @@ function streamHandler(
     }).then(
       () => {
         if (!ac.signal.aborted) call.end();
+        else if (drained) call.emit("error", statusOf(SHUTTING_DOWN));
       },
       (err) => {
         // grpc-js turns an "error" event into the call's final status.
         if (!ac.signal.aborted) call.emit("error", statusOf(err));
+        else if (drained) call.emit("error", statusOf(SHUTTING_DOWN));
       },
     ).finally(() => {
       call.off("cancelled", onCancel);
       call.off("drain", onDrain);
+      gate.closing.removeEventListener("abort", onClosing);
       ac.abort(new ApiError("Canceled", "call ended"));
+      gate.leave();
     });
   };
 }

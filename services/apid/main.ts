@@ -3,7 +3,7 @@
  *
  *   apid --address IP --hostname NAME --certs DIR [--control-plane]
  *        [--port 50000] [--leg-timeout-ms 5000]
- *        [--handshake-timeout-ms 10000] [--idle-timeout-ms 60000]
+ *        [--handshake-timeout-ms 10000] [--idle-timeout-ms 30000]
  *
  * Secrets (bus credentials) arrive on stdin from machined.
  * @module
