@@ -1,6 +1,6 @@
 import { parseInitConfig, programFromCmdline } from "./init_config.ts";
 import { loopConfig } from "./loop.ts";
-import { bootStamp } from "./boot_log.ts";
+import { bootStamp } from "../../lib/log/mod.ts";
 import { composeCmdline, imageCmdline } from "../layout.ts";
 import {
   assertEquals,

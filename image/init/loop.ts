@@ -4,7 +4,7 @@
  * @module
  */
 
-import { O_CLOEXEC, O_RDONLY, O_RDWR, type Sys } from "./syscalls.ts";
+import { O_CLOEXEC, O_RDONLY, O_RDWR, type Sys } from "../../lib/ffi/mod.ts";
 
 const LOOP_CTL_GET_FREE = 0x4c82;
 const LOOP_CONFIGURE = 0x4c0a;

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { bootLog } from "./boot_log.ts";
+import { bootLog, errorText } from "../../lib/log/mod.ts";
 import {
   INIT_CONFIG_PATH,
   type InitConfig,
@@ -19,9 +19,10 @@ import {
   programFromCmdline,
 } from "./init_config.ts";
 import { attachLoop } from "./loop.ts";
-import { loadModules } from "./modules.ts";
+import { loadModules } from "../../lib/kmod/mod.ts";
 import {
   EBUSY,
+  Libc,
   MS_BIND,
   MS_MOVE,
   MS_NODEV,
@@ -30,9 +31,8 @@ import {
   MS_RDONLY,
   MS_REMOUNT,
   Sys,
-} from "./syscalls.ts";
-import { Libc, SyscallError } from "../../lib/ffi/mod.ts";
-import { errorText } from "../../lib/log/mod.ts";
+  SyscallError,
+} from "../../lib/ffi/mod.ts";
 
 function mountOnce(
   sys: Sys,

@@ -15,7 +15,7 @@ import {
   type ModuleIndex,
   moduleName,
   normalizeModuleName,
-} from "../kmod/modules_dep.ts";
+} from "../../lib/kmod/mod.ts";
 
 /** The index of one kernel's modules, with what is built in. */
 export interface KernelModules extends ModuleIndex {

@@ -8,17 +8,16 @@
  * @module
  */
 
-import { bootLog } from "../init/boot_log.ts";
-import { loadModules } from "../init/modules.ts";
+import { bootLog, errorText } from "../../lib/log/mod.ts";
+import { loadModules } from "../../lib/kmod/mod.ts";
 import {
   EROFS,
+  Libc,
   MS_NODEV,
   MS_NOSUID,
   RB_POWER_OFF,
   Sys,
-} from "../init/syscalls.ts";
-import { errorText } from "../../lib/log/mod.ts";
-import { Libc } from "../../lib/ffi/mod.ts";
+} from "../../lib/ffi/mod.ts";
 
 const PROBE_MODULES = ["virtio_pci", "virtio_blk", "virtio_net"];
 

@@ -1,7 +1,7 @@
 /**
  * Bronze's door to the kernel through Deno FFI: a small libc binding and
  * netlink clients (rtnetlink for links/addresses/routes, raw sockets for
- * uevents). Parsers are pure and tested with byte fixtures.
+ * uevents), and the system calls of an init (mount, reboot, waitpid...). Parsers are pure and tested with byte fixtures.
  * @module
  */
 export {
@@ -15,6 +15,28 @@ export {
   SyscallError,
 } from "./errno.ts";
 export { Libc, LIBC_PATH } from "./libc.ts";
+export {
+  EBUSY,
+  ECHILD,
+  EROFS,
+  MNT_DETACH,
+  MS_BIND,
+  MS_MOVE,
+  MS_NOATIME,
+  MS_NODEV,
+  MS_NOEXEC,
+  MS_NOSUID,
+  MS_RDONLY,
+  MS_REMOUNT,
+  O_CLOEXEC,
+  O_RDONLY,
+  O_RDWR,
+  RB_AUTOBOOT,
+  RB_DISABLE_CAD,
+  RB_POWER_OFF,
+  Sys,
+  WNOHANG,
+} from "./sys.ts";
 export type { DirEntry } from "./libc.ts";
 export {
   AF_INET,

@@ -1,13 +1,13 @@
 /**
- * The system calls the initramfs init and the probe make that lib/ffi's
- * Libc does not offer, through Deno FFI on glibc: mount, umount2, chroot,
- * chdir, open, close, ioctl, execve, sync, reboot, clock_gettime (module
- * loading goes through lib/ffi). Each call throws lib/ffi's SyscallError
- * naming what failed and the errno.
+ * The system calls of an init (the initramfs init, the probe, machined as
+ * PID 1) that {@linkcode Libc} does not offer, through Deno FFI on glibc:
+ * mount, umount2, chroot, chdir, open, close, ioctl, execve, sync, reboot,
+ * waitpid, clock_gettime. Each call throws a SyscallError naming what failed
+ * and the errno.
  * @module
  */
 
-import { SyscallError } from "../../lib/ffi/mod.ts";
+import { SyscallError } from "./errno.ts";
 
 const SYMBOLS = {
   mount: {
@@ -32,6 +32,7 @@ const SYMBOLS = {
   execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
   sync: { parameters: [], result: "void" },
   reboot: { parameters: ["i32"], result: "i32" },
+  waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -64,10 +65,14 @@ export const O_CLOEXEC = 0o2000000;
 export const RB_POWER_OFF = 0x4321fedc;
 /** reboot(2): restart. */
 export const RB_AUTOBOOT = 0x01234567;
+/** reboot(2): Ctrl-Alt-Del sends SIGINT to PID 1 instead of rebooting. */
+export const RB_DISABLE_CAD = 0;
+/** waitpid(2): do not wait. */
+export const WNOHANG = 1;
+/** errno: no child processes. */
+export const ECHILD = 10;
 /** errno: busy. */
 export const EBUSY = 16;
-/** errno: not found. */
-export const ENOENT = 2;
 /** errno: read-only file system. */
 export const EROFS = 30;
 
@@ -226,6 +231,32 @@ export class Sys implements Disposable {
       `reboot(0x${cmd.toString(16)}) failed`,
       this.errno(),
     );
+  }
+
+  /** reboot(2) with a command that returns (e.g. RB_DISABLE_CAD). */
+  rebootCommand(cmd: number): void {
+    this.#check(
+      this.#lib.symbols.reboot(cmd),
+      `reboot(0x${cmd.toString(16)})`,
+    );
+  }
+
+  /**
+   * waitpid(pid, WNOHANG): reaps `pid` if it has exited. Returns the exit
+   * status word, or undefined when it has not exited yet or is not our child.
+   */
+  reapNow(pid: number): number | undefined {
+    const status = new Int32Array(1);
+    const r = this.#lib.symbols.waitpid(
+      pid,
+      new Uint8Array(status.buffer),
+      WNOHANG,
+    );
+    if (r > 0) return status[0];
+    if (r === 0) return undefined;
+    const e = this.errno();
+    if (e === ECHILD) return undefined;
+    throw new SyscallError(`waitpid(${pid})`, e);
   }
 
   /** Seconds since boot on the clock the kernel log uses (CLOCK_MONOTONIC). */

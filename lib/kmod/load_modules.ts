@@ -8,8 +8,8 @@ import {
   moduleClosure,
   parseModulesDep,
   parseModulesSoftdep,
-} from "../kmod/modules_dep.ts";
-import { EEXIST, SyscallError } from "../../lib/ffi/mod.ts";
+} from "./modules_dep.ts";
+import { EEXIST, SyscallError } from "../ffi/mod.ts";
 
 /** What loads one module file (lib/ffi's Libc). */
 export interface ModuleLoader {

@@ -9,11 +9,7 @@ import {
   parseModulesSoftdep,
   parseSoftdepValue,
 } from "./modules_dep.ts";
-import {
-  assertEquals,
-  assertIncludes,
-  assertThrows,
-} from "../../lib/testing/mod.ts";
+import { assertEquals, assertIncludes, assertThrows } from "../testing/mod.ts";
 
 function throwsWith(fn: () => unknown, part: string): void {
   const err = assertThrows(fn);

@@ -1,5 +1,5 @@
 /**
- * Console lines of the init and the probe, stamped like the kernel's own
+ * Console lines of the init, the probe and machined as PID 1, stamped like the kernel's own
  * (`[    4.123456] bronze-init: ...`, seconds on CLOCK_MONOTONIC), so a boot
  * log reads as one timeline and benchmarks can tell where time went.
  * @module

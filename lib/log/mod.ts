@@ -138,3 +138,6 @@ function readLevelFromEnv(): Level | undefined {
     return undefined; // no --allow-env for it: default level
   }
 }
+
+export { bootLog, bootStamp } from "./boot_log.ts";
+export type { BootLog } from "./boot_log.ts";
