@@ -73,6 +73,7 @@ export const METHOD_OWNER: Readonly<Record<string, DaemonName>> = {
   Addresses: "networkd",
   Routes: "networkd",
   Disks: "udevd",
+  Processes: "machined",
 };
 
 /** The API roles carried in a client certificate's Organization. */

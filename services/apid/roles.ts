@@ -48,6 +48,7 @@ export const METHOD_RULES: Readonly<Record<string, MethodRule>> = {
   Addresses: READ,
   Routes: READ,
   Disks: READ,
+  Processes: READ,
 };
 
 /** The rule of a method; admin-only (and audited) when it has none. */

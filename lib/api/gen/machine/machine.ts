@@ -348,6 +348,44 @@ export interface DisksResponse {
 }
 
 /**
+ * ProcessInfo is one process of the node, as Talos reports it, plus its
+ * proportional memory and the service it belongs to.
+ */
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  state: string;
+  threads: number;
+  /** cpu_time is user + system time in seconds. */
+  cpuTime: number;
+  /** virtual_memory and resident_memory are in bytes. */
+  virtualMemory: number;
+  residentMemory: number;
+  command: string;
+  executable: string;
+  args: string;
+  /**
+   * proportional_memory is the PSS in bytes (shared pages split between
+   * their users), 0 where /proc/PID/smaps_rollup cannot be read.
+   */
+  proportionalMemory: number;
+  /**
+   * service is the id of the supervised service the process is (machined,
+   * nats, apid, ...), empty for other processes.
+   */
+  service: string;
+}
+
+export interface Process {
+  metadata: Metadata1 | undefined;
+  processes: ProcessInfo[];
+}
+
+export interface ProcessesResponse {
+  messages: Process[];
+}
+
+/**
  * DeviceEvent is one kernel uevent as udevd-lite publishes it on the bus
  * subject "udevd.events.<action>" (bus only, not a MachineService rpc).
  */
@@ -5733,6 +5771,438 @@ export const DisksResponse: MessageFns<DisksResponse> = {
   },
 };
 
+function createBaseProcessInfo(): ProcessInfo {
+  return {
+    pid: 0,
+    ppid: 0,
+    state: "",
+    threads: 0,
+    cpuTime: 0,
+    virtualMemory: 0,
+    residentMemory: 0,
+    command: "",
+    executable: "",
+    args: "",
+    proportionalMemory: 0,
+    service: "",
+  };
+}
+
+export const ProcessInfo: MessageFns<ProcessInfo> = {
+  encode(message: ProcessInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid !== 0) {
+      writer.uint32(8).int32(message.pid);
+    }
+    if (message.ppid !== 0) {
+      writer.uint32(16).int32(message.ppid);
+    }
+    if (message.state !== "") {
+      writer.uint32(26).string(message.state);
+    }
+    if (message.threads !== 0) {
+      writer.uint32(32).int32(message.threads);
+    }
+    if (message.cpuTime !== 0) {
+      writer.uint32(41).double(message.cpuTime);
+    }
+    if (message.virtualMemory !== 0) {
+      writer.uint32(48).uint64(message.virtualMemory);
+    }
+    if (message.residentMemory !== 0) {
+      writer.uint32(56).uint64(message.residentMemory);
+    }
+    if (message.command !== "") {
+      writer.uint32(66).string(message.command);
+    }
+    if (message.executable !== "") {
+      writer.uint32(74).string(message.executable);
+    }
+    if (message.args !== "") {
+      writer.uint32(82).string(message.args);
+    }
+    if (message.proportionalMemory !== 0) {
+      writer.uint32(88).uint64(message.proportionalMemory);
+    }
+    if (message.service !== "") {
+      writer.uint32(98).string(message.service);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProcessInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProcessInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pid = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ppid = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.threads = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.cpuTime = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.virtualMemory = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.residentMemory = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.command = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.executable = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.args = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.proportionalMemory = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProcessInfo {
+    return {
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      ppid: isSet(object.ppid) ? globalThis.Number(object.ppid) : 0,
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      threads: isSet(object.threads) ? globalThis.Number(object.threads) : 0,
+      cpuTime: isSet(object.cpuTime)
+        ? globalThis.Number(object.cpuTime)
+        : isSet(object.cpu_time)
+        ? globalThis.Number(object.cpu_time)
+        : 0,
+      virtualMemory: isSet(object.virtualMemory)
+        ? globalThis.Number(object.virtualMemory)
+        : isSet(object.virtual_memory)
+        ? globalThis.Number(object.virtual_memory)
+        : 0,
+      residentMemory: isSet(object.residentMemory)
+        ? globalThis.Number(object.residentMemory)
+        : isSet(object.resident_memory)
+        ? globalThis.Number(object.resident_memory)
+        : 0,
+      command: isSet(object.command) ? globalThis.String(object.command) : "",
+      executable: isSet(object.executable) ? globalThis.String(object.executable) : "",
+      args: isSet(object.args) ? globalThis.String(object.args) : "",
+      proportionalMemory: isSet(object.proportionalMemory)
+        ? globalThis.Number(object.proportionalMemory)
+        : isSet(object.proportional_memory)
+        ? globalThis.Number(object.proportional_memory)
+        : 0,
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+    };
+  },
+
+  toJSON(message: ProcessInfo): unknown {
+    const obj: any = {};
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.ppid !== 0) {
+      obj.ppid = Math.round(message.ppid);
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.threads !== 0) {
+      obj.threads = Math.round(message.threads);
+    }
+    if (message.cpuTime !== 0) {
+      obj.cpuTime = floatToJson(message.cpuTime);
+    }
+    if (message.virtualMemory !== 0) {
+      obj.virtualMemory = Math.round(message.virtualMemory);
+    }
+    if (message.residentMemory !== 0) {
+      obj.residentMemory = Math.round(message.residentMemory);
+    }
+    if (message.command !== "") {
+      obj.command = message.command;
+    }
+    if (message.executable !== "") {
+      obj.executable = message.executable;
+    }
+    if (message.args !== "") {
+      obj.args = message.args;
+    }
+    if (message.proportionalMemory !== 0) {
+      obj.proportionalMemory = Math.round(message.proportionalMemory);
+    }
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProcessInfo>, I>>(base?: I): ProcessInfo {
+    return ProcessInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProcessInfo>, I>>(object: I): ProcessInfo {
+    const message = createBaseProcessInfo();
+    message.pid = object.pid ?? 0;
+    message.ppid = object.ppid ?? 0;
+    message.state = object.state ?? "";
+    message.threads = object.threads ?? 0;
+    message.cpuTime = object.cpuTime ?? 0;
+    message.virtualMemory = object.virtualMemory ?? 0;
+    message.residentMemory = object.residentMemory ?? 0;
+    message.command = object.command ?? "";
+    message.executable = object.executable ?? "";
+    message.args = object.args ?? "";
+    message.proportionalMemory = object.proportionalMemory ?? 0;
+    message.service = object.service ?? "";
+    return message;
+  },
+};
+
+function createBaseProcess(): Process {
+  return { metadata: undefined, processes: [] };
+}
+
+export const Process: MessageFns<Process> = {
+  encode(message: Process, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.processes) {
+      ProcessInfo.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Process {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProcess();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata1.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.processes.push(ProcessInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Process {
+    return {
+      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      processes: globalThis.Array.isArray(object?.processes)
+        ? object.processes.map((e: any) => ProcessInfo.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Process): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata1.toJSON(message.metadata);
+    }
+    if (message.processes?.length) {
+      obj.processes = message.processes.map((e) => ProcessInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Process>, I>>(base?: I): Process {
+    return Process.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Process>, I>>(object: I): Process {
+    const message = createBaseProcess();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata1.fromPartial(object.metadata)
+      : undefined;
+    message.processes = object.processes?.map((e) => ProcessInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseProcessesResponse(): ProcessesResponse {
+  return { messages: [] };
+}
+
+export const ProcessesResponse: MessageFns<ProcessesResponse> = {
+  encode(message: ProcessesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      Process.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProcessesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProcessesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(Process.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProcessesResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages) ? object.messages.map((e: any) => Process.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ProcessesResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => Process.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProcessesResponse>, I>>(base?: I): ProcessesResponse {
+    return ProcessesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProcessesResponse>, I>>(object: I): ProcessesResponse {
+    const message = createBaseProcessesResponse();
+    message.messages = object.messages?.map((e) => Process.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseDeviceEvent(): DeviceEvent {
   return { action: "", devpath: "", subsystem: "", devtype: "", devname: "", seqnum: 0, modalias: "", env: {} };
 }
@@ -6225,6 +6695,15 @@ export const MachineServiceService = {
     responseSerialize: (value: DisksResponse): Buffer => Buffer.from(DisksResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DisksResponse => DisksResponse.decode(value),
   },
+  processes: {
+    path: "/machine.MachineService/Processes" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: ProcessesResponse): Buffer => Buffer.from(ProcessesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ProcessesResponse => ProcessesResponse.decode(value),
+  },
 } as const;
 
 export interface MachineServiceServer extends UntypedServiceImplementation {
@@ -6248,6 +6727,7 @@ export interface MachineServiceServer extends UntypedServiceImplementation {
   addresses: handleUnaryCall<Empty, AddressesResponse>;
   routes: handleUnaryCall<Empty, RoutesResponse>;
   disks: handleUnaryCall<Empty, DisksResponse>;
+  processes: handleUnaryCall<Empty, ProcessesResponse>;
 }
 
 export interface MachineServiceClient extends Client {
@@ -6490,6 +6970,21 @@ export interface MachineServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DisksResponse) => void,
+  ): ClientUnaryCall;
+  processes(
+    request: Empty,
+    callback: (error: ServiceError | null, response: ProcessesResponse) => void,
+  ): ClientUnaryCall;
+  processes(
+    request: Empty,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ProcessesResponse) => void,
+  ): ClientUnaryCall;
+  processes(
+    request: Empty,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ProcessesResponse) => void,
   ): ClientUnaryCall;
 }
 
