@@ -156,6 +156,11 @@ export class Bus {
     return this.#name;
   }
 
+  /** Resolves once the server has every subscription made so far (a round trip). */
+  async flush(): Promise<void> {
+    await this.#nc.flush();
+  }
+
   /** Resolves when the connection is closed for good. */
   async closed(): Promise<void> {
     await this.#nc.closed();

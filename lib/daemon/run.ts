@@ -71,6 +71,7 @@ export async function runDaemon(
         return { service: name, healthy: h.healthy, message: h.message };
       },
     );
+    await bus.flush();
     log.info("started", { pid: Deno.pid });
     await main({ bus, log, signal: ac.signal, secrets });
     log.info("stopped");
