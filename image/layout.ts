@@ -52,6 +52,8 @@ export const IMAGE_MODULES: readonly string[] = [
   "ext4",
   "crc32c_generic",
   "af_packet",
+  // QEMU's fw_cfg in sysfs: the config drive `-fw_cfg name=opt/bronze/config`.
+  "qemu_fw_cfg",
 ];
 
 /** Deno arguments before a program's script (PID 1 and the init). */

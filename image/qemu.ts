@@ -44,6 +44,18 @@ export interface VmOptions {
   network?: boolean;
   /** QEMU exits instead of rebooting the guest (default true). */
   noReboot?: boolean;
+  /**
+   * fw_cfg entries (`-fw_cfg name=NAME,file=PATH`): the guest's
+   * /sys/firmware/qemu_fw_cfg/by_name/NAME/raw (the config drive uses
+   * opt/bronze/config).
+   */
+  fwCfg?: Array<{ name: string; file: string }>;
+  /**
+   * A second NIC on a network shared with other VMs: QEMU socket
+   * networking over UDP multicast on the host's loopback
+   * (`mcast=GROUP:PORT,localaddr=127.0.0.1`).
+   */
+  vmNetwork?: { mcast: string; mac?: string };
   /** Sees each console line as it arrives. */
   onLine?: (line: ConsoleLine) => void;
   /** The QEMU binary; default qemu-system-x86_64 on PATH. */
@@ -91,6 +103,16 @@ export function qemuArgs(options: VmOptions, qmpSocket: string): string[] {
     "virtio-rng-pci",
   ];
   if (options.initramfs !== undefined) args.push("-initrd", options.initramfs);
+  for (const f of options.fwCfg ?? []) {
+    if (!/^opt\/[\w./-]+$/.test(f.name) || f.file.includes(",")) {
+      throw new Error(
+        `Invalid fw_cfg entry ${
+          JSON.stringify(f)
+        }: the name must start with opt/ and the file must not contain a comma`,
+      );
+    }
+    args.push("-fw_cfg", `name=${f.name},file=${f.file}`);
+  }
   if (options.noReboot ?? true) args.push("-no-reboot");
   if (options.disk !== undefined) {
     const snap = (options.diskSnapshot ?? true) ? ",snapshot=on" : "";
@@ -125,6 +147,26 @@ export function qemuArgs(options: VmOptions, qmpSocket: string): string[] {
       `user,id=net0,restrict=on${fwd}`,
       "-device",
       "virtio-net-pci,netdev=net0",
+    );
+  }
+  if (options.vmNetwork) {
+    const m = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(options.vmNetwork.mcast);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      throw new Error(
+        `Invalid multicast address ${
+          JSON.stringify(options.vmNetwork.mcast)
+        }: want GROUP:PORT`,
+      );
+    }
+    const mac = options.vmNetwork.mac;
+    if (mac !== undefined && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac)) {
+      throw new Error(`Invalid MAC address ${JSON.stringify(mac)}`);
+    }
+    args.push(
+      "-netdev",
+      `socket,id=net1,mcast=${options.vmNetwork.mcast},localaddr=127.0.0.1`,
+      "-device",
+      `virtio-net-pci,netdev=net1${mac ? `,mac=${mac}` : ""}`,
     );
   }
   return args;

@@ -223,6 +223,10 @@ export async function buildImage(
   const daemons = options.daemons
     ? [...options.daemons]
     : await existingDaemons(options.repoRoot);
+  // apid's maintenance form (a node without a config) is a program of its own.
+  const extraBundles = daemons.includes("apid")
+    ? [{ name: "apid-maintenance", entry: "services/apid/maintenance_main.ts" }]
+    : [];
   const bundles = `${stage}/bundles`;
   await Deno.mkdir(bundles, { recursive: true });
   await step("bundle", async () => {
@@ -233,9 +237,19 @@ export async function buildImage(
         `services/${d}/main.ts`,
         `${bundles}/${d}.js`,
       ]),
+      ...extraBundles.map((b): [string, string] => [
+        b.entry,
+        `${bundles}/${b.name}.js`,
+      ]),
     ];
     for (const [entry, file] of jobs) {
-      await bundle(entry, file, { deno, cwd: options.repoRoot, signal });
+      await bundle(entry, file, {
+        deno,
+        cwd: options.repoRoot,
+        signal,
+        // The init and the probe use no npm package and run before /proc.
+        nodeRequire: !entry.startsWith("image/"),
+      });
     }
   });
 
@@ -282,12 +296,22 @@ export async function buildImage(
       mode: 0o644,
       source: enc.encode("127.0.0.1 localhost\n::1 localhost\n"),
     },
-    ...["probe", ...daemons].map((d): TreeEntry => ({
+    ...["probe", ...daemons, ...extraBundles.map((b) => b.name)].map((
+      d,
+    ): TreeEntry => ({
       path: `${strip(BUNDLE_DIR)}/${d}.js`,
       type: "file",
       mode: 0o644,
       source: `${bundles}/${d}.js`,
     })),
+    {
+      path: `${strip(BUNDLE_DIR)}/build_info.json`,
+      type: "file",
+      mode: 0o644,
+      source: enc.encode(
+        JSON.stringify(await buildInfo(options.repoRoot)) + "\n",
+      ),
+    },
     ...moduleTreeFiles(modules, kernel.modulesDir, imageSel).map((
       f,
     ): TreeEntry => ({
@@ -452,6 +476,30 @@ export async function buildImage(
     JSON.stringify(manifest, null, 2) + "\n",
   );
   return builtImageAt(out, manifest);
+}
+
+/**
+ * What Version reports for this build (machined reads
+ * /usr/lib/bronze/build_info.json): the checkout's commit and its time.
+ */
+async function buildInfo(
+  repoRoot: string,
+): Promise<{ tag: string; sha: string; built: string }> {
+  const git = async (args: string[]) => {
+    try {
+      return new TextDecoder().decode(
+        await run("git", ["-C", repoRoot, ...args]),
+      ).trim();
+    } catch {
+      return "";
+    }
+  };
+  return {
+    tag: (await git(["describe", "--tags", "--exact-match"])) ||
+      "v0.1.0-dev",
+    sha: (await git(["rev-parse", "HEAD"])) || "unknown",
+    built: (await git(["log", "-1", "--format=%cI"])) || "unknown",
+  };
 }
 
 /** The paths of a build in `outDir` with its manifest. */

@@ -14,7 +14,21 @@ export interface BundleOptions {
   cwd: string;
   /** Aborts the bundler. */
   signal?: AbortSignal;
+  /**
+   * Prepend {@linkcode REQUIRE_BANNER} (default true). Off for the
+   * initramfs init: createRequire needs /proc, which it has not mounted yet.
+   */
+  nodeRequire?: boolean;
 }
+
+/**
+ * Prepended to every bundle: esbuild turns the `require("node:net")` of CJS
+ * npm packages (grpc-js, nats) into a shim that throws "Dynamic require of
+ * ... is not supported" unless a module-scope `require` exists; this makes
+ * one from node:module.
+ */
+export const REQUIRE_BANNER =
+  'import{createRequire as __bronzeCreateRequire}from"node:module";var require=__bronzeCreateRequire(import.meta.url);\n';
 
 /** Bundles `entry` (a path relative to `cwd`) into the file `out`. */
 export async function bundle(
@@ -41,5 +55,9 @@ export async function bundle(
     });
   } catch (cause) {
     throw new Error(`Cannot bundle ${JSON.stringify(entry)}`, { cause });
+  }
+  if (options.nodeRequire ?? true) {
+    const code = await Deno.readTextFile(out);
+    await Deno.writeTextFile(out, REQUIRE_BANNER + code);
   }
 }

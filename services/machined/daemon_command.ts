@@ -23,6 +23,10 @@ export interface DaemonLaunchContext extends PermissionContext {
   hostname: string;
   /** nats://address:port */
   busUrl: string;
+  /** networkd applies the network section (`--apply`; image mode). */
+  applyNetwork?: boolean;
+  /** udevd-lite loads the modules devices ask for (`--load-modules`; image mode). */
+  loadModules?: boolean;
 }
 
 /** The private part of a daemon's start: its bus password and extras. */
@@ -46,6 +50,8 @@ export function daemonFlags(
   if (daemon === "trustd") {
     flags.push("--certs", certsDir(ctx.stateDir, "trustd"));
   }
+  if (daemon === "networkd" && ctx.applyNetwork) flags.push("--apply");
+  if (daemon === "udevd" && ctx.loadModules) flags.push("--load-modules");
   return flags;
 }
 
@@ -74,7 +80,10 @@ export function daemonProcess(
     args: [
       "run",
       "--no-prompt",
-      ...(ctx.bundleDir ? [] : ["--config", `${ctx.root}/deno.json`]),
+      // A bundle needs no config, lock file or network: everything is in it.
+      ...(ctx.bundleDir
+        ? ["--no-config", "--no-lock", "--cached-only"]
+        : ["--config", `${ctx.root}/deno.json`]),
       ...denoPermissionFlags(daemon, ctx),
       ctx.bundleDir
         ? `${ctx.bundleDir}/${DAEMON_DIRS[daemon]}.js`

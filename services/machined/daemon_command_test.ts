@@ -66,6 +66,9 @@ Deno.test("daemonProcess() passes secrets on stdin only", async (t) => {
       busPassword: "p".repeat(32),
     });
     assert(!s.args.includes("--config"));
+    for (const f of ["--no-config", "--no-lock", "--cached-only"]) {
+      assert(s.args.includes(f), f);
+    }
     assertIncludes(s.args.join(" "), "/usr/lib/bronze/udevd-lite.js --address");
   });
   await t.step("extras cannot replace the bus credentials", () => {
@@ -111,6 +114,20 @@ Deno.test("daemonFlags() and denoPermissionFlags() per daemon", async (t) => {
       assert(!worker.includes("0.0.0.0/0"));
     },
   );
+  await t.step("image mode: networkd applies, udevd loads modules", () => {
+    const image = { ...ctx, applyNetwork: true, loadModules: true };
+    assertEquals(daemonFlags("networkd", image).at(-1), "--apply");
+    assertEquals(daemonFlags("udevd", image).at(-1), "--load-modules");
+    assert(!daemonFlags("networkd", ctx).includes("--apply"));
+    assert(!daemonFlags("udevd", ctx).includes("--load-modules"));
+  });
+  await t.step("the bus may live on its own host (image: loopback)", () => {
+    const flags = denoPermissionFlags("networkd", {
+      ...ctx,
+      busHost: "127.0.0.1",
+    });
+    assertEquals(flags[0], "--allow-net=127.0.0.1:4222");
+  });
   await t.step("only networkd and udevd get FFI", () => {
     for (const d of ["udevd", "networkd", "trustd", "apid"] as const) {
       assertEquals(

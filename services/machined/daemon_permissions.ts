@@ -34,6 +34,12 @@ export interface PermissionContext {
   address: string;
   /** The node-local NATS port. */
   natsPort: number;
+  /**
+   * The host nats-server listens on (default: `address`). Image mode puts the
+   * bus on the node's loopback, 127.0.0.1, which exists before networkd has
+   * configured the node address.
+   */
+  busHost?: string;
   /** The node's state folder. */
   stateDir: string;
   /** Whether the node is a control plane. */
@@ -98,7 +104,7 @@ export function certsDir(stateDir: string, daemon: "apid" | "trustd"): string {
 }
 
 const nats = (ctx: PermissionContext): string =>
-  `${hostPort(ctx.address, ctx.natsPort)}`;
+  `${hostPort(ctx.busHost ?? ctx.address, ctx.natsPort)}`;
 
 /** The table: every permission each daemon gets, and nothing else. */
 export const DAEMON_PERMISSIONS: Readonly<

@@ -30,7 +30,13 @@ export class FlagError extends Error {
 
 /** The usage text. */
 export const USAGE =
-  "usage: machined --state DIR --address IP --config FILE [--hostname NAME] [--mode process] [--nats-server PATH] [--cert-ttl 24h]";
+  "usage: machined --state DIR --address IP --config FILE [--hostname NAME] [--mode process] [--nats-server PATH] [--cert-ttl 24h]\n       machined --mode image   (PID 1 in the image)";
+
+/** Whether the command line asks for image mode (`--mode image`, nothing else). */
+export function isImageMode(args: readonly string[]): boolean {
+  return args.length === 2 && args[0] === "--mode" && args[1] === "image" ||
+    args.length === 1 && args[0] === "--mode=image";
+}
 
 /** Shortest node certificate lifetime accepted (lib/nodecerts' minimum). */
 const MIN_CERT_TTL_MS = 2000;
@@ -85,7 +91,9 @@ export function parseMachinedFlags(
   const mode = values.mode ?? "process";
   if (mode !== "process") {
     throw new FlagError(
-      `--mode ${JSON.stringify(mode)}: only "process" is supported here`,
+      `--mode ${
+        JSON.stringify(mode)
+      }: with --state/--address/--config only "process" is supported (image mode is PID 1 in the image: "--mode image" alone)`,
     );
   }
   const hostname = values.hostname;

@@ -10,7 +10,7 @@ import {
   natsServerConfig,
   randomPassword,
 } from "../../lib/bus/mod.ts";
-import type { MachineConfig } from "../../lib/config/mod.ts";
+import type { MachineConfig, NetworkConfig } from "../../lib/config/mod.ts";
 import {
   type NodeCertificates,
   runNodeCertificates,
@@ -25,10 +25,18 @@ import {
   createLogger,
   errorText,
   type Logger,
+  type LogSink,
   STDERR_SINK,
 } from "../../lib/log/mod.ts";
 import { readProcess } from "../../lib/procfs/mod.ts";
+import type {
+  ApplyConfiguration,
+  ProcessInfo,
+} from "../../lib/api/gen/machine/machine.ts";
 import { serveClientConfigApi } from "./api/client_config_api.ts";
+import { checkApplyRequest } from "./apply_config.ts";
+import { type Platform, processPlatform } from "./platform.ts";
+import { listProcessInfo } from "./processes.ts";
 import { type MachineBackend, serveMachineApi } from "./api/machine_api.ts";
 import { certsDir, type SupervisedDaemon } from "./daemon_permissions.ts";
 import { EventLog } from "./event_log.ts";
@@ -65,7 +73,18 @@ export interface MachinedOptions {
   healthSettings?: Partial<HealthSettings>;
   /** Node certificate lifetime (ms; default 24 h, renewed at half-life). */
   certTtlMs?: number;
+  /** The network section networkd gets (default: the config's). */
+  network?: NetworkConfig;
+  /** Process or image mode (default: process mode from `root`). */
+  platform?: Platform;
+  /** Where machined's own log lines go besides Logs (default stderr). */
+  logSink?: LogSink;
+  /** Called once, when every service is up for the first time. */
+  onReady?: () => void;
 }
+
+/** Why run() returned: an orderly stop, or a reboot/power-off to carry out. */
+export type StopReason = "shutdown" | "reboot";
 
 /** The services the API may not start, stop or restart. */
 const NOT_VIA_API = new Set(["machined"]);
@@ -106,11 +125,16 @@ export class Machined implements MachineBackend {
   #shutdown = new AbortController();
   #shutdownDone: Promise<void> | undefined;
   #certs: NodeCertificates | undefined;
+  #platform: Platform;
+  #stopReason: StopReason = "shutdown";
+  #applying = false;
 
   /** Sets up (nothing starts until run()). */
   constructor(options: MachinedOptions) {
     this.#o = options;
-    this.#root = options.root ?? defaultRoot();
+    this.#platform = options.platform ??
+      processPlatform(options.root ?? defaultRoot());
+    this.#root = this.#platform.launch.root;
     this.#natsPort = options.natsPort ?? NATS_PORT;
     this.#hostname = options.hostname ??
       options.config.machine.network?.hostname ??
@@ -123,7 +147,7 @@ export class Machined implements MachineBackend {
     this.#log = createLogger("machined", {
       sink: {
         write: (line) => {
-          STDERR_SINK.write(line);
+          (options.logSink ?? STDERR_SINK).write(line);
           this.logs.append("machined", line);
         },
       },
@@ -131,11 +155,16 @@ export class Machined implements MachineBackend {
     this.#passwords = {} as Record<DaemonName, string>;
     for (const d of DAEMONS) this.#passwords[d] = randomPassword();
     const controlPlane = options.config.machine.type === "controlplane";
+    const launch = this.#platform.launch;
     this.#supervisor = new Supervisor(
       nodeServices({
         launch: {
           root: this.#root,
-          denoPath: Deno.execPath(),
+          denoPath: launch.denoPath,
+          bundleDir: launch.bundleDir,
+          busHost: launch.busHost,
+          applyNetwork: launch.applyNetwork,
+          loadModules: launch.loadModules,
           address: options.address,
           hostname: this.#hostname,
           stateDir: options.stateDir,
@@ -147,7 +176,7 @@ export class Machined implements MachineBackend {
         natsConfigPath: this.natsConfigPath,
         passwords: this.#passwords,
         trustdSecrets: () => this.#trustdSecrets(),
-        networkConfig: () => options.config.machine.network,
+        networkConfig: () => options.network ?? options.config.machine.network,
         daemonHealth: (d, signal) => this.#daemonHealth(d, signal),
         busProblem: () =>
           this.#bus && !this.#busUp
@@ -157,9 +186,11 @@ export class Machined implements MachineBackend {
         backoff: options.backoff,
         healthSettings: options.healthSettings,
         parentEnv: Deno.env.toObject(),
+        beforeApid: this.#platform.beforeApid?.bind(this.#platform),
       }),
       {
-        runner: new GroupProcessRunner({ log: this.#log }),
+        runner: this.#platform.runner ??
+          new GroupProcessRunner({ log: this.#log }),
         onEvent: (id, e) => {
           this.events.emit("service", {
             service: id,
@@ -182,8 +213,17 @@ export class Machined implements MachineBackend {
     return `${this.#o.stateDir}/run/nats.conf`;
   }
 
+  get #busHost(): string {
+    return this.#platform.launch.busHost ?? this.#o.address;
+  }
+
   get #busUrl(): string {
-    return `nats://${this.#o.address}:${this.#natsPort}`;
+    return `nats://${this.#busHost}:${this.#natsPort}`;
+  }
+
+  /** Why run() returned (meaningful once it has). */
+  get stopReason(): StopReason {
+    return this.#stopReason;
   }
 
   /**
@@ -200,7 +240,11 @@ export class Machined implements MachineBackend {
         state: "Running",
         message: `Started machined (PID ${Deno.pid})`,
       });
-      this.#sequence("boot", "start", "Booting in process mode");
+      this.#sequence(
+        "boot",
+        "start",
+        `Booting in ${this.#platform.info.mode} mode`,
+      );
       this.#build = await readBuildInfo(this.#root);
       await this.#writeState();
       this.#sequence("boot", "progress", "Wrote the per-boot bus config");
@@ -252,7 +296,7 @@ export class Machined implements MachineBackend {
       await Deno.mkdir(certsDir(dir, d), { recursive: true, mode: 0o700 });
     }
     const text = natsServerConfig({
-      host: this.#o.address,
+      host: this.#busHost,
       port: this.#natsPort,
       passwords: this.#passwords,
     });
@@ -333,6 +377,7 @@ export class Machined implements MachineBackend {
     while (!signal.aborted) {
       if (this.#supervisor.order.every((id) => this.#supervisor.isUp(id))) {
         this.#sequence("boot", "stop", "All services are up");
+        this.#o.onReady?.();
         return;
       }
       await this.#supervisor.waitForChange(signal);
@@ -450,7 +495,7 @@ export class Machined implements MachineBackend {
         os: Deno.build.os,
         arch: Deno.build.arch,
       },
-      platform: { name: "process", mode: "process" },
+      platform: { ...this.#platform.info },
     };
   }
 
@@ -528,7 +573,11 @@ export class Machined implements MachineBackend {
     return `Service "${id}" restart requested`;
   }
 
-  /** Restarts every service in place, in order, just after replying. */
+  /**
+   * Restarts every service in place, in order, just after replying; where
+   * the platform reboots the machine, stops everything and run() returns
+   * with stopReason "reboot".
+   */
   reboot(): string {
     if (this.#shutdownDone) {
       throw new ApiError("Unavailable", "the node is shutting down");
@@ -537,6 +586,15 @@ export class Machined implements MachineBackend {
       throw new ApiError("FailedPrecondition", 'sequence "reboot" is running');
     }
     const actor = crypto.randomUUID();
+    if (!this.#platform.rebootInPlace) {
+      this.#rebooting = true;
+      this.#afterReply("reboot", () => {
+        this.#stopReason = "reboot";
+        this.#requestShutdown(`reboot, actor ${actor}`);
+        return Promise.resolve();
+      });
+      return actor;
+    }
     this.#rebooting = true;
     this.#afterReply("reboot", async () => {
       try {
@@ -565,6 +623,72 @@ export class Machined implements MachineBackend {
       }
     });
     return actor;
+  }
+
+  /** Every process of the node, each tagged with its service. */
+  async processes(): Promise<ProcessInfo[]> {
+    const pids = new Map<number, string>();
+    for (const s of this.services()) if (s.pid > 0) pids.set(s.pid, s.id);
+    return await listProcessInfo(pids);
+  }
+
+  /**
+   * ApplyConfiguration: validates (InvalidArgument listing every problem),
+   * then, unless it is a dry run, persists it where the platform keeps the
+   * config; "auto" and "reboot" then reboot the node, "staged" waits for the
+   * next boot. Process mode refuses: its config is the --config file.
+   */
+  async applyConfiguration(
+    data: Uint8Array,
+    mode: string,
+    dryRun: boolean,
+  ): Promise<Omit<ApplyConfiguration, "metadata">> {
+    const checked = checkApplyRequest(data, mode);
+    if (dryRun) {
+      return {
+        warnings: [],
+        mode: checked.mode,
+        modeDetails: "Dry run: the config is valid; nothing was applied",
+      };
+    }
+    if (!this.#platform.saveConfig) {
+      throw new ApiError(
+        "FailedPrecondition",
+        "this node reads its machine config from machined's --config file (process mode): edit that file and restart the node",
+      );
+    }
+    if (checked.mode === "no_reboot") {
+      throw new ApiError(
+        "FailedPrecondition",
+        "the config cannot be applied without a reboot: use mode auto, reboot or staged",
+      );
+    }
+    if (this.#shutdownDone || this.#applying) {
+      throw new ApiError(
+        "Unavailable",
+        "the node is shutting down or applying a config",
+      );
+    }
+    this.#applying = true;
+    try {
+      await this.#platform.saveConfig(checked.yaml);
+    } finally {
+      this.#applying = false;
+    }
+    this.#log.info("machine config saved", { mode: checked.mode });
+    if (checked.mode === "staged") {
+      return {
+        warnings: [],
+        mode: checked.mode,
+        modeDetails: "Staged: the config takes effect at the next reboot",
+      };
+    }
+    this.reboot();
+    return {
+      warnings: [],
+      mode: checked.mode,
+      modeDetails: "Applied: the node reboots with the new config",
+    };
   }
 
   /** Stops everything in reverse order just after replying; run() returns 0. */

@@ -1,9 +1,16 @@
 /**
- * machined: the node's init and supervisor, in process mode.
+ * machined: the node's init and supervisor.
  *
  *     deno run --allow-all services/machined/main.ts \
  *       --state DIR --address IP --config FILE [--hostname NAME] \
  *       [--mode process] [--nats-server PATH] [--cert-ttl 24h]
+ *     /usr/bin/deno run --allow-all ... /usr/lib/bronze/machined.js --mode image
+ *
+ * `--mode image` is PID 1 in the image (image_mode/pid1.ts): it mounts the
+ * system, finds the machine config (state partition, `bronze.config=` on the
+ * kernel command line, QEMU fw_cfg; else maintenance mode), brings up the
+ * node's services from the image's bundles, reaps orphans, and ends with
+ * reboot(2). It never exits. Everything below describes process mode.
  *
  * Flags:
  * - `--state DIR`     the node's state folder; machined writes only here:
@@ -52,10 +59,12 @@ import {
 import { errorText } from "../../lib/log/mod.ts";
 import {
   FlagError,
+  isImageMode,
   type MachinedFlags,
   parseMachinedFlags,
   USAGE,
 } from "./flags.ts";
+import { runImageMode } from "./image_mode/pid1.ts";
 import { Machined } from "./machined.ts";
 import { findExecutable } from "./runner/process_runner.ts";
 
@@ -64,34 +73,39 @@ function fail(code: number, message: string): never {
   Deno.exit(code);
 }
 
-let flags: MachinedFlags;
-try {
-  flags = parseMachinedFlags(Deno.args);
-} catch (err) {
-  if (err instanceof FlagError) fail(2, `${err.message}\n${USAGE}`);
-  throw err;
+async function runProcessMode(args: string[]): Promise<never> {
+  let flags: MachinedFlags;
+  try {
+    flags = parseMachinedFlags(args);
+  } catch (err) {
+    if (err instanceof FlagError) fail(2, `${err.message}\n${USAGE}`);
+    throw err;
+  }
+
+  let config: MachineConfig;
+  try {
+    config = await loadMachineConfig(flags.configPath);
+  } catch (err) {
+    if (err instanceof ConfigValidationError) fail(2, err.message);
+    fail(2, errorText(err));
+  }
+
+  const natsServerPath = flags.natsServer ?? findExecutable("nats-server");
+  if (!natsServerPath) {
+    fail(1, "nats-server not found: install Debian's nats-server package");
+  }
+
+  await Deno.mkdir(flags.stateDir, { recursive: true, mode: 0o700 });
+  const machined = new Machined({
+    stateDir: await Deno.realPath(flags.stateDir),
+    address: flags.address,
+    config,
+    hostname: flags.hostname,
+    natsServerPath,
+    certTtlMs: flags.certTtlMs,
+  });
+  Deno.exit(await machined.run());
 }
 
-let config: MachineConfig;
-try {
-  config = await loadMachineConfig(flags.configPath);
-} catch (err) {
-  if (err instanceof ConfigValidationError) fail(2, err.message);
-  fail(2, errorText(err));
-}
-
-const natsServerPath = flags.natsServer ?? findExecutable("nats-server");
-if (!natsServerPath) {
-  fail(1, "nats-server not found: install Debian's nats-server package");
-}
-
-await Deno.mkdir(flags.stateDir, { recursive: true, mode: 0o700 });
-const machined = new Machined({
-  stateDir: await Deno.realPath(flags.stateDir),
-  address: flags.address,
-  config,
-  hostname: flags.hostname,
-  natsServerPath,
-  certTtlMs: flags.certTtlMs,
-});
-Deno.exit(await machined.run());
+if (isImageMode(Deno.args)) await runImageMode();
+else await runProcessMode(Deno.args);

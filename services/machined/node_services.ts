@@ -48,6 +48,8 @@ export interface NodeServicesOptions {
   healthSettings?: Partial<HealthSettings>;
   /** machined's environment (children get only CHILD_ENV_KEYS of it). */
   parentEnv?: Record<string, string>;
+  /** Runs before apid starts (image mode: waits for the node address). */
+  beforeApid?: (signal: AbortSignal) => Promise<void>;
 }
 
 /** How long each service gets between SIGTERM and SIGKILL (ms). */
@@ -64,7 +66,7 @@ export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
   const { launch } = o;
   const natsHealth: HealthCheck = async (signal) => {
     const conn = await Deno.connect({
-      hostname: launch.address,
+      hostname: launch.busHost ?? launch.address,
       port: launch.natsPort,
       signal,
     });
@@ -90,10 +92,16 @@ export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
     backoff: o.backoff,
     ...extra,
   });
-  const certs = (id: "apid" | "trustd") =>
-    o.prepareCerts
-      ? { prepare: (signal: AbortSignal) => o.prepareCerts!(id, signal) }
-      : {};
+  const certs = (id: "apid" | "trustd") => {
+    const steps: Array<(signal: AbortSignal) => Promise<void>> = [];
+    if (id === "apid" && o.beforeApid) steps.push(o.beforeApid);
+    if (o.prepareCerts) steps.push((signal) => o.prepareCerts!(id, signal));
+    return steps.length === 0 ? {} : {
+      prepare: async (signal: AbortSignal) => {
+        for (const step of steps) await step(signal);
+      },
+    };
+  };
   return [
     {
       id: "nats",

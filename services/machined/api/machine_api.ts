@@ -1,6 +1,9 @@
 import { Buffer } from "node:buffer";
 import { Data, Empty } from "../../../lib/api/gen/common/common.ts";
 import {
+  type ApplyConfiguration,
+  ApplyConfigurationRequest,
+  ApplyConfigurationResponse,
   DmesgRequest,
   Event,
   EventsRequest,
@@ -10,6 +13,8 @@ import {
   MachineConfigResponse,
   MemoryResponse,
   type PlatformInfo,
+  ProcessesResponse,
+  type ProcessInfo,
   RebootRequest,
   RebootResponse,
   type ServiceInfo,
@@ -71,6 +76,14 @@ export interface MachineBackend {
   shutdown(force: boolean): string;
   /** The machine config the node runs with. */
   machineConfig(): MachineConfig;
+  /** Validates and applies a config (throws ApiError). */
+  applyConfiguration(
+    data: Uint8Array,
+    mode: string,
+    dryRun: boolean,
+  ): Promise<Omit<ApplyConfiguration, "metadata">>;
+  /** The node's processes. */
+  processes(): Promise<ProcessInfo[]>;
   /** Captured logs. */
   logs: LogStore;
   /** Runtime events. */
@@ -274,6 +287,34 @@ export function serveMachineApi(
         }],
       });
     },
+  );
+
+  serveTyped(
+    bus,
+    rpc("ApplyConfiguration"),
+    { req: ApplyConfigurationRequest, res: ApplyConfigurationResponse },
+    async (req, ctx) => {
+      audit("ApplyConfiguration", ctx, {
+        mode: req.mode,
+        dryRun: req.dryRun,
+        bytes: req.data.length,
+      });
+      const applied = await backend.applyConfiguration(
+        req.data,
+        req.mode,
+        req.dryRun,
+      );
+      return { messages: [{ metadata: undefined, ...applied }] };
+    },
+  );
+
+  serveTyped(
+    bus,
+    rpc("Processes"),
+    { req: Empty, res: ProcessesResponse },
+    async () => ({
+      messages: [{ metadata: undefined, processes: await backend.processes() }],
+    }),
   );
 
   serveTyped(

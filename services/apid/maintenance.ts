@@ -1,0 +1,144 @@
+/**
+ * apid in maintenance mode (a node without a machine config, as Talos has
+ * it): server-only TLS with the certificate machined made at boot (clients
+ * connect with `--insecure`, no client certificate), and only
+ * ApplyConfiguration and Version are served, forwarded to machined on the
+ * bus. Every other method is refused with PermissionDenied.
+ * @module
+ */
+import {
+  ApplyConfigurationRequest,
+  ApplyConfigurationResponse,
+  MachineServiceService,
+  VersionResponse,
+} from "../../lib/api/gen/machine/machine.ts";
+import { Empty } from "../../lib/api/gen/common/common.ts";
+import {
+  ApiError,
+  type Bus,
+  callTyped,
+  type MessageCodec,
+} from "../../lib/bus/mod.ts";
+import {
+  APID_PORT,
+  HEADER_CALLER,
+  HEADER_ROLES,
+  rpcSubject,
+} from "../../lib/constants/mod.ts";
+import {
+  type CallContext,
+  GrpcServer,
+  type MethodDefinitionLike,
+  typedService,
+} from "../../lib/grpc/mod.ts";
+import type { Logger } from "../../lib/log/mod.ts";
+import { waitForCertDir } from "../../lib/nodecerts/mod.ts";
+
+/** The methods a maintenance-mode node serves. */
+export const MAINTENANCE_METHODS: readonly string[] = [
+  "ApplyConfiguration",
+  "Version",
+];
+
+/** How maintenance apid runs. */
+export interface MaintenanceApidOptions {
+  /** Address to listen on (the node address). */
+  address: string;
+  /** Port (default 50000). */
+  port?: number;
+  /** Folder with server.crt, server.key and ca.crt. */
+  certsDir: string;
+  /** Deadline of a forwarded call (ms, default 30 s: validation and a disk write). */
+  callTimeoutMs?: number;
+}
+
+/** What maintenance apid gets from its daemon frame. */
+export interface MaintenanceApidContext {
+  /** The node-local bus. */
+  bus: Bus;
+  /** Logger. */
+  log: Logger;
+  /** Stops it. */
+  signal: AbortSignal;
+  /** Called once listening, with the port. */
+  onListening?: (port: number) => void;
+}
+
+/** Refusal of everything but the maintenance methods. */
+export function maintenanceRefusal(method: string): ApiError {
+  return new ApiError(
+    "PermissionDenied",
+    `maintenance mode: ${method} is not available until the node has a machine config; apply one with "osctl apply-config --insecure" (${
+      MAINTENANCE_METHODS.join(" and ")
+    } are served)`,
+  );
+}
+
+/** Runs maintenance apid until `ctx.signal` aborts. */
+export async function runMaintenanceApid(
+  options: MaintenanceApidOptions,
+  ctx: MaintenanceApidContext,
+): Promise<void> {
+  const { bus, log } = ctx;
+  const certs = await waitForCertDir(options.certsDir, { signal: ctx.signal });
+  const forward = <Req, Res>(
+    method: string,
+    codecs: { req: MessageCodec<Req>; res: MessageCodec<Res> },
+  ) =>
+  (req: Req, call: CallContext): Promise<Res> => {
+    log.info("audit", {
+      method,
+      caller: "maintenance",
+      peer: call.peerAddress,
+    });
+    return callTyped(bus, rpcSubject("machined", method), codecs, req, {
+      timeoutMs: options.callTimeoutMs ?? 30_000,
+      signal: call.signal,
+      headers: { [HEADER_ROLES]: "", [HEADER_CALLER]: "maintenance" },
+    });
+  };
+  const handlers: Record<string, unknown> = {};
+  for (const [key, def] of Object.entries(MachineServiceService)) {
+    const m = def as MethodDefinitionLike<unknown, unknown>;
+    const name = m.path.slice(m.path.lastIndexOf("/") + 1);
+    handlers[key] = m.responseStream
+      // deno-lint-ignore require-yield
+      ? async function* () {
+        throw maintenanceRefusal(name);
+      }
+      : () => Promise.reject(maintenanceRefusal(name));
+  }
+  handlers.applyConfiguration = forward("ApplyConfiguration", {
+    req: ApplyConfigurationRequest,
+    res: ApplyConfigurationResponse,
+  });
+  handlers.version = forward("Version", { req: Empty, res: VersionResponse });
+  const server = await GrpcServer.start({
+    host: options.address,
+    port: options.port ?? APID_PORT,
+    tls: certs.server,
+    requireClientCert: false,
+    services: [
+      typedService(
+        MachineServiceService,
+        handlers as Parameters<typeof typedService>[1] as never,
+      ),
+    ],
+  });
+  log.info("listening", {
+    address: options.address,
+    port: server.port,
+    maintenance: true,
+  });
+  ctx.onListening?.(server.port);
+  try {
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) resolve();
+      else {ctx.signal.addEventListener("abort", () => resolve(), {
+          once: true,
+        });}
+    });
+  } finally {
+    await server.close(2000);
+  }
+}
