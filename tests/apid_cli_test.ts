@@ -186,6 +186,15 @@ Deno.test("osctl API commands through apid", async (t) => {
         );
       },
     );
+
+    await t.step("no apid crashed", () => {
+      for (const n of nodes) {
+        const crash = n.apidLog.find((l) =>
+          /SIGABRT|SIGSEGV|Assertion/.test(l)
+        );
+        assertEquals(crash, undefined, `apid on ${n.address} crashed`);
+      }
+    });
   } finally {
     await Promise.all(nodes.map((n) => n[Symbol.asyncDispose]()));
   }

@@ -251,6 +251,15 @@ Deno.test("apid fans out to many nodes and merges the answers", async (t) => {
         }
       },
     );
+
+    await t.step("no apid crashed", () => {
+      for (const n of nodes) {
+        const crash = n.apidLog.find((l) =>
+          /SIGABRT|SIGSEGV|Assertion/.test(l)
+        );
+        assertEquals(crash, undefined, `apid on ${n.address} crashed`);
+      }
+    });
   } finally {
     for (const ch of channels) ch.close();
     await Promise.all(nodes.map((n) => n[Symbol.asyncDispose]()));

@@ -109,6 +109,8 @@ export interface TestNode extends AsyncDisposable {
   apidLog: string[];
   /** The nats-server. */
   nats: TestNats;
+  /** apid's certificate folder. */
+  certsDir: string;
   /** Stops apid with a signal and waits for it ("SIGSTOP" freezes it). */
   signalApid(signal: Deno.Signal): void;
   /** Kills apid and waits for it to exit. */
@@ -174,7 +176,16 @@ export async function startNode(
       stdin: "piped",
       stdout: "null",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: {
+        NO_COLOR: "1",
+        // Debugging: pass grpc-js tracing through to apid.
+        ...Object.fromEntries(
+          ["GRPC_TRACE", "GRPC_VERBOSITY"].flatMap((k) => {
+            const v = Deno.env.get(`APID_${k}`);
+            return v ? [[k, v]] : [];
+          }),
+        ),
+      },
     }).spawn();
     child = proc;
     const w = proc.stdin.getWriter();
@@ -192,6 +203,9 @@ export async function startNode(
         buf = lines.pop() ?? "";
         apidLog.push(...lines);
       }
+      if (buf) apidLog.push(buf);
+      const st = await proc.status;
+      apidLog.push(`apid exited: code ${st.code} signal ${st.signal}`);
     })();
     await waitUntil(async () => {
       if (apidLog.some((l) => l.includes('"failed"'))) {
@@ -228,6 +242,7 @@ export async function startNode(
     },
     apidLog,
     nats,
+    certsDir: certs,
     signalApid: (signal) => child?.kill(signal),
     stopApid,
     startApid: start,
