@@ -18,6 +18,7 @@ import {
   assertIncludes,
   assertRejects,
   tempDir,
+  waitUntil,
 } from "../lib/testing/mod.ts";
 import {
   dialApid,
@@ -164,6 +165,57 @@ Deno.test("apid fans out to many nodes and merges the answers", async (t) => {
         assertEquals([...seen.keys()].sort(), [...all].sort());
         assertIncludes(seen.get(w1.address)![0], "worker-1 apid line 0");
         assertIncludes(seen.get(w2.address)![1], "worker-2 apid follow");
+      },
+    );
+
+    await t.step(
+      "cancelling the merged stream ends it on every node",
+      async () => {
+        await waitUntil(() => nodes.every((n) => n.openLogStreams === 0), {
+          timeoutMs: 20000,
+          what: "every node's log stream to end",
+        });
+      },
+    );
+
+    await t.step(
+      "a leg that dies mid-stream ends with its error entry, the others go on",
+      async () => {
+        const ac = new AbortController();
+        const after = new Map<string, number>();
+        let errorFor: string | undefined;
+        let n = 0;
+        const stream = await api.stream(
+          LOGS,
+          LogsRequest.encode({ id: "apid", follow: true, tailLines: 0 })
+            .finish(),
+          { metadata: { nodes: all }, signal: ac.signal },
+        );
+        try {
+          for await (const bytes of stream) {
+            const d = Data.decode(bytes);
+            const host = d.metadata?.hostname ?? "?";
+            if (++n === 6) await w2.stopApid();
+            if (d.metadata?.error) {
+              assertEquals(errorFor, undefined, "one error entry");
+              errorFor = host;
+              continue;
+            }
+            if (errorFor) after.set(host, (after.get(host) ?? 0) + 1);
+            if (
+              (after.get(cp.address) ?? 0) >= 3 &&
+              (after.get(w1.address) ?? 0) >= 3
+            ) {
+              ac.abort();
+            }
+            if (n > 2000) throw new Error("stream did not go on as expected");
+          }
+        } catch (err) {
+          assert(ac.signal.aborted, String(err));
+        }
+        assertEquals(errorFor, w2.address);
+        assertEquals(after.has(w2.address), false);
+        await w2.startApid();
       },
     );
 

@@ -111,6 +111,8 @@ export interface TestNode extends AsyncDisposable {
   nats: TestNats;
   /** apid's certificate folder. */
   certsDir: string;
+  /** Log streams the machined stand-in is serving right now. */
+  readonly openLogStreams: number;
   /** Stops apid with a signal and waits for it ("SIGSTOP" freezes it). */
   signalApid(signal: Deno.Signal): void;
   /** Kills apid and waits for it to exit. */
@@ -144,7 +146,8 @@ export async function startNode(
 ): Promise<TestNode> {
   const nats = await startNats(options.address);
   const bus = await Bus.connect(nats.creds("machined"));
-  serveFakeMachined(bus, options.hostname);
+  const streams = { open: 0 };
+  serveFakeMachined(bus, options.hostname, streams);
   const certs = `${options.dir}/certs/apid`;
   await pki.writeNodeCerts(certs, options);
   const port = options.port ?? 50000;
@@ -243,6 +246,9 @@ export async function startNode(
     apidLog,
     nats,
     certsDir: certs,
+    get openLogStreams() {
+      return streams.open;
+    },
     signalApid: (signal) => child?.kill(signal),
     stopApid,
     startApid: start,
@@ -269,7 +275,11 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
  * A stand-in for machined's API on the bus: Version names the node in
  * platform.name, mutating calls echo the roles and caller they got.
  */
-function serveFakeMachined(bus: Bus, hostname: string): void {
+function serveFakeMachined(
+  bus: Bus,
+  hostname: string,
+  streams: { open: number },
+): void {
   const echo = (h: Record<string, string>) =>
     `roles=${h[HEADER_ROLES] ?? ""};caller=${h[HEADER_CALLER] ?? ""}`;
   serveTyped(
@@ -364,19 +374,24 @@ function serveFakeMachined(bus: Bus, hostname: string): void {
     streamSubject("machined", "Logs"),
     { req: LogsRequest, res: Data },
     async (req, ctx) => {
-      const tail = req.tailLines < 0 ? 3 : Math.min(3, req.tailLines);
-      for (let i = 0; i < tail; i++) {
-        await ctx.send({
-          metadata: undefined,
-          bytes: Buffer.from(`${hostname} ${req.id} line ${i}\n`),
-        });
-      }
-      for (let i = 0; req.follow; i++) {
-        await pause(50, ctx.signal);
-        await ctx.send({
-          metadata: undefined,
-          bytes: Buffer.from(`${hostname} ${req.id} follow ${i}\n`),
-        });
+      streams.open++;
+      try {
+        const tail = req.tailLines < 0 ? 3 : Math.min(3, req.tailLines);
+        for (let i = 0; i < tail; i++) {
+          await ctx.send({
+            metadata: undefined,
+            bytes: Buffer.from(`${hostname} ${req.id} line ${i}\n`),
+          });
+        }
+        for (let i = 0; req.follow; i++) {
+          await pause(50, ctx.signal);
+          await ctx.send({
+            metadata: undefined,
+            bytes: Buffer.from(`${hostname} ${req.id} follow ${i}\n`),
+          });
+        }
+      } finally {
+        streams.open--;
       }
     },
   );
