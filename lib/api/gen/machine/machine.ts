@@ -6,21 +6,8 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import {
-  type CallOptions,
-  type ChannelCredentials,
-  Client,
-  type ClientOptions,
-  type ClientReadableStream,
-  type ClientUnaryCall,
-  type handleServerStreamingCall,
-  type handleUnaryCall,
-  makeGenericClientConstructor,
-  type Metadata,
-  type ServiceError,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
-import { Data, Empty, Metadata as Metadata1 } from "../common/common.ts";
+import type { handleServerStreamingCall, handleUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
+import { Data, Empty, Metadata } from "../common/common.ts";
 
 export const protobufPackage = "machine";
 
@@ -51,7 +38,7 @@ export interface PlatformInfo {
 }
 
 export interface Version {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   version: VersionInfo | undefined;
   platform: PlatformInfo | undefined;
 }
@@ -61,7 +48,7 @@ export interface VersionResponse {
 }
 
 export interface Hostname {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   hostname: string;
 }
 
@@ -93,7 +80,7 @@ export interface ServiceInfo {
 }
 
 export interface ServiceList {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   services: ServiceInfo[];
 }
 
@@ -106,7 +93,7 @@ export interface ServiceStartRequest {
 }
 
 export interface ServiceStart {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   resp: string;
 }
 
@@ -119,7 +106,7 @@ export interface ServiceStopRequest {
 }
 
 export interface ServiceStop {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   resp: string;
 }
 
@@ -132,7 +119,7 @@ export interface ServiceRestartRequest {
 }
 
 export interface ServiceRestart {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   resp: string;
 }
 
@@ -155,7 +142,7 @@ export interface EventsRequest {
 
 /** Event is one runtime event: a service state change or a boot step. */
 export interface Event {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   id: string;
   ts: string;
   /** type is "service" or "sequence". */
@@ -174,7 +161,7 @@ export interface RebootRequest {
 }
 
 export interface Reboot {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   actorId: string;
 }
 
@@ -187,7 +174,7 @@ export interface ShutdownRequest {
 }
 
 export interface Shutdown {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   actorId: string;
 }
 
@@ -203,7 +190,7 @@ export interface ApplyConfigurationRequest {
 }
 
 export interface ApplyConfiguration {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   warnings: string[];
   mode: string;
   modeDetails: string;
@@ -215,7 +202,7 @@ export interface ApplyConfigurationResponse {
 
 export interface MachineConfig {
   metadata:
-    | Metadata1
+    | Metadata
     | undefined;
   /** data is the YAML machine config; secrets are redacted unless the caller is an admin. */
   data: Buffer;
@@ -233,7 +220,7 @@ export interface GenerateClientConfigurationRequest {
 }
 
 export interface GenerateClientConfiguration {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   ca: Buffer;
   crt: Buffer;
   key: Buffer;
@@ -254,7 +241,7 @@ export interface MemInfo {
 }
 
 export interface Memory {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   meminfo: MemInfo | undefined;
 }
 
@@ -263,7 +250,7 @@ export interface MemoryResponse {
 }
 
 export interface LoadAvg {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   load1: number;
   load5: number;
   load15: number;
@@ -284,7 +271,7 @@ export interface Link {
 }
 
 export interface Links {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   links: Link[];
 }
 
@@ -301,7 +288,7 @@ export interface Address {
 }
 
 export interface Addresses {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   addresses: Address[];
 }
 
@@ -319,7 +306,7 @@ export interface Route {
 }
 
 export interface Routes {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   routes: Route[];
 }
 
@@ -339,7 +326,7 @@ export interface Disk {
 }
 
 export interface Disks {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   disks: Disk[];
 }
 
@@ -377,7 +364,7 @@ export interface ProcessInfo {
 }
 
 export interface Process {
-  metadata: Metadata1 | undefined;
+  metadata: Metadata | undefined;
   processes: ProcessInfo[];
 }
 
@@ -812,7 +799,7 @@ function createBaseVersion(): Version {
 export const Version: MessageFns<Version> = {
   encode(message: Version, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     if (message.version !== undefined) {
       VersionInfo.encode(message.version, writer.uint32(18).fork()).join();
@@ -841,7 +828,7 @@ export const Version: MessageFns<Version> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -874,7 +861,7 @@ export const Version: MessageFns<Version> = {
 
   fromJSON(object: any): Version {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       version: isSet(object.version) ? VersionInfo.fromJSON(object.version) : undefined,
       platform: isSet(object.platform) ? PlatformInfo.fromJSON(object.platform) : undefined,
     };
@@ -883,7 +870,7 @@ export const Version: MessageFns<Version> = {
   toJSON(message: Version): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.version !== undefined) {
       obj.version = VersionInfo.toJSON(message.version);
@@ -900,7 +887,7 @@ export const Version: MessageFns<Version> = {
   fromPartial<I extends Exact<DeepPartial<Version>, I>>(object: I): Version {
     const message = createBaseVersion();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.version = (object.version !== undefined && object.version !== null)
       ? VersionInfo.fromPartial(object.version)
@@ -988,7 +975,7 @@ function createBaseHostname(): Hostname {
 export const Hostname: MessageFns<Hostname> = {
   encode(message: Hostname, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     if (message.hostname !== "") {
       writer.uint32(18).string(message.hostname);
@@ -1014,7 +1001,7 @@ export const Hostname: MessageFns<Hostname> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -1039,7 +1026,7 @@ export const Hostname: MessageFns<Hostname> = {
 
   fromJSON(object: any): Hostname {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
     };
   },
@@ -1047,7 +1034,7 @@ export const Hostname: MessageFns<Hostname> = {
   toJSON(message: Hostname): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.hostname !== "") {
       obj.hostname = message.hostname;
@@ -1061,7 +1048,7 @@ export const Hostname: MessageFns<Hostname> = {
   fromPartial<I extends Exact<DeepPartial<Hostname>, I>>(object: I): Hostname {
     const message = createBaseHostname();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.hostname = object.hostname ?? "";
     return message;
@@ -1525,7 +1512,7 @@ function createBaseServiceList(): ServiceList {
 export const ServiceList: MessageFns<ServiceList> = {
   encode(message: ServiceList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     for (const v of message.services) {
       ServiceInfo.encode(v!, writer.uint32(18).fork()).join();
@@ -1551,7 +1538,7 @@ export const ServiceList: MessageFns<ServiceList> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -1576,7 +1563,7 @@ export const ServiceList: MessageFns<ServiceList> = {
 
   fromJSON(object: any): ServiceList {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       services: globalThis.Array.isArray(object?.services)
         ? object.services.map((e: any) => ServiceInfo.fromJSON(e))
         : [],
@@ -1586,7 +1573,7 @@ export const ServiceList: MessageFns<ServiceList> = {
   toJSON(message: ServiceList): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.services?.length) {
       obj.services = message.services.map((e) => ServiceInfo.toJSON(e));
@@ -1600,7 +1587,7 @@ export const ServiceList: MessageFns<ServiceList> = {
   fromPartial<I extends Exact<DeepPartial<ServiceList>, I>>(object: I): ServiceList {
     const message = createBaseServiceList();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.services = object.services?.map((e) => ServiceInfo.fromPartial(e)) || [];
     return message;
@@ -1752,7 +1739,7 @@ function createBaseServiceStart(): ServiceStart {
 export const ServiceStart: MessageFns<ServiceStart> = {
   encode(message: ServiceStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     if (message.resp !== "") {
       writer.uint32(18).string(message.resp);
@@ -1778,7 +1765,7 @@ export const ServiceStart: MessageFns<ServiceStart> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -1803,7 +1790,7 @@ export const ServiceStart: MessageFns<ServiceStart> = {
 
   fromJSON(object: any): ServiceStart {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       resp: isSet(object.resp) ? globalThis.String(object.resp) : "",
     };
   },
@@ -1811,7 +1798,7 @@ export const ServiceStart: MessageFns<ServiceStart> = {
   toJSON(message: ServiceStart): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.resp !== "") {
       obj.resp = message.resp;
@@ -1825,7 +1812,7 @@ export const ServiceStart: MessageFns<ServiceStart> = {
   fromPartial<I extends Exact<DeepPartial<ServiceStart>, I>>(object: I): ServiceStart {
     const message = createBaseServiceStart();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.resp = object.resp ?? "";
     return message;
@@ -1977,7 +1964,7 @@ function createBaseServiceStop(): ServiceStop {
 export const ServiceStop: MessageFns<ServiceStop> = {
   encode(message: ServiceStop, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     if (message.resp !== "") {
       writer.uint32(18).string(message.resp);
@@ -2003,7 +1990,7 @@ export const ServiceStop: MessageFns<ServiceStop> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -2028,7 +2015,7 @@ export const ServiceStop: MessageFns<ServiceStop> = {
 
   fromJSON(object: any): ServiceStop {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       resp: isSet(object.resp) ? globalThis.String(object.resp) : "",
     };
   },
@@ -2036,7 +2023,7 @@ export const ServiceStop: MessageFns<ServiceStop> = {
   toJSON(message: ServiceStop): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.resp !== "") {
       obj.resp = message.resp;
@@ -2050,7 +2037,7 @@ export const ServiceStop: MessageFns<ServiceStop> = {
   fromPartial<I extends Exact<DeepPartial<ServiceStop>, I>>(object: I): ServiceStop {
     const message = createBaseServiceStop();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.resp = object.resp ?? "";
     return message;
@@ -2202,7 +2189,7 @@ function createBaseServiceRestart(): ServiceRestart {
 export const ServiceRestart: MessageFns<ServiceRestart> = {
   encode(message: ServiceRestart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     if (message.resp !== "") {
       writer.uint32(18).string(message.resp);
@@ -2228,7 +2215,7 @@ export const ServiceRestart: MessageFns<ServiceRestart> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -2253,7 +2240,7 @@ export const ServiceRestart: MessageFns<ServiceRestart> = {
 
   fromJSON(object: any): ServiceRestart {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       resp: isSet(object.resp) ? globalThis.String(object.resp) : "",
     };
   },
@@ -2261,7 +2248,7 @@ export const ServiceRestart: MessageFns<ServiceRestart> = {
   toJSON(message: ServiceRestart): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.resp !== "") {
       obj.resp = message.resp;
@@ -2275,7 +2262,7 @@ export const ServiceRestart: MessageFns<ServiceRestart> = {
   fromPartial<I extends Exact<DeepPartial<ServiceRestart>, I>>(object: I): ServiceRestart {
     const message = createBaseServiceRestart();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.resp = object.resp ?? "";
     return message;
@@ -2554,7 +2541,7 @@ function createBaseEvent(): Event {
 export const Event: MessageFns<Event> = {
   encode(message: Event, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     if (message.id !== "") {
       writer.uint32(18).string(message.id);
@@ -2595,7 +2582,7 @@ export const Event: MessageFns<Event> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -2660,7 +2647,7 @@ export const Event: MessageFns<Event> = {
 
   fromJSON(object: any): Event {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       ts: isSet(object.ts) ? globalThis.String(object.ts) : "",
       type: isSet(object.type) ? globalThis.String(object.type) : "",
@@ -2673,7 +2660,7 @@ export const Event: MessageFns<Event> = {
   toJSON(message: Event): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.id !== "") {
       obj.id = message.id;
@@ -2702,7 +2689,7 @@ export const Event: MessageFns<Event> = {
   fromPartial<I extends Exact<DeepPartial<Event>, I>>(object: I): Event {
     const message = createBaseEvent();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.id = object.id ?? "";
     message.ts = object.ts ?? "";
@@ -2862,7 +2849,7 @@ function createBaseReboot(): Reboot {
 export const Reboot: MessageFns<Reboot> = {
   encode(message: Reboot, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     if (message.actorId !== "") {
       writer.uint32(18).string(message.actorId);
@@ -2888,7 +2875,7 @@ export const Reboot: MessageFns<Reboot> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -2913,7 +2900,7 @@ export const Reboot: MessageFns<Reboot> = {
 
   fromJSON(object: any): Reboot {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       actorId: isSet(object.actorId)
         ? globalThis.String(object.actorId)
         : isSet(object.actor_id)
@@ -2925,7 +2912,7 @@ export const Reboot: MessageFns<Reboot> = {
   toJSON(message: Reboot): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.actorId !== "") {
       obj.actorId = message.actorId;
@@ -2939,7 +2926,7 @@ export const Reboot: MessageFns<Reboot> = {
   fromPartial<I extends Exact<DeepPartial<Reboot>, I>>(object: I): Reboot {
     const message = createBaseReboot();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.actorId = object.actorId ?? "";
     return message;
@@ -3089,7 +3076,7 @@ function createBaseShutdown(): Shutdown {
 export const Shutdown: MessageFns<Shutdown> = {
   encode(message: Shutdown, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     if (message.actorId !== "") {
       writer.uint32(18).string(message.actorId);
@@ -3115,7 +3102,7 @@ export const Shutdown: MessageFns<Shutdown> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -3140,7 +3127,7 @@ export const Shutdown: MessageFns<Shutdown> = {
 
   fromJSON(object: any): Shutdown {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       actorId: isSet(object.actorId)
         ? globalThis.String(object.actorId)
         : isSet(object.actor_id)
@@ -3152,7 +3139,7 @@ export const Shutdown: MessageFns<Shutdown> = {
   toJSON(message: Shutdown): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.actorId !== "") {
       obj.actorId = message.actorId;
@@ -3166,7 +3153,7 @@ export const Shutdown: MessageFns<Shutdown> = {
   fromPartial<I extends Exact<DeepPartial<Shutdown>, I>>(object: I): Shutdown {
     const message = createBaseShutdown();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.actorId = object.actorId ?? "";
     return message;
@@ -3354,7 +3341,7 @@ function createBaseApplyConfiguration(): ApplyConfiguration {
 export const ApplyConfiguration: MessageFns<ApplyConfiguration> = {
   encode(message: ApplyConfiguration, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     for (const v of message.warnings) {
       writer.uint32(18).string(v!);
@@ -3386,7 +3373,7 @@ export const ApplyConfiguration: MessageFns<ApplyConfiguration> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -3427,7 +3414,7 @@ export const ApplyConfiguration: MessageFns<ApplyConfiguration> = {
 
   fromJSON(object: any): ApplyConfiguration {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
       mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
       modeDetails: isSet(object.modeDetails)
@@ -3441,7 +3428,7 @@ export const ApplyConfiguration: MessageFns<ApplyConfiguration> = {
   toJSON(message: ApplyConfiguration): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.warnings?.length) {
       obj.warnings = message.warnings;
@@ -3461,7 +3448,7 @@ export const ApplyConfiguration: MessageFns<ApplyConfiguration> = {
   fromPartial<I extends Exact<DeepPartial<ApplyConfiguration>, I>>(object: I): ApplyConfiguration {
     const message = createBaseApplyConfiguration();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.warnings = object.warnings?.map((e) => e) || [];
     message.mode = object.mode ?? "";
@@ -3548,7 +3535,7 @@ function createBaseMachineConfig(): MachineConfig {
 export const MachineConfig: MessageFns<MachineConfig> = {
   encode(message: MachineConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     if (message.data.length !== 0) {
       writer.uint32(18).bytes(message.data);
@@ -3577,7 +3564,7 @@ export const MachineConfig: MessageFns<MachineConfig> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -3610,7 +3597,7 @@ export const MachineConfig: MessageFns<MachineConfig> = {
 
   fromJSON(object: any): MachineConfig {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
       redacted: isSet(object.redacted) ? globalThis.Boolean(object.redacted) : false,
     };
@@ -3619,7 +3606,7 @@ export const MachineConfig: MessageFns<MachineConfig> = {
   toJSON(message: MachineConfig): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.data.length !== 0) {
       obj.data = base64FromBytes(message.data);
@@ -3636,7 +3623,7 @@ export const MachineConfig: MessageFns<MachineConfig> = {
   fromPartial<I extends Exact<DeepPartial<MachineConfig>, I>>(object: I): MachineConfig {
     const message = createBaseMachineConfig();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.data = object.data ?? Buffer.alloc(0);
     message.redacted = object.redacted ?? false;
@@ -3821,7 +3808,7 @@ function createBaseGenerateClientConfiguration(): GenerateClientConfiguration {
 export const GenerateClientConfiguration: MessageFns<GenerateClientConfiguration> = {
   encode(message: GenerateClientConfiguration, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     if (message.ca.length !== 0) {
       writer.uint32(18).bytes(message.ca);
@@ -3856,7 +3843,7 @@ export const GenerateClientConfiguration: MessageFns<GenerateClientConfiguration
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -3905,7 +3892,7 @@ export const GenerateClientConfiguration: MessageFns<GenerateClientConfiguration
 
   fromJSON(object: any): GenerateClientConfiguration {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       ca: isSet(object.ca) ? Buffer.from(bytesFromBase64(object.ca)) : Buffer.alloc(0),
       crt: isSet(object.crt) ? Buffer.from(bytesFromBase64(object.crt)) : Buffer.alloc(0),
       key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
@@ -3916,7 +3903,7 @@ export const GenerateClientConfiguration: MessageFns<GenerateClientConfiguration
   toJSON(message: GenerateClientConfiguration): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.ca.length !== 0) {
       obj.ca = base64FromBytes(message.ca);
@@ -3939,7 +3926,7 @@ export const GenerateClientConfiguration: MessageFns<GenerateClientConfiguration
   fromPartial<I extends Exact<DeepPartial<GenerateClientConfiguration>, I>>(object: I): GenerateClientConfiguration {
     const message = createBaseGenerateClientConfiguration();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.ca = object.ca ?? Buffer.alloc(0);
     message.crt = object.crt ?? Buffer.alloc(0);
@@ -4180,7 +4167,7 @@ function createBaseMemory(): Memory {
 export const Memory: MessageFns<Memory> = {
   encode(message: Memory, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     if (message.meminfo !== undefined) {
       MemInfo.encode(message.meminfo, writer.uint32(18).fork()).join();
@@ -4206,7 +4193,7 @@ export const Memory: MessageFns<Memory> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -4231,7 +4218,7 @@ export const Memory: MessageFns<Memory> = {
 
   fromJSON(object: any): Memory {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       meminfo: isSet(object.meminfo) ? MemInfo.fromJSON(object.meminfo) : undefined,
     };
   },
@@ -4239,7 +4226,7 @@ export const Memory: MessageFns<Memory> = {
   toJSON(message: Memory): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.meminfo !== undefined) {
       obj.meminfo = MemInfo.toJSON(message.meminfo);
@@ -4253,7 +4240,7 @@ export const Memory: MessageFns<Memory> = {
   fromPartial<I extends Exact<DeepPartial<Memory>, I>>(object: I): Memory {
     const message = createBaseMemory();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.meminfo = (object.meminfo !== undefined && object.meminfo !== null)
       ? MemInfo.fromPartial(object.meminfo)
@@ -4338,7 +4325,7 @@ function createBaseLoadAvg(): LoadAvg {
 export const LoadAvg: MessageFns<LoadAvg> = {
   encode(message: LoadAvg, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     if (message.load1 !== 0) {
       writer.uint32(17).double(message.load1);
@@ -4370,7 +4357,7 @@ export const LoadAvg: MessageFns<LoadAvg> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -4411,7 +4398,7 @@ export const LoadAvg: MessageFns<LoadAvg> = {
 
   fromJSON(object: any): LoadAvg {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       load1: isSet(object.load1) ? globalThis.Number(object.load1) : 0,
       load5: isSet(object.load5) ? globalThis.Number(object.load5) : 0,
       load15: isSet(object.load15) ? globalThis.Number(object.load15) : 0,
@@ -4421,7 +4408,7 @@ export const LoadAvg: MessageFns<LoadAvg> = {
   toJSON(message: LoadAvg): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.load1 !== 0) {
       obj.load1 = floatToJson(message.load1);
@@ -4441,7 +4428,7 @@ export const LoadAvg: MessageFns<LoadAvg> = {
   fromPartial<I extends Exact<DeepPartial<LoadAvg>, I>>(object: I): LoadAvg {
     const message = createBaseLoadAvg();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.load1 = object.load1 ?? 0;
     message.load5 = object.load5 ?? 0;
@@ -4699,7 +4686,7 @@ function createBaseLinks(): Links {
 export const Links: MessageFns<Links> = {
   encode(message: Links, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     for (const v of message.links) {
       Link.encode(v!, writer.uint32(18).fork()).join();
@@ -4725,7 +4712,7 @@ export const Links: MessageFns<Links> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -4750,7 +4737,7 @@ export const Links: MessageFns<Links> = {
 
   fromJSON(object: any): Links {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       links: globalThis.Array.isArray(object?.links) ? object.links.map((e: any) => Link.fromJSON(e)) : [],
     };
   },
@@ -4758,7 +4745,7 @@ export const Links: MessageFns<Links> = {
   toJSON(message: Links): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.links?.length) {
       obj.links = message.links.map((e) => Link.toJSON(e));
@@ -4772,7 +4759,7 @@ export const Links: MessageFns<Links> = {
   fromPartial<I extends Exact<DeepPartial<Links>, I>>(object: I): Links {
     const message = createBaseLinks();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.links = object.links?.map((e) => Link.fromPartial(e)) || [];
     return message;
@@ -4972,7 +4959,7 @@ function createBaseAddresses(): Addresses {
 export const Addresses: MessageFns<Addresses> = {
   encode(message: Addresses, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     for (const v of message.addresses) {
       Address.encode(v!, writer.uint32(18).fork()).join();
@@ -4998,7 +4985,7 @@ export const Addresses: MessageFns<Addresses> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -5023,7 +5010,7 @@ export const Addresses: MessageFns<Addresses> = {
 
   fromJSON(object: any): Addresses {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       addresses: globalThis.Array.isArray(object?.addresses)
         ? object.addresses.map((e: any) => Address.fromJSON(e))
         : [],
@@ -5033,7 +5020,7 @@ export const Addresses: MessageFns<Addresses> = {
   toJSON(message: Addresses): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.addresses?.length) {
       obj.addresses = message.addresses.map((e) => Address.toJSON(e));
@@ -5047,7 +5034,7 @@ export const Addresses: MessageFns<Addresses> = {
   fromPartial<I extends Exact<DeepPartial<Addresses>, I>>(object: I): Addresses {
     const message = createBaseAddresses();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.addresses = object.addresses?.map((e) => Address.fromPartial(e)) || [];
     return message;
@@ -5281,7 +5268,7 @@ function createBaseRoutes(): Routes {
 export const Routes: MessageFns<Routes> = {
   encode(message: Routes, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     for (const v of message.routes) {
       Route.encode(v!, writer.uint32(18).fork()).join();
@@ -5307,7 +5294,7 @@ export const Routes: MessageFns<Routes> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -5332,7 +5319,7 @@ export const Routes: MessageFns<Routes> = {
 
   fromJSON(object: any): Routes {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       routes: globalThis.Array.isArray(object?.routes) ? object.routes.map((e: any) => Route.fromJSON(e)) : [],
     };
   },
@@ -5340,7 +5327,7 @@ export const Routes: MessageFns<Routes> = {
   toJSON(message: Routes): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.routes?.length) {
       obj.routes = message.routes.map((e) => Route.toJSON(e));
@@ -5354,7 +5341,7 @@ export const Routes: MessageFns<Routes> = {
   fromPartial<I extends Exact<DeepPartial<Routes>, I>>(object: I): Routes {
     const message = createBaseRoutes();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.routes = object.routes?.map((e) => Route.fromPartial(e)) || [];
     return message;
@@ -5622,7 +5609,7 @@ function createBaseDisks(): Disks {
 export const Disks: MessageFns<Disks> = {
   encode(message: Disks, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     for (const v of message.disks) {
       Disk.encode(v!, writer.uint32(18).fork()).join();
@@ -5648,7 +5635,7 @@ export const Disks: MessageFns<Disks> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -5673,7 +5660,7 @@ export const Disks: MessageFns<Disks> = {
 
   fromJSON(object: any): Disks {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       disks: globalThis.Array.isArray(object?.disks) ? object.disks.map((e: any) => Disk.fromJSON(e)) : [],
     };
   },
@@ -5681,7 +5668,7 @@ export const Disks: MessageFns<Disks> = {
   toJSON(message: Disks): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.disks?.length) {
       obj.disks = message.disks.map((e) => Disk.toJSON(e));
@@ -5695,7 +5682,7 @@ export const Disks: MessageFns<Disks> = {
   fromPartial<I extends Exact<DeepPartial<Disks>, I>>(object: I): Disks {
     const message = createBaseDisks();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.disks = object.disks?.map((e) => Disk.fromPartial(e)) || [];
     return message;
@@ -6052,7 +6039,7 @@ function createBaseProcess(): Process {
 export const Process: MessageFns<Process> = {
   encode(message: Process, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.metadata !== undefined) {
-      Metadata1.encode(message.metadata, writer.uint32(10).fork()).join();
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
     }
     for (const v of message.processes) {
       ProcessInfo.encode(v!, writer.uint32(18).fork()).join();
@@ -6078,7 +6065,7 @@ export const Process: MessageFns<Process> = {
               break;
             }
 
-            message.metadata = Metadata1.decode(reader, reader.uint32());
+            message.metadata = Metadata.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -6103,7 +6090,7 @@ export const Process: MessageFns<Process> = {
 
   fromJSON(object: any): Process {
     return {
-      metadata: isSet(object.metadata) ? Metadata1.fromJSON(object.metadata) : undefined,
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
       processes: globalThis.Array.isArray(object?.processes)
         ? object.processes.map((e: any) => ProcessInfo.fromJSON(e))
         : [],
@@ -6113,7 +6100,7 @@ export const Process: MessageFns<Process> = {
   toJSON(message: Process): unknown {
     const obj: any = {};
     if (message.metadata !== undefined) {
-      obj.metadata = Metadata1.toJSON(message.metadata);
+      obj.metadata = Metadata.toJSON(message.metadata);
     }
     if (message.processes?.length) {
       obj.processes = message.processes.map((e) => ProcessInfo.toJSON(e));
@@ -6127,7 +6114,7 @@ export const Process: MessageFns<Process> = {
   fromPartial<I extends Exact<DeepPartial<Process>, I>>(object: I): Process {
     const message = createBaseProcess();
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
-      ? Metadata1.fromPartial(object.metadata)
+      ? Metadata.fromPartial(object.metadata)
       : undefined;
     message.processes = object.processes?.map((e) => ProcessInfo.fromPartial(e)) || [];
     return message;
@@ -6729,273 +6716,6 @@ export interface MachineServiceServer extends UntypedServiceImplementation {
   disks: handleUnaryCall<Empty, DisksResponse>;
   processes: handleUnaryCall<Empty, ProcessesResponse>;
 }
-
-export interface MachineServiceClient extends Client {
-  version(request: Empty, callback: (error: ServiceError | null, response: VersionResponse) => void): ClientUnaryCall;
-  version(
-    request: Empty,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: VersionResponse) => void,
-  ): ClientUnaryCall;
-  version(
-    request: Empty,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: VersionResponse) => void,
-  ): ClientUnaryCall;
-  hostname(request: Empty, callback: (error: ServiceError | null, response: HostnameResponse) => void): ClientUnaryCall;
-  hostname(
-    request: Empty,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: HostnameResponse) => void,
-  ): ClientUnaryCall;
-  hostname(
-    request: Empty,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: HostnameResponse) => void,
-  ): ClientUnaryCall;
-  serviceList(
-    request: Empty,
-    callback: (error: ServiceError | null, response: ServiceListResponse) => void,
-  ): ClientUnaryCall;
-  serviceList(
-    request: Empty,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ServiceListResponse) => void,
-  ): ClientUnaryCall;
-  serviceList(
-    request: Empty,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ServiceListResponse) => void,
-  ): ClientUnaryCall;
-  serviceStart(
-    request: ServiceStartRequest,
-    callback: (error: ServiceError | null, response: ServiceStartResponse) => void,
-  ): ClientUnaryCall;
-  serviceStart(
-    request: ServiceStartRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ServiceStartResponse) => void,
-  ): ClientUnaryCall;
-  serviceStart(
-    request: ServiceStartRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ServiceStartResponse) => void,
-  ): ClientUnaryCall;
-  serviceStop(
-    request: ServiceStopRequest,
-    callback: (error: ServiceError | null, response: ServiceStopResponse) => void,
-  ): ClientUnaryCall;
-  serviceStop(
-    request: ServiceStopRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ServiceStopResponse) => void,
-  ): ClientUnaryCall;
-  serviceStop(
-    request: ServiceStopRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ServiceStopResponse) => void,
-  ): ClientUnaryCall;
-  serviceRestart(
-    request: ServiceRestartRequest,
-    callback: (error: ServiceError | null, response: ServiceRestartResponse) => void,
-  ): ClientUnaryCall;
-  serviceRestart(
-    request: ServiceRestartRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ServiceRestartResponse) => void,
-  ): ClientUnaryCall;
-  serviceRestart(
-    request: ServiceRestartRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ServiceRestartResponse) => void,
-  ): ClientUnaryCall;
-  logs(request: LogsRequest, options?: Partial<CallOptions>): ClientReadableStream<Data>;
-  logs(request: LogsRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<Data>;
-  events(request: EventsRequest, options?: Partial<CallOptions>): ClientReadableStream<Event>;
-  events(request: EventsRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<Event>;
-  dmesg(request: DmesgRequest, options?: Partial<CallOptions>): ClientReadableStream<Data>;
-  dmesg(request: DmesgRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<Data>;
-  reboot(
-    request: RebootRequest,
-    callback: (error: ServiceError | null, response: RebootResponse) => void,
-  ): ClientUnaryCall;
-  reboot(
-    request: RebootRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: RebootResponse) => void,
-  ): ClientUnaryCall;
-  reboot(
-    request: RebootRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: RebootResponse) => void,
-  ): ClientUnaryCall;
-  shutdown(
-    request: ShutdownRequest,
-    callback: (error: ServiceError | null, response: ShutdownResponse) => void,
-  ): ClientUnaryCall;
-  shutdown(
-    request: ShutdownRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ShutdownResponse) => void,
-  ): ClientUnaryCall;
-  shutdown(
-    request: ShutdownRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ShutdownResponse) => void,
-  ): ClientUnaryCall;
-  applyConfiguration(
-    request: ApplyConfigurationRequest,
-    callback: (error: ServiceError | null, response: ApplyConfigurationResponse) => void,
-  ): ClientUnaryCall;
-  applyConfiguration(
-    request: ApplyConfigurationRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ApplyConfigurationResponse) => void,
-  ): ClientUnaryCall;
-  applyConfiguration(
-    request: ApplyConfigurationRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ApplyConfigurationResponse) => void,
-  ): ClientUnaryCall;
-  getMachineConfig(
-    request: Empty,
-    callback: (error: ServiceError | null, response: MachineConfigResponse) => void,
-  ): ClientUnaryCall;
-  getMachineConfig(
-    request: Empty,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: MachineConfigResponse) => void,
-  ): ClientUnaryCall;
-  getMachineConfig(
-    request: Empty,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: MachineConfigResponse) => void,
-  ): ClientUnaryCall;
-  generateClientConfiguration(
-    request: GenerateClientConfigurationRequest,
-    callback: (error: ServiceError | null, response: GenerateClientConfigurationResponse) => void,
-  ): ClientUnaryCall;
-  generateClientConfiguration(
-    request: GenerateClientConfigurationRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: GenerateClientConfigurationResponse) => void,
-  ): ClientUnaryCall;
-  generateClientConfiguration(
-    request: GenerateClientConfigurationRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: GenerateClientConfigurationResponse) => void,
-  ): ClientUnaryCall;
-  memory(request: Empty, callback: (error: ServiceError | null, response: MemoryResponse) => void): ClientUnaryCall;
-  memory(
-    request: Empty,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: MemoryResponse) => void,
-  ): ClientUnaryCall;
-  memory(
-    request: Empty,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: MemoryResponse) => void,
-  ): ClientUnaryCall;
-  loadAvg(request: Empty, callback: (error: ServiceError | null, response: LoadAvgResponse) => void): ClientUnaryCall;
-  loadAvg(
-    request: Empty,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: LoadAvgResponse) => void,
-  ): ClientUnaryCall;
-  loadAvg(
-    request: Empty,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: LoadAvgResponse) => void,
-  ): ClientUnaryCall;
-  links(request: Empty, callback: (error: ServiceError | null, response: LinksResponse) => void): ClientUnaryCall;
-  links(
-    request: Empty,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: LinksResponse) => void,
-  ): ClientUnaryCall;
-  links(
-    request: Empty,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: LinksResponse) => void,
-  ): ClientUnaryCall;
-  addresses(
-    request: Empty,
-    callback: (error: ServiceError | null, response: AddressesResponse) => void,
-  ): ClientUnaryCall;
-  addresses(
-    request: Empty,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: AddressesResponse) => void,
-  ): ClientUnaryCall;
-  addresses(
-    request: Empty,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: AddressesResponse) => void,
-  ): ClientUnaryCall;
-  routes(request: Empty, callback: (error: ServiceError | null, response: RoutesResponse) => void): ClientUnaryCall;
-  routes(
-    request: Empty,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: RoutesResponse) => void,
-  ): ClientUnaryCall;
-  routes(
-    request: Empty,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: RoutesResponse) => void,
-  ): ClientUnaryCall;
-  disks(request: Empty, callback: (error: ServiceError | null, response: DisksResponse) => void): ClientUnaryCall;
-  disks(
-    request: Empty,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: DisksResponse) => void,
-  ): ClientUnaryCall;
-  disks(
-    request: Empty,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: DisksResponse) => void,
-  ): ClientUnaryCall;
-  processes(
-    request: Empty,
-    callback: (error: ServiceError | null, response: ProcessesResponse) => void,
-  ): ClientUnaryCall;
-  processes(
-    request: Empty,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ProcessesResponse) => void,
-  ): ClientUnaryCall;
-  processes(
-    request: Empty,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ProcessesResponse) => void,
-  ): ClientUnaryCall;
-}
-
-export const MachineServiceClient = makeGenericClientConstructor(
-  MachineServiceService,
-  "machine.MachineService",
-) as unknown as {
-  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): MachineServiceClient;
-  service: typeof MachineServiceService;
-  serviceName: string;
-};
 
 function bytesFromBase64(b64: string): Uint8Array {
   return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));

@@ -6,18 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import {
-  type CallOptions,
-  type ChannelCredentials,
-  Client,
-  type ClientOptions,
-  type ClientUnaryCall,
-  type handleUnaryCall,
-  makeGenericClientConstructor,
-  type Metadata,
-  type ServiceError,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
+import type { handleUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
 
 export const protobufPackage = "securityapi";
 
@@ -231,33 +220,6 @@ export const SecurityServiceService = {
 export interface SecurityServiceServer extends UntypedServiceImplementation {
   certificate: handleUnaryCall<CertificateRequest, CertificateResponse>;
 }
-
-export interface SecurityServiceClient extends Client {
-  certificate(
-    request: CertificateRequest,
-    callback: (error: ServiceError | null, response: CertificateResponse) => void,
-  ): ClientUnaryCall;
-  certificate(
-    request: CertificateRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: CertificateResponse) => void,
-  ): ClientUnaryCall;
-  certificate(
-    request: CertificateRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: CertificateResponse) => void,
-  ): ClientUnaryCall;
-}
-
-export const SecurityServiceClient = makeGenericClientConstructor(
-  SecurityServiceService,
-  "securityapi.SecurityService",
-) as unknown as {
-  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): SecurityServiceClient;
-  service: typeof SecurityServiceService;
-  serviceName: string;
-};
 
 function bytesFromBase64(b64: string): Uint8Array {
   return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
