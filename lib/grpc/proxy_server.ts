@@ -14,6 +14,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import type { RawService } from "./raw_service.ts";
+import { trackConnections, type TrackedConnections } from "./_connections.ts";
 
 /** Limits of a {@linkcode ProxyServer}. */
 export interface ProxyServerLimits {
@@ -39,51 +40,23 @@ export interface ProxyServerOptions extends ProxyServerLimits {
   onTlsError?: (message: string) => void;
 }
 
-/** A socket as the TLS server hands it out. */
-interface SocketLike {
-  remoteAddress?: string;
-  remotePort?: number;
-  destroy(): void;
-  once(event: "close", listener: () => void): void;
-}
-
-/** The events of grpc-js's http2 secure server this listens to. */
-interface SecureServerLike {
-  on(
-    event: "tlsClientError",
-    listener: (err: Error, socket: SocketLike) => void,
-  ): void;
-  on(event: "secureConnection", listener: (socket: SocketLike) => void): void;
-  on(
-    event: "stream",
-    listener: (stream: { session?: { socket?: SocketLike } }) => void,
-  ): void;
-}
-
-function keyOf(s: SocketLike | undefined): string {
-  return `${s?.remoteAddress}|${s?.remotePort}`;
-}
-
 /** A running gRPC server serving one raw service. */
 export class ProxyServer {
   #server: grpc.Server;
   #port: number;
   #service: RawService;
-  #sockets: Map<string, SocketLike>;
-  #idleTimers: Map<string, ReturnType<typeof setTimeout>>;
+  #connections: TrackedConnections;
 
   private constructor(
     server: grpc.Server,
     port: number,
     service: RawService,
-    sockets: Map<string, SocketLike>,
-    idleTimers: Map<string, ReturnType<typeof setTimeout>>,
+    connections: TrackedConnections,
   ) {
     this.#server = server;
     this.#port = port;
     this.#service = service;
-    this.#sockets = sockets;
-    this.#idleTimers = idleTimers;
+    this.#connections = connections;
   }
 
   /** Binds and starts serving; rejects if the address cannot be bound. */
@@ -118,36 +91,13 @@ export class ProxyServer {
       server.forceShutdown();
       throw new Error(`Cannot listen on ${options.address}`, { cause });
     });
-    const sockets = new Map<string, SocketLike>();
-    const idleTimers = new Map<string, ReturnType<typeof setTimeout>>();
-    const idleMs = options.idleTimeoutMs ?? 30_000;
-    const http2Servers = (server as unknown as {
-      http2Servers?: Map<SecureServerLike, unknown>;
-    }).http2Servers;
-    for (const http2Server of http2Servers?.keys() ?? []) {
-      // Deno reports a handshake timeout (and other TLS failures) without
-      // closing the socket: close it, so a silent client cannot hold it.
-      http2Server.on("tlsClientError", (err, socket) => {
-        options.onTlsError?.(err.message);
-        socket.destroy();
-      });
-      http2Server.on("secureConnection", (socket) => {
-        const key = keyOf(socket);
-        sockets.set(key, socket);
-        idleTimers.set(key, setTimeout(() => socket.destroy(), idleMs));
-        socket.once("close", () => {
-          clearTimeout(idleTimers.get(key));
-          idleTimers.delete(key);
-          sockets.delete(key);
-        });
-      });
-      http2Server.on("stream", (stream) => {
-        const key = keyOf(stream.session?.socket);
-        clearTimeout(idleTimers.get(key));
-        idleTimers.delete(key);
-      });
-    }
-    return new ProxyServer(server, port, service, sockets, idleTimers);
+    // Deno reports a handshake timeout (and other TLS failures) without
+    // closing the socket: the tracker closes it, so a silent client cannot hold it.
+    const connections = trackConnections(server, {
+      idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
+      onTlsError: options.onTlsError,
+    });
+    return new ProxyServer(server, port, service, connections);
   }
 
   /** The bound port. */
@@ -164,10 +114,7 @@ export class ProxyServer {
     await this.#service.gate.drained(graceMs);
     // Let the last replies leave before the sockets close.
     await new Promise((r) => setTimeout(r, 50));
-    for (const t of this.#idleTimers.values()) clearTimeout(t);
-    this.#idleTimers.clear();
-    for (const s of this.#sockets.values()) s.destroy();
-    this.#sockets.clear();
+    this.#connections.destroyAll();
     this.#server.forceShutdown();
   }
 }

@@ -6,6 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { RotatingServerCredentials, type TlsMaterial } from "./tls.ts";
 import type { GrpcService } from "./typed_service.ts";
+import { trackConnections, type TrackedConnections } from "./_connections.ts";
 
 /** Options for {@linkcode GrpcServer.start}. */
 export interface GrpcServerOptions {
@@ -29,17 +30,22 @@ export class GrpcServer {
   #credentials: RotatingServerCredentials;
   #port: number;
   #host: string;
+  #connections: TrackedConnections;
+  #gate: InFlight;
 
   private constructor(
     server: grpc.Server,
     credentials: RotatingServerCredentials,
     host: string,
     port: number,
+    gate: InFlight,
   ) {
     this.#server = server;
     this.#credentials = credentials;
     this.#host = host;
     this.#port = port;
+    this.#connections = trackConnections(server);
+    this.#gate = gate;
   }
 
   /** Binds and starts serving; rejects if the address cannot be bound. */
@@ -52,8 +58,9 @@ export class GrpcServer {
       "grpc.max_receive_message_length": 4 * 1024 * 1024,
       ...options.serverOptions,
     });
+    const gate = new InFlight();
     for (const s of options.services) {
-      server.addService(s.definition, s.implementation);
+      server.addService(s.definition, gate.wrap(s.implementation));
     }
     const host = options.host.includes(":")
       ? `[${options.host}]`
@@ -75,7 +82,7 @@ export class GrpcServer {
             : resolve(port),
       )
     );
-    return new GrpcServer(server, credentials, options.host, port);
+    return new GrpcServer(server, credentials, options.host, port, gate);
   }
 
   /** The bound port. */
@@ -100,19 +107,68 @@ export class GrpcServer {
 
   /**
    * Stops accepting, lets calls in flight finish for up to `graceMs`, then
-   * cancels whatever is left.
+   * closes every connection at the socket: never an HTTP/2 GOAWAY, which
+   * can crash a Deno grpc-js peer (see _connections.ts).
    */
   async close(graceMs = 5000): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      new Promise<void>((resolve) => this.#server.tryShutdown(() => resolve())),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          this.#server.forceShutdown();
-          resolve();
-        }, graceMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    this.#server.unbind(this.address);
+    await this.#gate.drained(graceMs);
+    this.#connections.destroyAll();
+    this.#server.forceShutdown();
   }
+}
+
+/** Counts calls in flight across a server's handlers. */
+class InFlight {
+  #count = 0;
+  #waiters: (() => void)[] = [];
+
+  /** Wraps every handler so its calls are counted until they end. */
+  wrap(
+    impl: grpc.UntypedServiceImplementation,
+  ): grpc.UntypedServiceImplementation {
+    const out: grpc.UntypedServiceImplementation = {};
+    for (const [name, handler] of Object.entries(impl)) {
+      const fn = handler as (call: CallLike, callback?: Callback) => void;
+      out[name] = ((call: CallLike, callback?: Callback) => {
+        this.#count++;
+        let done = false;
+        const end = () => {
+          if (done) return;
+          done = true;
+          if (--this.#count === 0) {
+            for (const w of this.#waiters.splice(0)) w();
+          }
+        };
+        if (callback) {
+          return fn(call, (...args: unknown[]) => {
+            end();
+            callback(...args);
+          });
+        }
+        call.once?.("finish", end);
+        call.once?.("cancelled", end);
+        call.once?.("error", end);
+        return fn(call);
+      }) as grpc.UntypedHandleCall;
+    }
+    return out;
+  }
+
+  /** Resolves when no call is in flight, or after `ms`. */
+  drained(ms: number): Promise<void> {
+    if (this.#count === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.#waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+}
+
+type Callback = (...args: unknown[]) => void;
+interface CallLike {
+  once?(event: string, listener: () => void): void;
 }
