@@ -111,7 +111,9 @@ export function errorText(err: unknown): string {
   const parts: string[] = [];
   let cur: unknown = err;
   for (let depth = 0; cur !== undefined && depth < 8; depth++) {
-    parts.push(cur instanceof Error ? cur.message : String(cur));
+    const text = cur instanceof Error ? cur.message : String(cur);
+    // A wrapper that already quotes its cause's words need not repeat them.
+    if (!parts.some((p) => p.includes(text))) parts.push(text);
     cur = cur instanceof Error ? cur.cause : undefined;
   }
   return parts.join(": ");

@@ -14,6 +14,11 @@ export interface HealthSettings {
   retryMs: number;
   /** A check slower than this fails (ms). */
   timeoutMs: number;
+  /**
+   * Failures before the first success within this long after start leave the
+   * health unknown instead of failed: a daemon is still connecting (ms, default 0).
+   */
+  startGraceMs?: number;
 }
 
 /** Default health settings (Talos: 1 s delay, 5 s period, 500 ms timeout). */
@@ -22,6 +27,7 @@ export const DEFAULT_HEALTH: Readonly<HealthSettings> = {
   periodMs: 5000,
   retryMs: 500,
   timeoutMs: 2000,
+  startGraceMs: 10_000,
 };
 
 /** Runs one check under a timeout; returns undefined or the failure. */
@@ -64,11 +70,16 @@ export async function runHealthChecks(
   },
 ): Promise<void> {
   const { signal } = options;
+  const started = Date.now();
+  let everHealthy = false;
   if (await sleep(settings.initialDelayMs, signal)) return;
   while (!signal.aborted) {
     const failure = await checkOnce(check, settings.timeoutMs, signal);
     if (signal.aborted) return;
-    options.onResult(failure);
+    const starting = !everHealthy &&
+      Date.now() - started < (settings.startGraceMs ?? 0);
+    if (failure === undefined) everHealthy = true;
+    if (failure === undefined || !starting) options.onResult(failure);
     const wait = failure === undefined ? settings.periodMs : settings.retryMs;
     if (await sleep(wait, signal)) return;
   }
