@@ -11,20 +11,14 @@ import {
   processesMentioning,
   testMachineConfig,
 } from "../services/machined/test_harness.ts";
+import { runDaemonToExit } from "./daemon_process.ts";
 
 const MAIN = new URL("../services/machined/main.ts", import.meta.url).pathname;
 
-async function runMachined(
+function runMachined(
   args: string[],
 ): Promise<{ code: number; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...MACHINED_PERMISSIONS, MAIN, ...args],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  return runDaemonToExit(MAIN, { denoFlags: MACHINED_PERMISSIONS, args });
 }
 
 Deno.test("machined exits 2 on a bad machine config, naming the field, with nothing started", async (t) => {

@@ -22,20 +22,17 @@ import {
   tempDir,
   waitUntil,
 } from "../lib/testing/mod.ts";
+import {
+  GRPC_ENV,
+  natsHostPort,
+  runDaemonToExit,
+  startDaemon,
+} from "./daemon_process.ts";
 
 const MAIN = new URL("../services/udevd-lite/main.ts", import.meta.url)
   .pathname;
-/** What @grpc/grpc-js reads at import (the generated API code loads it). */
-const GRPC_ENV = [
-  "GRPC_NODE_VERBOSITY",
-  "GRPC_VERBOSITY",
-  "GRPC_NODE_TRACE",
-  "GRPC_TRACE",
-  "GRPC_SSL_CIPHER_SUITES",
-  "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
-  "GRPC_NODE_USE_ALTERNATIVE_RESOLVER",
-  "GRPC_EXPERIMENTAL_ENABLE_OUTLIER_DETECTION",
-].join(",");
+/** The Deno permissions udevd's main.ts documents, but the bus and modules. */
+const PERMISSIONS = ["--allow-ffi", `--allow-env=${GRPC_ENV}`];
 
 /** `p`'s value, or undefined if it takes longer than `ms` (timer cleared). */
 async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
@@ -50,28 +47,6 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   }
 }
 
-function udevdCommand(
-  perms: string[],
-  args: string[],
-  stdin: "piped" | "null",
-): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-ffi",
-      `--allow-env=${GRPC_ENV}`,
-      ...perms,
-      MAIN,
-      ...args,
-    ],
-    stdin,
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  });
-}
-
 Deno.test("udevd answers health and Disks, runs coldplug, publishes uevents", async (t) => {
   await using nats = await startNats();
   await using mods = await tempDir();
@@ -80,10 +55,13 @@ Deno.test("udevd answers health and Disks, runs coldplug, publishes uevents", as
     `${mods.path}/modules.alias`,
     "alias virtio:d*v* bronze_virtio_fixture\nalias pci:v*d*sv*sd*bc*sc*i* bronze_pci_fixture\n",
   );
-  const { host } = new URL(nats.url.replace("nats://", "http://"));
-  const child = udevdCommand(
-    [`--allow-net=${host}`, `--allow-read=${mods.path}`],
-    [
+  await using udevd = await startDaemon(MAIN, {
+    denoFlags: [
+      ...PERMISSIONS,
+      `--allow-net=${natsHostPort(nats.url)}`,
+      `--allow-read=${mods.path}`,
+    ],
+    args: [
       "--address",
       "127.0.0.1",
       "--hostname",
@@ -91,132 +69,109 @@ Deno.test("udevd answers health and Disks, runs coldplug, publishes uevents", as
       "--modules-dir",
       mods.path,
     ],
-    "piped",
-  ).spawn();
-  const stderrText = new Response(child.stderr).text();
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // gone
-    }
-    await child.status;
-  };
+    secrets: { bus: nats.creds("udevd") },
+  });
+  const machined = await Bus.connect(nats.creds("machined"));
+  const apid = await Bus.connect(nats.creds("apid"));
+  // The test listens with udevd's own user, which may read its subjects.
+  const listener = await Bus.connect(nats.creds("udevd"));
   try {
-    const w = child.stdin.getWriter();
-    await w.write(
-      new TextEncoder().encode(JSON.stringify({ bus: nats.creds("udevd") })),
-    );
-    await w.close();
-    const machined = await Bus.connect(nats.creds("machined"));
-    const apid = await Bus.connect(nats.creds("apid"));
-    // The test listens with udevd's own user, which may read its subjects.
-    const listener = await Bus.connect(nats.creds("udevd"));
-    try {
-      await t.step("health", async () => {
-        const h = await waitUntil(() =>
-          callTyped(
-            machined,
-            healthSubject("udevd"),
-            { req: HealthRequest, res: HealthResponse },
-            {},
-            { timeoutMs: 1000 },
-          ), { timeoutMs: 30000, what: "udevd health" });
-        assertEquals(h, { service: "udevd", healthy: true, message: "" });
-      });
+    await t.step("health", async () => {
+      const h = await waitUntil(() =>
+        callTyped(
+          machined,
+          healthSubject("udevd"),
+          { req: HealthRequest, res: HealthResponse },
+          {},
+          { timeoutMs: 1000 },
+        ), { timeoutMs: 30000, what: "udevd health" });
+      assertEquals(h, { service: "udevd", healthy: true, message: "" });
+    });
 
-      await t.step("Disks matches /sys/block", async () => {
-        const res = await callTyped(apid, rpcSubject("udevd", "Disks"), {
-          req: Empty,
-          res: DisksResponse,
-        }, Empty.create());
-        assertEquals(res.messages.length, 1);
-        assertEquals(res.messages[0].metadata, undefined);
+    await t.step("Disks matches /sys/block", async () => {
+      const res = await callTyped(apid, rpcSubject("udevd", "Disks"), {
+        req: Empty,
+        res: DisksResponse,
+      }, Empty.create());
+      assertEquals(res.messages.length, 1);
+      assertEquals(res.messages[0].metadata, undefined);
+      using libc = Libc.open();
+      const want = libc.readDir("/sys/block").map((e) => e.name).sort();
+      const disks = res.messages[0].disks;
+      assertEquals(disks.map((d) => d.name), want);
+      for (const d of disks) {
+        const sectors = new TextDecoder().decode(
+          libc.readFile(`/sys/block/${d.name}/size`),
+        ).trim();
+        assertEquals(d.size, Number(sectors) * 512, d.name);
+      }
+    });
+
+    await t.step({
+      name: "a kernel uevent arrives on udevd.events.change",
+      ignore: Deno.uid() !== 0,
+      fn: async () => {
         using libc = Libc.open();
-        const want = libc.readDir("/sys/block").map((e) => e.name).sort();
-        const disks = res.messages[0].disks;
-        assertEquals(disks.map((d) => d.name), want);
-        for (const d of disks) {
-          const sectors = new TextDecoder().decode(
-            libc.readFile(`/sys/block/${d.name}/size`),
-          ).trim();
-          assertEquals(d.size, Number(sectors) * 512, d.name);
+        const loop = libc.readDir("/sys/block").map((e) => e.name)
+          .find((n) => /^loop\d+$/.test(n));
+        if (!loop) {
+          console.error("skipped: no loop device to send a uevent for");
+          return;
         }
-      });
-
-      await t.step({
-        name: "a kernel uevent arrives on udevd.events.change",
-        ignore: Deno.uid() !== 0,
-        fn: async () => {
-          using libc = Libc.open();
-          const loop = libc.readDir("/sys/block").map((e) => e.name)
-            .find((n) => /^loop\d+$/.test(n));
-          if (!loop) {
-            console.error("skipped: no loop device to send a uevent for");
-            return;
+        const uuid = crypto.randomUUID();
+        const ac = new AbortController();
+        const seen = (async () => {
+          for await (
+            const m of listener.subscribe("udevd.events.>", {
+              signal: ac.signal,
+            })
+          ) {
+            const e = DeviceEvent.decode(m.data);
+            if (e.env.SYNTH_UUID === uuid) return { subject: m.subject, e };
           }
-          const uuid = crypto.randomUUID();
-          const ac = new AbortController();
-          const seen = (async () => {
-            for await (
-              const m of listener.subscribe("udevd.events.>", {
-                signal: ac.signal,
-              })
-            ) {
-              const e = DeviceEvent.decode(m.data);
-              if (e.env.SYNTH_UUID === uuid) return { subject: m.subject, e };
-            }
-            return undefined;
-          })();
-          try {
-            // Synthetic "change" events with our UUID, until one is seen
-            // (the subscription may take a moment to reach the server).
-            const got = await waitUntil(async () => {
-              await Deno.writeTextFile(
-                `/sys/block/${loop}/uevent`,
-                `change ${uuid}`,
-              );
-              return await within(seen, 300);
-            }, { timeoutMs: 15000, what: "a device event" });
-            assertEquals(got.subject, "udevd.events.change");
-            assertEquals(got.e.action, "change");
-            assertEquals(got.e.subsystem, "block");
-            assertEquals(got.e.devname, loop);
-            assert(got.e.devpath.endsWith(`/block/${loop}`), got.e.devpath);
-            assert(got.e.seqnum > 0);
-          } finally {
-            ac.abort();
-            await seen;
-          }
-        },
-      });
-    } finally {
-      await listener.close();
-      await apid.close();
-      await machined.close();
-      await stop();
-    }
-    const stderr = await stderrText;
-    await t.step("coldplug matched this machine's devices", () => {
-      const line = stderr.split("\n").find((l) => l.includes('"coldplug"'));
-      assert(line, stderr);
-      const log = JSON.parse(line);
-      assert(log.devices > 0, line);
-      assertEquals(log.aliases, 2);
-      assert(
-        log.modules.includes("bronze_virtio_fixture") ||
-          log.modules.includes("bronze_pci_fixture"),
-        line,
-      );
-      assertEquals(log.load, false);
+          return undefined;
+        })();
+        try {
+          // Synthetic "change" events with our UUID, until one is seen
+          // (the subscription may take a moment to reach the server).
+          const got = await waitUntil(async () => {
+            await Deno.writeTextFile(
+              `/sys/block/${loop}/uevent`,
+              `change ${uuid}`,
+            );
+            return await within(seen, 300);
+          }, { timeoutMs: 15000, what: "a device event" });
+          assertEquals(got.subject, "udevd.events.change");
+          assertEquals(got.e.action, "change");
+          assertEquals(got.e.subsystem, "block");
+          assertEquals(got.e.devname, loop);
+          assert(got.e.devpath.endsWith(`/block/${loop}`), got.e.devpath);
+          assert(got.e.seqnum > 0);
+        } finally {
+          ac.abort();
+          await seen;
+        }
+      },
     });
   } finally {
-    await stop();
-    await stderrText.catch(() => "");
+    await listener.close();
+    await apid.close();
+    await machined.close();
   }
+  const stderr = await udevd.stop();
+  await t.step("coldplug matched this machine's devices", () => {
+    const line = stderr.split("\n").find((l) => l.includes('"coldplug"'));
+    assert(line, stderr);
+    const log = JSON.parse(line);
+    assert(log.devices > 0, line);
+    assertEquals(log.aliases, 2);
+    assert(
+      log.modules.includes("bronze_virtio_fixture") ||
+        log.modules.includes("bronze_pci_fixture"),
+      line,
+    );
+    assertEquals(log.load, false);
+  });
 });
 
 Deno.test("udevd refuses unknown and bad flags", async (t) => {
@@ -229,9 +184,9 @@ Deno.test("udevd refuses unknown and bad flags", async (t) => {
     ] as const
   ) {
     await t.step(args.join(" "), async () => {
-      const out = await udevdCommand([], [...args], "null").output();
+      const out = await runDaemonToExit(MAIN, { denoFlags: PERMISSIONS, args });
       assertEquals(out.code, 2);
-      assertIncludes(new TextDecoder().decode(out.stderr), want);
+      assertIncludes(out.stderr, want);
     });
   }
 });
