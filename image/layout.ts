@@ -11,6 +11,11 @@ export const DENO_PATH = "/usr/bin/deno";
 export const LIB_DIR = "/usr/lib/x86_64-linux-gnu";
 /** One bundled JS file per program: `<name>.js`. */
 export const BUNDLE_DIR = "/usr/lib/bronze";
+/**
+ * The warm Deno cache (V8 code cache of every bundle), copied by the init
+ * into PID 1's DENO_DIR (/run/deno).
+ */
+export const DENO_DIR_SEED = "/usr/lib/bronze/deno-dir";
 /** Debian's nats-server binary. */
 export const NATS_SERVER_PATH = "/usr/sbin/nats-server";
 /** Mount point of the state partition (as in Talos). */

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Command } from "../command.ts";
+import { applyConfigCommand } from "./apply_config.ts";
 import { CONFIG_COMMANDS } from "./config.ts";
 import {
   clusterCreateCommand,
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   dmesgCommand,
   rebootCommand,
   shutdownCommand,
+  applyConfigCommand,
   configNewCommand,
   genConfigCommand,
   validateCommand,

@@ -38,6 +38,11 @@ export interface InitConfig {
   programs: Record<string, InitProgram>;
   /** The program used when the command line names none. */
   defaultProgram: string;
+  /**
+   * A folder of the new root holding a warm Deno cache, copied into the
+   * program's DENO_DIR before it starts (absent: a cold cache).
+   */
+  denoDirSeed?: string;
 }
 
 /** Path of the config in the initramfs. */
@@ -106,6 +111,9 @@ export function parseInitConfig(raw: unknown): InitConfig {
     env: env as Record<string, string>,
     programs,
     defaultProgram: r.defaultProgram as string,
+    ...(r.denoDirSeed === undefined
+      ? {}
+      : { denoDirSeed: absPath(r.denoDirSeed, "denoDirSeed") }),
   };
 }
 

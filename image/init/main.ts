@@ -56,6 +56,18 @@ function exists(path: string): boolean {
   }
 }
 
+/** Copies the warm Deno cache files into the (tmpfs) DENO_DIR. */
+function seedDenoDir(from: string, to: string): number {
+  Deno.mkdirSync(to, { recursive: true, mode: 0o755 });
+  let n = 0;
+  for (const e of Deno.readDirSync(from)) {
+    if (!e.isFile) continue;
+    Deno.copyFileSync(`${from}/${e.name}`, `${to}/${e.name}`);
+    n++;
+  }
+  return n;
+}
+
 function boot(sys: Sys, log: (m: string) => void): never {
   if (Deno.pid !== 1) {
     throw new Error(`The init runs only as PID 1 (this is PID ${Deno.pid})`);
@@ -111,6 +123,11 @@ function boot(sys: Sys, log: (m: string) => void): never {
   }
   // A writable /run from the first instruction of PID 1 (Deno's cache dir).
   sys.mount("tmpfs", root + "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+  const denoDir = cfg.env.DENO_DIR;
+  if (cfg.denoDirSeed && denoDir) {
+    const n = seedDenoDir(root + cfg.denoDirSeed, root + denoDir);
+    log(`warm Deno cache: ${n} files into ${denoDir}`);
+  }
 
   sys.chdir(root);
   sys.mount(".", "/", null, MS_MOVE);

@@ -7,6 +7,7 @@
  */
 
 import { bundle } from "./bundle.ts";
+import { buildCodeCache } from "./code_cache.ts";
 import { cpioArchive } from "./cpio.ts";
 import { makeDisk } from "./disk.ts";
 import { BUILD_TOOLS, requireTools, run, sha256File } from "./exec.ts";
@@ -29,6 +30,7 @@ import type { InitConfig } from "../init/init_config.ts";
 import {
   BOOT_MODULES,
   BUNDLE_DIR,
+  DENO_DIR_SEED,
   DENO_PATH,
   DENO_RUN_ARGS,
   EPHEMERAL_MOUNT,
@@ -253,6 +255,17 @@ export async function buildImage(
     }
   });
 
+  const cacheFiles = await step("code-cache", () =>
+    buildCodeCache({
+      deno,
+      bundleDir: bundles,
+      names: [...daemons, ...extraBundles.map((b) => b.name)],
+      imageBundleDir: BUNDLE_DIR,
+      scratchDir: `${stage}/deno-dir`,
+      outDir: `${stage}/code-cache`,
+      signal,
+    }));
+
   const modulesDir = `usr/lib/modules/${release}`;
   const dirs = (paths: string[], mode = 0o755): TreeEntry[] =>
     paths.map((path) => ({ path, type: "dir", mode }));
@@ -304,6 +317,12 @@ export async function buildImage(
       mode: 0o644,
       source: `${bundles}/${d}.js`,
     })),
+    ...cacheFiles.map((f): TreeEntry => ({
+      path: `${strip(DENO_DIR_SEED)}/${f}`,
+      type: "file",
+      mode: 0o644,
+      source: `${stage}/code-cache/${f}`,
+    })),
     {
       path: `${strip(BUNDLE_DIR)}/build_info.json`,
       type: "file",
@@ -348,6 +367,7 @@ export async function buildImage(
     deno: DENO_PATH,
     denoArgs: [...DENO_RUN_ARGS],
     env: { ...PID1_ENV },
+    denoDirSeed: cacheFiles.length > 0 ? DENO_DIR_SEED : undefined,
     programs,
     defaultProgram,
   };

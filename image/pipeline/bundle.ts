@@ -30,31 +30,57 @@ export interface BundleOptions {
 export const REQUIRE_BANNER =
   'import{createRequire as __bronzeCreateRequire}from"node:module";var require=__bronzeCreateRequire(import.meta.url);\n';
 
-/** Bundles `entry` (a path relative to `cwd`) into the file `out`. */
+/** `using` declarations in JS source (counted before and after minifying). */
+export function countUsingDeclarations(code: string): number {
+  return code.match(/\b(?:await\s+)?using\s+[A-Za-z_$][\w$]*\s*=/g)?.length ??
+    0;
+}
+
+/**
+ * Bundles `entry` (a path relative to `cwd`) into the file `out`, minified.
+ * esbuild's minifier (deno 2.9) inlines a `using` variable that is used
+ * once, and the resource is then never disposed (seen: a file descriptor
+ * kept open, so a partition could not be unmounted); so the entry is also
+ * bundled without minifying, and the build fails if minifying lost a
+ * `using` declaration.
+ */
 export async function bundle(
   entry: string,
   out: string,
   options: BundleOptions,
 ): Promise<void> {
-  try {
-    await run(options.deno, [
+  const esbuild = (file: string, minify: boolean) =>
+    run(options.deno, [
       "bundle",
       "--quiet",
       "--platform",
       "deno",
-      "--minify",
-      "--keep-names",
+      ...(minify ? ["--minify", "--keep-names"] : []),
       "--no-lock",
       "-o",
-      out,
+      file,
       entry,
     ], {
       cwd: options.cwd,
       env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
       signal: options.signal,
     });
+  const plain = `${out}.plain.js`;
+  try {
+    await esbuild(out, true);
+    await esbuild(plain, false);
   } catch (cause) {
     throw new Error(`Cannot bundle ${JSON.stringify(entry)}`, { cause });
+  }
+  const want = countUsingDeclarations(await Deno.readTextFile(plain));
+  await Deno.remove(plain);
+  const got = countUsingDeclarations(await Deno.readTextFile(out));
+  if (got !== want) {
+    throw new Error(
+      `Cannot bundle ${JSON.stringify(entry)}: minifying dropped ${
+        want - got
+      } of ${want} \`using\` declarations (esbuild inlines a single-use \`using\` variable and never disposes it); use try/finally there`,
+    );
   }
   if (options.nodeRequire ?? true) {
     const code = await Deno.readTextFile(out);

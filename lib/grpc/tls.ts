@@ -106,6 +106,12 @@ export interface ClientTlsOptions {
    * as TLS server name, so IP targets need one: NODE_SERVER_NAME by default.
    */
   serverName?: string;
+  /**
+   * Encrypt but do not verify the server at all (`ca` is ignored): only for
+   * a node in maintenance mode, whose certificate is made at boot (Talos's
+   * `--insecure`). Never combine with a client certificate.
+   */
+  insecureSkipVerify?: boolean;
 }
 
 /** What a channel needs: credentials plus the channel options that go with them. */
@@ -120,6 +126,23 @@ export interface ClientTls {
 export function clientTls(options: ClientTlsOptions): ClientTls {
   if ((options.cert === undefined) !== (options.key === undefined)) {
     throw new Error("Cannot build client TLS: cert and key go together");
+  }
+  if (options.insecureSkipVerify) {
+    if (options.cert !== undefined) {
+      throw new Error(
+        "Cannot build client TLS: no client certificate to an unverified server",
+      );
+    }
+    const name = options.serverName ?? NODE_SERVER_NAME;
+    return {
+      credentials: grpc.credentials.createSsl(null, null, null, {
+        rejectUnauthorized: false,
+      }),
+      channelOptions: {
+        "grpc.ssl_target_name_override": name,
+        "grpc.default_authority": name,
+      },
+    };
   }
   const credentials = grpc.credentials.createSsl(
     Buffer.from(options.ca),

@@ -186,7 +186,7 @@ export class Machined implements MachineBackend {
         backoff: options.backoff,
         healthSettings: options.healthSettings,
         parentEnv: Deno.env.toObject(),
-        beforeApid: this.#platform.beforeApid?.bind(this.#platform),
+        waitForAddress: this.#platform.waitForAddress?.bind(this.#platform),
       }),
       {
         runner: this.#platform.runner ??

@@ -48,8 +48,13 @@ export interface NodeServicesOptions {
   healthSettings?: Partial<HealthSettings>;
   /** machined's environment (children get only CHILD_ENV_KEYS of it). */
   parentEnv?: Record<string, string>;
-  /** Runs before apid starts (image mode: waits for the node address). */
-  beforeApid?: (signal: AbortSignal) => Promise<void>;
+  /**
+   * Waits for the node address (image mode). When given, the daemons start
+   * side by side: networkd needs only the bus (machined loaded the NIC
+   * drivers), trustd and apid wait for the address networkd configures
+   * rather than for networkd to be healthy.
+   */
+  waitForAddress?: (signal: AbortSignal) => Promise<void>;
 }
 
 /** How long each service gets between SIGTERM and SIGKILL (ms). */
@@ -64,6 +69,7 @@ export const GRACE_MS: Readonly<Record<string, number>> = {
 /** The services of a node, in dependency order: nats, udevd, networkd, trustd, apid. */
 export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
   const { launch } = o;
+  const parallel = o.waitForAddress !== undefined;
   const natsHealth: HealthCheck = async (signal) => {
     const conn = await Deno.connect({
       hostname: launch.busHost ?? launch.address,
@@ -94,7 +100,7 @@ export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
   });
   const certs = (id: "apid" | "trustd") => {
     const steps: Array<(signal: AbortSignal) => Promise<void>> = [];
-    if (id === "apid" && o.beforeApid) steps.push(o.beforeApid);
+    if (o.waitForAddress) steps.push(o.waitForAddress);
     if (o.prepareCerts) steps.push((signal) => o.prepareCerts!(id, signal));
     return steps.length === 0 ? {} : {
       prepare: async (signal: AbortSignal) => {
@@ -117,15 +123,17 @@ export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
       backoff: o.backoff,
     },
     daemon("udevd", ["nats"]),
-    daemon("networkd", ["nats", "udevd"]),
-    daemon("trustd", ["nats", "networkd"], {
+    daemon("networkd", parallel ? ["nats"] : ["nats", "udevd"]),
+    daemon("trustd", parallel ? ["nats"] : ["nats", "networkd"], {
       condition: () =>
         launch.controlPlane ? undefined : "Skipped: control plane only",
       ...certs("trustd"),
     }),
     daemon(
       "apid",
-      launch.controlPlane
+      parallel
+        ? ["nats"]
+        : launch.controlPlane
         ? ["nats", "networkd", "trustd"]
         : ["nats", "networkd"],
       certs("apid"),

@@ -41,8 +41,12 @@ export interface Platform {
    * where the config is not machined's to change (process mode: --config).
    */
   saveConfig?(yaml: string): Promise<void>;
-  /** Runs before apid starts (image mode: waits for the node address). */
-  beforeApid?(signal: AbortSignal): Promise<void>;
+  /**
+   * Waits until the node address is configured. Where given (image mode:
+   * networkd configures it), trustd and apid wait for the address instead
+   * of for networkd, and the daemons start side by side.
+   */
+  waitForAddress?(signal: AbortSignal): Promise<void>;
 }
 
 /** Process mode: sources from `root`, the bus on the node address. */

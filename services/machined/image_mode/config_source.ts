@@ -151,7 +151,11 @@ export async function saveStateConfig(
   const path = `${stateDir}/${STATE_CONFIG_FILE}`;
   const tmp = `${path}.tmp`;
   await Deno.writeTextFile(tmp, yaml, { mode: 0o600 });
-  using f = await Deno.open(tmp, { read: true, write: true });
-  await f.sync();
+  const f = await Deno.open(tmp, { read: true, write: true });
+  try {
+    await f.sync();
+  } finally {
+    f.close();
+  }
   await Deno.rename(tmp, path);
 }

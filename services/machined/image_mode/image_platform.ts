@@ -59,6 +59,6 @@ export function imagePlatform(o: ImagePlatformOptions): Platform {
     saveConfig: stateDir === undefined
       ? undefined
       : (yaml: string) => saveStateConfig(stateDir, yaml),
-    beforeApid: (signal: AbortSignal) => waitForAddress(o.address, signal),
+    waitForAddress: (signal: AbortSignal) => waitForAddress(o.address, signal),
   };
 }

@@ -124,6 +124,54 @@ export function mountMissing(sys: Sys, specs: readonly MountSpec[]): string[] {
   return done;
 }
 
+/** Processes holding files under `target` open ("pid comm: path"), for a busy unmount. */
+export function holdersOf(target: string, procRoot = "/proc"): string[] {
+  const out: string[] = [];
+  const under = (p: string) => p === target || p.startsWith(`${target}/`);
+  let pids: string[] = [];
+  try {
+    pids = [...Deno.readDirSync(procRoot)].map((e) => e.name)
+      .filter((n) => /^\d+$/.test(n));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    const dir = `${procRoot}/${pid}`;
+    let comm = "?";
+    try {
+      comm = Deno.readTextFileSync(`${dir}/comm`).trim();
+    } catch {
+      continue;
+    }
+    const links: string[] = ["cwd", "root"];
+    try {
+      for (const e of Deno.readDirSync(`${dir}/fd`)) links.push(`fd/${e.name}`);
+    } catch {
+      // no access
+    }
+    for (const l of links) {
+      try {
+        const p = Deno.readLinkSync(`${dir}/${l}`);
+        if (under(p)) out.push(`${pid} ${comm}: ${l} -> ${p}`);
+      } catch {
+        // closed meanwhile
+      }
+    }
+    try {
+      for (const line of Deno.readTextFileSync(`${dir}/maps`).split("\n")) {
+        const path = line.split(/\s+/).slice(5).join(" ");
+        if (path && under(path)) {
+          out.push(`${pid} ${comm}: mapped ${path}`);
+          break;
+        }
+      }
+    } catch {
+      // kernel thread
+    }
+  }
+  return out;
+}
+
 /**
  * Unmounts `targets` (last first) for a power-off or reboot: a busy one is
  * remounted read-only, then detached, so its journal is clean either way.
@@ -136,7 +184,12 @@ export function unmountAll(sys: Sys, targets: readonly string[]): string[] {
       sys.umount(t);
       continue;
     } catch (err) {
-      problems.push(`${t}: ${err instanceof Error ? err.message : err}`);
+      const held = holdersOf(t);
+      problems.push(
+        `${t}: ${err instanceof Error ? err.message : err}${
+          held.length ? ` (held by ${held.join("; ")})` : ""
+        }`,
+      );
     }
     try {
       sys.mount(null, t, null, MS_REMOUNT | MS_RDONLY);

@@ -1,0 +1,67 @@
+import { bundle, countUsingDeclarations, REQUIRE_BANNER } from "./bundle.ts";
+import {
+  assert,
+  assertEquals,
+  assertIncludes,
+  assertRejects,
+  tempDir,
+} from "../../lib/testing/mod.ts";
+
+Deno.test("countUsingDeclarations() counts using and await using", () => {
+  assertEquals(
+    countUsingDeclarations(
+      "using a = f(); await using b=g(); const usingX = 1; // using",
+    ),
+    2,
+  );
+});
+
+Deno.test("bundle() refuses a bundle whose minifying lost a `using`", async (t) => {
+  await using dir = await tempDir();
+  const deno = Deno.execPath();
+  await t.step("a disposal that survives minifying bundles fine", async () => {
+    await Deno.writeTextFile(
+      `${dir.path}/ok.ts`,
+      `async function f(): Promise<void> {
+  let closed = 0;
+  {
+    using a = { [Symbol.dispose]() { closed++; }, n: 1 };
+    await Promise.resolve(a.n);
+    console.log(a.n);
+  }
+  console.log(closed);
+}
+await f();
+`,
+    );
+    await bundle("ok.ts", `${dir.path}/ok.js`, { deno, cwd: dir.path });
+    const code = await Deno.readTextFile(`${dir.path}/ok.js`);
+    assert(code.startsWith(REQUIRE_BANNER), "the require shim comes first");
+    const out = await new Deno.Command(deno, {
+      args: ["run", "--no-config", `${dir.path}/ok.js`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    assertEquals(new TextDecoder().decode(out.stdout), "1\n1\n");
+  });
+  await t.step("a single-use `using` inlined away is an error", async () => {
+    await Deno.writeTextFile(
+      `${dir.path}/bad.ts`,
+      `async function save(): Promise<void> {
+  using f = await Promise.resolve({ [Symbol.dispose]() {}, sync() {} });
+  f.sync();
+  await Promise.resolve();
+}
+await save();
+`,
+    );
+    const err = await assertRejects(() =>
+      bundle("bad.ts", `${dir.path}/bad.js`, {
+        deno,
+        cwd: dir.path,
+        nodeRequire: false,
+      })
+    );
+    assertIncludes(String(err), "minifying dropped 1 of 1 `using`");
+  });
+});
