@@ -18,10 +18,9 @@ import { parseArgs } from "node:util";
 import { VersionResponse } from "../lib/api/gen/machine/machine.ts";
 import type { RawChannel } from "../lib/grpc/mod.ts";
 import {
-  dialApid,
   makePki,
   randomLoopbackPrefix,
-  startNode,
+  startNodes,
   type TestNode,
 } from "../tests/apid_harness.ts";
 
@@ -113,33 +112,22 @@ async function throughput(
 const pki = await makePki();
 const prefix = randomLoopbackPrefix();
 const dir = await Deno.makeTempDir({ prefix: "bronze-apid-bench-" });
-const nodes: TestNode[] = [];
-const channels: RawChannel[] = [];
 try {
   console.log(`starting ${NODES} nodes on ${prefix}.0/24 ...`);
   const started = performance.now();
   // A few at a time: 2 cores.
-  for (let i = 0; i < NODES; i += 5) {
-    const batch = [];
-    for (let j = i; j < Math.min(NODES, i + 5); j++) {
-      batch.push(startNode(pki, {
-        address: `${prefix}.${j + 2}`,
-        hostname: j === 0 ? "cp-1" : `worker-${j}`,
-        controlPlane: j === 0,
-        dir: `${dir}/n${j}`,
-      }));
-    }
-    nodes.push(...await Promise.all(batch));
-  }
+  await using cluster = await startNodes(pki, {
+    dir,
+    count: NODES,
+    batch: 5,
+    prefix,
+  });
+  const { nodes } = cluster;
   console.log(
     `  started in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
   const admin = await pki.client(["os:admin"]);
-  const dial = (n: TestNode) => {
-    const ch = dialApid(n.address, { caPem: pki.ca.crtPem, pair: admin });
-    channels.push(ch);
-    return ch;
-  };
+  const dial = (n: TestNode) => cluster.dial(n, { pair: admin });
   const cp = dial(nodes[0]);
   const direct = dial(nodes[1]);
   const workers = nodes.slice(1).map((n) => n.address);
@@ -213,7 +201,5 @@ try {
     frozen.signalApid("SIGCONT");
   }
 } finally {
-  for (const ch of channels) ch.close();
-  await Promise.all(nodes.map((n) => n[Symbol.asyncDispose]()));
   await Deno.remove(dir, { recursive: true }).catch(() => {});
 }

@@ -30,7 +30,12 @@ import {
   streamSubject,
 } from "../lib/constants/mod.ts";
 import { CertificateAuthority, type PemKeyPair } from "../lib/pki/mod.ts";
-import { startNats, type TestNats, waitUntil } from "../lib/testing/mod.ts";
+import {
+  delay,
+  startNats,
+  type TestNats,
+  waitUntil,
+} from "../lib/testing/mod.ts";
 
 const DENO = Deno.execPath();
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -260,15 +265,90 @@ export async function startNode(
   };
 }
 
-/** Sleeps on a signal (rejects when it aborts). */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    }, { once: true });
-  });
+/** Options of {@linkcode startNodes}. */
+export interface StartNodesOptions {
+  /** Where the nodes keep their files (one folder each, by hostname). */
+  dir: string;
+  /**
+   * How many nodes: the first is the control plane "cp-1" at .2 of a random
+   * loopback /24, the others workers "worker-1", "worker-2", ... at .3, .4, ...
+   */
+  count: number;
+  /** apid's leg deadline on every node, in ms. */
+  legTimeoutMs?: number;
+  /** Extra apid flags of the control plane only. */
+  controlPlaneApidArgs?: string[];
+  /** How many nodes start at once (default: all). */
+  batch?: number;
+  /** The loopback /24 prefix, e.g. "127.150.3" (default: a random one). */
+  prefix?: string;
+}
+
+/** Nodes started together, and the channels dialled to them. */
+export interface TestNodes extends AsyncDisposable {
+  /** The nodes, control plane first. */
+  nodes: TestNode[];
+  /** Dials a node's apid (as `pair`, trusting `caPem`, by default the OS CA); closed on dispose. */
+  dial(
+    node: TestNode,
+    options?: { pair?: PemKeyPair; caPem?: string },
+  ): RawChannel;
+}
+
+/** Starts a control plane and workers; if one fails, stops the others. */
+export async function startNodes(
+  pki: TestPki,
+  options: StartNodesOptions,
+): Promise<TestNodes> {
+  const prefix = options.prefix ?? randomLoopbackPrefix();
+  const nodes: TestNode[] = [];
+  const channels: RawChannel[] = [];
+  const dispose = async () => {
+    for (const ch of channels) ch.close();
+    await Promise.all(nodes.map((n) => n[Symbol.asyncDispose]()));
+  };
+  const batch = options.batch ?? options.count;
+  for (let i = 0; i < options.count; i += batch) {
+    const started = await Promise.allSettled(
+      Array.from({ length: Math.min(batch, options.count - i) }, (_, k) => {
+        const j = i + k;
+        const hostname = j === 0 ? "cp-1" : `worker-${j}`;
+        return startNode(pki, {
+          address: `${prefix}.${j + 2}`,
+          hostname,
+          controlPlane: j === 0,
+          legTimeoutMs: options.legTimeoutMs,
+          apidArgs: j === 0 ? options.controlPlaneApidArgs : undefined,
+          dir: `${options.dir}/${hostname}`,
+        });
+      }),
+    );
+    for (const r of started) if (r.status === "fulfilled") nodes.push(r.value);
+    const failed = started.find((r): r is PromiseRejectedResult =>
+      r.status === "rejected"
+    );
+    if (failed) {
+      await dispose();
+      throw failed.reason;
+    }
+  }
+  return {
+    nodes,
+    dial(node, dialOptions = {}) {
+      const ch = dialApid(node.address, {
+        caPem: dialOptions.caPem ?? pki.ca.crtPem,
+        pair: dialOptions.pair,
+      });
+      channels.push(ch);
+      return ch;
+    },
+    [Symbol.asyncDispose]: dispose,
+  };
+}
+
+/** The line of apid's log that shows it crashed, if any. */
+export function apidCrash(node: TestNode): string | undefined {
+  return node.apidLog.find((l) => /SIGABRT|SIGSEGV|Assertion/.test(l));
 }
 
 /**
@@ -384,7 +464,7 @@ function serveFakeMachined(
           });
         }
         for (let i = 0; req.follow; i++) {
-          await pause(50, ctx.signal);
+          await delay(50, ctx.signal);
           await ctx.send({
             metadata: undefined,
             bytes: Buffer.from(`${hostname} ${req.id} follow ${i}\n`),
@@ -410,7 +490,7 @@ function serveFakeMachined(
           state: "Running",
           message: `event ${i} on ${hostname}`,
         });
-        if (req.follow) await pause(50, ctx.signal);
+        if (req.follow) await delay(50, ctx.signal);
       }
     },
   );

@@ -9,12 +9,7 @@ import {
 } from "../lib/api/gen/machine/machine.ts";
 import { mintClientConfig, saveClientConfig } from "../lib/clientconfig/mod.ts";
 import { assertEquals, assertIncludes, tempDir } from "../lib/testing/mod.ts";
-import {
-  makePki,
-  randomLoopbackPrefix,
-  startNode,
-  type TestNode,
-} from "./apid_harness.ts";
+import { makePki, startNodes } from "./apid_harness.ts";
 
 const PYTHON = "/usr/bin/python3"; // Debian's, where python3-grpcio lives
 const CLIENT = new URL("./interop/apid_client.py", import.meta.url).pathname;
@@ -57,71 +52,51 @@ Deno.test({
   fn: async (t) => {
     await using dir = await tempDir();
     const pki = await makePki();
-    const prefix = randomLoopbackPrefix();
-    const nodes: TestNode[] = [];
-    try {
-      nodes.push(
-        ...await Promise.all([
-          startNode(pki, {
-            address: `${prefix}.2`,
-            hostname: "cp-1",
-            controlPlane: true,
-            dir: `${dir.path}/cp`,
-          }),
-          startNode(pki, {
-            address: `${prefix}.3`,
-            hostname: "worker-1",
-            controlPlane: false,
-            dir: `${dir.path}/w`,
-          }),
-        ]),
+    await using cluster = await startNodes(pki, { dir: dir.path, count: 2 });
+    const { nodes } = cluster;
+    const all = nodes.map((n) => n.address);
+    const configOf = async (name: string, roles: string[]) => {
+      const path = `${dir.path}/${name}`;
+      await saveClientConfig(
+        path,
+        await mintClientConfig(pki.ca, {
+          contextName: "interop",
+          roles,
+          endpoints: [nodes[0].address],
+        }),
       );
-      const all = nodes.map((n) => n.address);
-      const configOf = async (name: string, roles: string[]) => {
-        const path = `${dir.path}/${name}`;
-        await saveClientConfig(
-          path,
-          await mintClientConfig(pki.ca, {
-            contextName: "interop",
-            roles,
-            endpoints: [nodes[0].address],
-          }),
-        );
-        return path;
-      };
-      const admin = await configOf("admin.yaml", ["os:admin"]);
-      const reader = await configOf("reader.yaml", ["os:reader"]);
+      return path;
+    };
+    const admin = await configOf("admin.yaml", ["os:admin"]);
+    const reader = await configOf("reader.yaml", ["os:reader"]);
 
-      await t.step("Version on both nodes", async () => {
-        const reply = VersionResponse.decode(
-          unhex(await python([admin, "Version", all.join(",")])),
-        );
-        assertEquals(reply.messages.map((m) => m.metadata?.hostname), all);
-        assertEquals(reply.messages.map((m) => m.platform?.name), [
-          "cp-1",
-          "worker-1",
-        ]);
-      });
+    await t.step("Version on both nodes", async () => {
+      const reply = VersionResponse.decode(
+        unhex(await python([admin, "Version", all.join(",")])),
+      );
+      assertEquals(reply.messages.map((m) => m.metadata?.hostname), all);
+      assertEquals(reply.messages.map((m) => m.platform?.name), [
+        "cp-1",
+        "worker-1",
+      ]);
+    });
 
-      await t.step("ServiceList on the endpoint node", async () => {
-        const reply = ServiceListResponse.decode(
-          unhex(await python([reader, "ServiceList"])),
-        );
-        assertEquals(reply.messages.length, 1);
-        assertEquals(reply.messages[0].services[0].id, "apid");
-      });
+    await t.step("ServiceList on the endpoint node", async () => {
+      const reply = ServiceListResponse.decode(
+        unhex(await python([reader, "ServiceList"])),
+      );
+      assertEquals(reply.messages.length, 1);
+      assertEquals(reply.messages[0].services[0].id, "apid");
+    });
 
-      await t.step("a reader is refused Reboot", async () => {
-        const out = await python([
-          reader,
-          "Reboot",
-          "",
-          hex(RebootRequest.encode({}).finish()),
-        ]);
-        assertIncludes(out, "ERROR PERMISSION_DENIED");
-      });
-    } finally {
-      await Promise.all(nodes.map((n) => n[Symbol.asyncDispose]()));
-    }
+    await t.step("a reader is refused Reboot", async () => {
+      const out = await python([
+        reader,
+        "Reboot",
+        "",
+        hex(RebootRequest.encode({}).finish()),
+      ]);
+      assertIncludes(out, "ERROR PERMISSION_DENIED");
+    });
   },
 });

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../testing/mod.ts";
+import { assert, assertEquals, delay } from "../testing/mod.ts";
 import { ApiError } from "../bus/mod.ts";
 import {
   fanOutStream,
@@ -11,17 +11,6 @@ import {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Resolves after `ms`, or rejects with the signal's reason. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    }, { once: true });
-  });
-}
-
 Deno.test("fanOutUnary() runs legs at once, each under its own deadline", async (t) => {
   await t.step(
     "good, failing and hanging legs give one result each, in order",
@@ -29,7 +18,7 @@ Deno.test("fanOutUnary() runs legs at once, each under its own deadline", async 
       let hangAborted = false;
       const started = Date.now();
       const results = await fanOutUnary<string>([
-        { target: "a", call: async (s) => (await sleep(20, s), "A") },
+        { target: "a", call: async (s) => (await delay(20, s), "A") },
         {
           target: "b",
           call: () => Promise.reject(new ApiError("Unavailable", "refused")),
@@ -44,7 +33,7 @@ Deno.test("fanOutUnary() runs legs at once, each under its own deadline", async 
               })
             ),
         },
-        { target: "d", call: async (s) => (await sleep(30, s), "D") },
+        { target: "d", call: async (s) => (await delay(30, s), "D") },
       ], { legTimeoutMs: 300 });
       const took = Date.now() - started;
       assertEquals(results.map((r) => r.target), ["a", "b", "c", "d"]);
@@ -73,8 +62,8 @@ Deno.test("fanOutUnary() runs legs at once, each under its own deadline", async 
   await t.step("aborting the parent cancels every leg", async () => {
     const ac = new AbortController();
     const p = fanOutUnary<string>([
-      { target: "a", call: async (s) => (await sleep(10000, s), "A") },
-      { target: "b", call: async (s) => (await sleep(10000, s), "B") },
+      { target: "a", call: async (s) => (await delay(10000, s), "A") },
+      { target: "b", call: async (s) => (await delay(10000, s), "B") },
     ], { legTimeoutMs: 10000, signal: ac.signal });
     setTimeout(() => ac.abort(), 20);
     const results = await p;
@@ -91,12 +80,12 @@ function streamLeg(
   return {
     target,
     open: async (signal) => {
-      if (opts.openDelay) await sleep(opts.openDelay, signal);
+      if (opts.openDelay) await delay(opts.openDelay, signal);
       opened.push(target);
       return (async function* () {
         try {
           for (let i = 0; i < opts.lines; i++) {
-            await sleep(opts.every, signal);
+            await delay(opts.every, signal);
             yield enc.encode(`${target}${i}`);
           }
           if (opts.fail) throw new ApiError("Internal", opts.fail);

@@ -1,10 +1,12 @@
 /**
- * Test helpers: a real nats-server, temp dirs as disposables, polling.
+ * Test helpers: a real nats-server, temp dirs as disposables, polling, an
+ * abortable delay for slow fakes.
  * @module
  */
 export { tempDir } from "./temp_dir.ts";
 export type { TempDir } from "./temp_dir.ts";
 export { waitUntil } from "./poll.ts";
+export { delay } from "./delay.ts";
 export type { WaitOptions } from "./poll.ts";
 export { freePort } from "./free_port.ts";
 export { natsServerPath, startNats } from "./nats.ts";
