@@ -1,10 +1,11 @@
 /**
- * Test helpers: a real nats-server, temp dirs as disposables, polling, an
- * abortable delay for slow fakes.
+ * Test helpers: a real nats-server, temp dirs as disposables, fixture file
+ * trees, polling, an abortable delay for slow fakes.
  * @module
  */
 export { tempDir } from "./temp_dir.ts";
 export type { TempDir } from "./temp_dir.ts";
+export { writeTree } from "./write_tree.ts";
 export { waitUntil } from "./poll.ts";
 export { delay } from "./delay.ts";
 export type { WaitOptions } from "./poll.ts";

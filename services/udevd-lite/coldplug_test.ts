@@ -7,15 +7,8 @@ import {
   assertIncludes,
   assertRejects,
   tempDir,
+  writeTree,
 } from "../../lib/testing/mod.ts";
-
-async function writeTree(root: string, files: Record<string, string>) {
-  for (const [rel, text] of Object.entries(files)) {
-    const path = `${root}/${rel}`;
-    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-    await Deno.writeTextFile(path, text);
-  }
-}
 
 Deno.test("planColdplug() finds the modules present devices need", async (t) => {
   await using dir = await tempDir();
