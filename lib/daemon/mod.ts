@@ -1,9 +1,15 @@
 /**
  * The frame every Bronze daemon runs in: secrets on stdin, the bus, health,
- * signals and parent-death handling.
+ * signals and parent-death handling; the node flags (--address, --hostname).
  * @module
  */
 export { runDaemon } from "./run.ts";
 export type { DaemonContext, HealthCheck, RunDaemonOptions } from "./run.ts";
 export { parseSecrets, readSecrets } from "./secrets.ts";
 export type { DaemonSecrets } from "./secrets.ts";
+export {
+  checkHostname,
+  checkNodeFlags,
+  NODE_FLAG_OPTIONS,
+} from "./node_flags.ts";
+export type { NodeFlags } from "./node_flags.ts";
