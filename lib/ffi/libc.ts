@@ -1,4 +1,13 @@
+import {
+  LIBC_PATH,
+  O_CLOEXEC,
+  O_RDONLY,
+  openCLibrary,
+  threadErrno,
+} from "./_c_library.ts";
 import { EAGAIN, EINTR, SyscallError } from "./errno.ts";
+
+export { LIBC_PATH };
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -58,9 +67,6 @@ const DT_NAMES: Readonly<Record<number, DirEntry["type"]>> = {
   12: "other", // SOCK
 };
 
-/** The default library name (glibc). */
-export const LIBC_PATH = "libc.so.6";
-
 /** AF_NETLINK. */
 export const AF_NETLINK = 16;
 /** SOCK_RAW. */
@@ -83,8 +89,6 @@ export const SO_RCVBUFFORCE = 33;
 export const POLLIN = 0x1;
 /** CLONE_NEWNET: a network namespace (setns). */
 export const CLONE_NEWNET = 0x40000000;
-const O_RDONLY = 0;
-const O_CLOEXEC = 0o2000000;
 
 /** finit_module(2) syscall numbers per architecture. */
 const SYS_FINIT_MODULE: Readonly<Record<string, bigint>> = {
@@ -111,19 +115,12 @@ export class Libc implements Disposable {
 
   /** Opens libc (`libc.so.6` unless `path` names another). */
   static open(path: string = LIBC_PATH): Libc {
-    try {
-      return new Libc(Deno.dlopen(path, SYMBOLS));
-    } catch (cause) {
-      throw new Error(`Cannot open C library ${JSON.stringify(path)}`, {
-        cause,
-      });
-    }
+    return new Libc(openCLibrary(path, SYMBOLS));
   }
 
   /** The calling thread's errno (valid right after a failed synchronous call). */
   errno(): number {
-    const p = this.#lib.symbols.__errno_location();
-    return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32(0);
+    return threadErrno(this.#lib.symbols.__errno_location);
   }
 
   /** socket(2). */

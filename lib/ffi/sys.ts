@@ -7,7 +7,16 @@
  * @module
  */
 
+import {
+  LIBC_PATH,
+  O_CLOEXEC,
+  O_RDONLY,
+  openCLibrary,
+  threadErrno,
+} from "./_c_library.ts";
 import { SyscallError } from "./errno.ts";
+
+export { O_CLOEXEC, O_RDONLY };
 
 const SYMBOLS = {
   mount: {
@@ -55,12 +64,8 @@ export const MS_NODEV = 4;
 export const MS_NOEXEC = 8;
 /** umount2: detach lazily. */
 export const MNT_DETACH = 2;
-/** open(2) flags. */
-export const O_RDONLY = 0;
-/** Read-write. */
+/** open(2): read-write. */
 export const O_RDWR = 2;
-/** Close on exec. */
-export const O_CLOEXEC = 0o2000000;
 /** reboot(2): power off. */
 export const RB_POWER_OFF = 0x4321fedc;
 /** reboot(2): restart. */
@@ -95,20 +100,13 @@ export class Sys implements Disposable {
   }
 
   /** Opens glibc. */
-  static open(path = "libc.so.6"): Sys {
-    try {
-      return new Sys(Deno.dlopen(path, SYMBOLS));
-    } catch (cause) {
-      throw new Error(`Cannot open C library ${JSON.stringify(path)}`, {
-        cause,
-      });
-    }
+  static open(path: string = LIBC_PATH): Sys {
+    return new Sys(openCLibrary(path, SYMBOLS));
   }
 
   /** The calling thread's errno. */
   errno(): number {
-    const p = this.#lib.symbols.__errno_location();
-    return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32(0);
+    return threadErrno(this.#lib.symbols.__errno_location);
   }
 
   #check(ret: number | bigint, what: string): number {
