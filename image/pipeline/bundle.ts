@@ -30,10 +30,31 @@ export interface BundleOptions {
 export const REQUIRE_BANNER =
   'import{createRequire as __bronzeCreateRequire}from"node:module";var require=__bronzeCreateRequire(import.meta.url);\n';
 
-/** `using` declarations in JS source (counted before and after minifying). */
+/**
+ * The bindings `using` declarations make in JS source (`using a = f(), b =
+ * g(a);` makes two), counted before and after minifying: the minifier may
+ * merge two declarations into one, but must not lose a binding.
+ */
 export function countUsingDeclarations(code: string): number {
-  return code.match(/\b(?:await\s+)?using\s+[A-Za-z_$][\w$]*\s*=/g)?.length ??
-    0;
+  let count = 0;
+  const declaration = /\b(?:await\s+)?using\s+[A-Za-z_$][\w$]*\s*=(?!=)/g;
+  for (const m of code.matchAll(declaration)) {
+    count++;
+    let depth = 0;
+    for (let i = m.index + m[0].length; i < code.length; i++) {
+      const c = code[i];
+      if (c === '"' || c === "'" || c === "`") {
+        for (i++; i < code.length && code[i] !== c; i++) {
+          if (code[i] === "\\") i++;
+        }
+      } else if (c === "(" || c === "[" || c === "{") depth++;
+      else if (c === ")" || c === "]" || c === "}") {
+        if (depth-- === 0) break;
+      } else if (depth === 0 && (c === ";" || c === "\n")) break;
+      else if (depth === 0 && c === ",") count++;
+    }
+  }
+  return count;
 }
 
 /**

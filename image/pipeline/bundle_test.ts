@@ -7,12 +7,24 @@ import {
   tempDir,
 } from "../../lib/testing/mod.ts";
 
-Deno.test("countUsingDeclarations() counts using and await using", () => {
+Deno.test("countUsingDeclarations() counts the bindings of using declarations", () => {
   assertEquals(
     countUsingDeclarations(
       "using a = f(); await using b=g(); const usingX = 1; // using",
     ),
     2,
+  );
+  assertEquals(
+    countUsingDeclarations('{using x=en.open(),w=dn.open(x,[1,2],"a,b");x()}'),
+    2,
+  );
+  assertEquals(countUsingDeclarations("using a = f(1, 2);\nusing b = g;"), 2);
+  // Prose and regular expressions that say "using" declare nothing.
+  assertEquals(
+    countUsingDeclarations(
+      '// using a Babel-\nx.match(/using queue "(\\S+)"/)',
+    ),
+    0,
   );
 });
 
