@@ -4,35 +4,35 @@
  * @module
  */
 import type { Data } from "../../lib/api/gen/common/common.ts";
-import { ApiError } from "../../lib/bus/mod.ts";
+import type { ClientMethodLike } from "../../lib/grpc/mod.ts";
 import type { CommandContext } from "../command.ts";
-import type { ApiClient } from "./api_client.ts";
 import { NodeLines } from "./lines.ts";
+import { forEachNodeMessage } from "./merged_stream.ts";
 import { type NodeError, reportNodeErrors } from "./output.ts";
-import { nodeOf } from "./reply.ts";
+import { withApiClient } from "./session.ts";
 
-/** Prints every chunk as lines until the stream ends or Ctrl-C; exit code. */
-export async function streamLines(
+/**
+ * Calls the streaming `method` on every target and prints every chunk as
+ * lines until the stream ends or Ctrl-C; returns the exit code.
+ */
+export async function streamLines<Req>(
   ctx: CommandContext,
-  api: ApiClient,
-  stream: AsyncIterable<Data>,
+  method: ClientMethodLike<Req, Data>,
+  request: Req,
 ): Promise<number> {
-  const lines = new NodeLines((t) => ctx.io.stdout(t), api.nodes.length > 1);
-  const errors: NodeError[] = [];
-  try {
-    for await (const msg of stream) {
-      const node = nodeOf(msg, api.defaultNode);
-      if (msg.metadata?.error) {
-        errors.push({ node, error: msg.metadata.error });
-        continue;
-      }
-      lines.push(node, msg.bytes);
+  return await withApiClient(ctx, async (api) => {
+    const lines = new NodeLines((t) => ctx.io.stdout(t), api.nodes.length > 1);
+    let errors: NodeError[];
+    try {
+      errors = await forEachNodeMessage(
+        ctx,
+        api,
+        api.stream(method, request, { signal: ctx.signal }),
+        (node, msg) => lines.push(node, msg.bytes),
+      );
+    } finally {
+      lines.flush();
     }
-  } catch (err) {
-    // Ctrl-C ends a follow: not an error.
-    if (!(ctx.signal.aborted && err instanceof ApiError)) throw err;
-  } finally {
-    lines.flush();
-  }
-  return reportNodeErrors(ctx.io, errors);
+    return reportNodeErrors(ctx.io, errors);
+  });
 }

@@ -4,12 +4,11 @@ import {
   EventsRequest,
   MachineServiceService,
 } from "../../lib/api/gen/machine/machine.ts";
-import { ApiError } from "../../lib/bus/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { parseCommandArgs, parseIntFlag } from "../client/args.ts";
-import { type NodeError, reportNodeErrors } from "../client/output.ts";
-import { nodeOf } from "../client/reply.ts";
+import { forEachNodeMessage } from "../client/merged_stream.ts";
+import { reportNodeErrors } from "../client/output.ts";
 import { printStructuredLine, withApiClient } from "../client/session.ts";
 
 const USAGE = `Usage: osctl events [--tail N]
@@ -47,26 +46,19 @@ async function run(args: string[], ctx: CommandContext): Promise<number> {
     const widths = [nodeWidth, 12, 8, 9, 10];
     const table = ctx.globals.output === "table";
     if (table) ctx.io.stdout(row(HEADER, widths));
-    const errors: NodeError[] = [];
-    try {
-      for await (
-        const e of api.stream(MachineServiceService.events, request, {
-          signal: ctx.signal,
-        })
-      ) {
-        const node = nodeOf(e, api.defaultNode);
-        if (e.metadata?.error) {
-          errors.push({ node, error: e.metadata.error });
-          continue;
-        }
-        if (printStructuredLine(ctx, Event, e)) continue;
+    const errors = await forEachNodeMessage(
+      ctx,
+      api,
+      api.stream(MachineServiceService.events, request, {
+        signal: ctx.signal,
+      }),
+      (node, e) => {
+        if (printStructuredLine(ctx, Event, e)) return;
         ctx.io.stdout(
           row([node, e.id, e.type, e.service, e.state, e.message], widths),
         );
-      }
-    } catch (err) {
-      if (!(ctx.signal.aborted && err instanceof ApiError)) throw err;
-    }
+      },
+    );
     return reportNodeErrors(ctx.io, errors);
   });
 }

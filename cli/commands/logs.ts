@@ -7,7 +7,6 @@ import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { parseCommandArgs, parseIntFlag } from "../client/args.ts";
 import { streamLines } from "../client/stream_lines.ts";
-import { withApiClient } from "../client/session.ts";
 
 const USAGE = `Usage: osctl logs ID [-f] [--tail N]
 
@@ -31,12 +30,7 @@ async function run(args: string[], ctx: CommandContext): Promise<number> {
     follow: values.follow,
     tailLines: parseIntFlag(values.tail, "--tail", -1),
   });
-  return await withApiClient(ctx, (api) =>
-    streamLines(
-      ctx,
-      api,
-      api.stream(MachineServiceService.logs, request, { signal: ctx.signal }),
-    ));
+  return await streamLines(ctx, MachineServiceService.logs, request);
 }
 
 /** The logs command. */
