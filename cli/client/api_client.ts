@@ -36,7 +36,7 @@ export interface ApiCallOptions {
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** A client of the Bronze API through one of the context's endpoints. */
-export class ApiClient {
+export class ApiClient implements Disposable {
   #endpoints: string[];
   #nodes: string[];
   #tls: TlsMaterial;
@@ -121,6 +121,11 @@ export class ApiClient {
   close(): void {
     for (const ch of this.#channels.values()) ch.close();
     this.#channels.clear();
+  }
+
+  /** Closes every channel (`using client = new ApiClient(...)`). */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   #metadata(options: ApiCallOptions): Record<string, string | string[]> {

@@ -5,7 +5,9 @@
  * @module
  */
 import {
+  type ClientConfig,
   clientConfigPath,
+  type ClientContext,
   contextTls,
   loadClientConfig,
 } from "../../lib/clientconfig/mod.ts";
@@ -21,6 +23,32 @@ export interface ResolvedContext extends ApiClientOptions {
 }
 
 /**
+ * The context a command acts on: `name` (--context), else the config's
+ * current one. Throws an Error naming `path` when there is none.
+ */
+export function selectContext(
+  config: ClientConfig,
+  path: string,
+  name?: string,
+): { name: string; context: ClientContext } {
+  const selected = name ?? config.context;
+  if (!selected) {
+    throw new Error(
+      `client config ${JSON.stringify(path)} has no current context`,
+    );
+  }
+  const context = Object.hasOwn(config.contexts, selected)
+    ? config.contexts[selected]
+    : undefined;
+  if (!context) {
+    throw new Error(
+      `context ${JSON.stringify(selected)} is not in ${JSON.stringify(path)}`,
+    );
+  }
+  return { name: selected, context };
+}
+
+/**
  * Reads the client config and picks the context (--context, else the
  * current one); `-e`/`-n` replace the context's endpoints/nodes. Throws an
  * Error saying what is missing.
@@ -30,20 +58,7 @@ export async function resolveClientContext(
 ): Promise<ResolvedContext> {
   const path = clientConfigPath({ osconfig: globals.osconfig });
   const config = await loadClientConfig(path);
-  const name = globals.context ?? config.context;
-  if (!name) {
-    throw new Error(
-      `client config ${JSON.stringify(path)} has no current context`,
-    );
-  }
-  const context = Object.hasOwn(config.contexts, name)
-    ? config.contexts[name]
-    : undefined;
-  if (!context) {
-    throw new Error(
-      `context ${JSON.stringify(name)} is not in ${JSON.stringify(path)}`,
-    );
-  }
+  const { name, context } = selectContext(config, path, globals.context);
   return {
     path,
     context: name,

@@ -4,7 +4,7 @@
  * when `-o json|yaml` asks for it.
  * @module
  */
-import { stringifyYaml as stringify } from "../../lib/config/mod.ts";
+import { stringifyYaml } from "../../lib/config/mod.ts";
 import type { CommandContext } from "../command.ts";
 import { ApiClient } from "./api_client.ts";
 import { resolveClientContext } from "./context.ts";
@@ -14,13 +14,8 @@ export async function withApiClient(
   ctx: CommandContext,
   fn: (client: ApiClient) => Promise<number>,
 ): Promise<number> {
-  const resolved = await resolveClientContext(ctx.globals);
-  const client = new ApiClient(resolved);
-  try {
-    return await fn(client);
-  } finally {
-    client.close();
-  }
+  using client = new ApiClient(await resolveClientContext(ctx.globals));
+  return await fn(client);
 }
 
 /** The protobuf JSON half of a generated message codec. */
@@ -38,16 +33,7 @@ export function printStructured<T>(
   codec: JsonCodec<T>,
   message: T,
 ): boolean {
-  switch (ctx.globals.output) {
-    case "json":
-      ctx.io.stdout(JSON.stringify(codec.toJSON(message), null, 2) + "\n");
-      return true;
-    case "yaml":
-      ctx.io.stdout(stringify(codec.toJSON(message)));
-      return true;
-    default:
-      return false;
-  }
+  return print(ctx, codec, message, false);
 }
 
 /** Prints one streamed message as a JSON line or a YAML document. */
@@ -56,12 +42,27 @@ export function printStructuredLine<T>(
   codec: JsonCodec<T>,
   message: T,
 ): boolean {
+  return print(ctx, codec, message, true);
+}
+
+/** A whole reply (indented JSON, a YAML mapping) or a stream's line. */
+function print<T>(
+  ctx: CommandContext,
+  codec: JsonCodec<T>,
+  message: T,
+  line: boolean,
+): boolean {
   switch (ctx.globals.output) {
     case "json":
-      ctx.io.stdout(JSON.stringify(codec.toJSON(message)) + "\n");
+      ctx.io.stdout(
+        JSON.stringify(codec.toJSON(message), null, line ? undefined : 2) +
+          "\n",
+      );
       return true;
     case "yaml":
-      ctx.io.stdout("---\n" + stringify(codec.toJSON(message)));
+      ctx.io.stdout(
+        (line ? "---\n" : "") + stringifyYaml(codec.toJSON(message)),
+      );
       return true;
     default:
       return false;

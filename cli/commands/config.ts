@@ -4,9 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import {
-  type ClientConfig,
   clientConfigPath,
-  type ClientContext,
   contextTls,
   loadClientConfig,
   mergeClientConfigs,
@@ -16,6 +14,8 @@ import { stringifyYaml } from "../../lib/config/mod.ts";
 import { parseCertificate } from "../../lib/pki/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../command.ts";
+import { selectContext } from "../client/context.ts";
+import { formatTable } from "../client/output.ts";
 
 function positionalsOf(args: string[]): string[] {
   try {
@@ -35,43 +35,12 @@ function pathOf(ctx: CommandContext): string {
   return clientConfigPath({ osconfig: ctx.globals.osconfig });
 }
 
-/** The context a command acts on: --context, else the current one. */
-function selected(
-  cfg: ClientConfig,
-  ctx: CommandContext,
-  path: string,
-): { name: string; context: ClientContext } {
-  const name = ctx.globals.context ?? cfg.context;
-  if (!name) {
-    throw new Error(
-      `client config ${JSON.stringify(path)} has no current context`,
-    );
-  }
-  const context = cfg.contexts[name];
-  if (!context) {
-    throw new Error(
-      `context ${JSON.stringify(name)} is not in ${JSON.stringify(path)}`,
-    );
-  }
-  return { name, context };
-}
-
 function print(ctx: CommandContext, value: unknown): void {
   ctx.io.stdout(
     ctx.globals.output === "json"
       ? JSON.stringify(value, null, 2) + "\n"
       : stringifyYaml(value),
   );
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) =>
-    Math.max(...rows.map((r) => r[i].length))
-  );
-  return rows.map((r) =>
-    r.map((c, i) => i === r.length - 1 ? c : c.padEnd(widths[i])).join("   ")
-      .trimEnd()
-  ).join("\n") + "\n";
 }
 
 const merge: Command = {
@@ -139,15 +108,15 @@ const contexts: Command = {
       print(ctx, list);
       return 0;
     }
-    ctx.io.stdout(table([
+    ctx.io.stdout(formatTable(
       ["CURRENT", "NAME", "ENDPOINTS", "NODES"],
-      ...list.map((c) => [
+      list.map((c) => [
         c.current ? "*" : "",
         c.name,
         c.endpoints.join(","),
         c.nodes.join(","),
       ]),
-    ]));
+    ));
     return 0;
   },
 };
@@ -165,7 +134,7 @@ Replaces the ${field} of the current (or --context) context; none clears them.`,
         .map((s) => s.trim()).filter(Boolean);
       const path = pathOf(ctx);
       const cfg = await loadClientConfig(path);
-      selected(cfg, ctx, path).context[field] = values;
+      selectContext(cfg, path, ctx.globals.context).context[field] = values;
       await saveClientConfig(path, cfg);
       return 0;
     },
@@ -190,7 +159,7 @@ const info: Command = {
     }
     const path = pathOf(ctx);
     const cfg = await loadClientConfig(path);
-    const { name, context: c } = selected(cfg, ctx, path);
+    const { name, context: c } = selectContext(cfg, path, ctx.globals.context);
     const cert = await parseCertificate(contextTls(c).cert);
     const facts = {
       context: name,
