@@ -1,0 +1,27 @@
+import { assert, assertEquals } from "../../lib/testing/mod.ts";
+import { listProcessInfo, parseProcessStat } from "./processes.ts";
+
+Deno.test("parseProcessStat() reads pid, state, times and memory", () => {
+  const stat =
+    "4242 (my (odd) cmd) S 1 4242 4242 0 -1 4194560 100 0 0 0 150 50 0 0 20 0 7 0 100 123456789 2500 18446744073709551615";
+  assertEquals(parseProcessStat(stat), {
+    pid: 4242,
+    command: "my (odd) cmd",
+    state: "S",
+    ppid: 1,
+    cpuTime: 2,
+    threads: 7,
+    virtualMemory: 123456789,
+    residentMemory: 2500 * 4096,
+  });
+});
+
+Deno.test("listProcessInfo() lists this process with its service tag", async () => {
+  const all = await listProcessInfo(new Map([[Deno.pid, "test"]]));
+  const me = all.find((p) => p.pid === Deno.pid);
+  assert(me, "this process is listed");
+  assertEquals(me.service, "test");
+  assert(me.residentMemory > 0 && me.proportionalMemory > 0);
+  assert(me.executable.endsWith("deno"), me.executable);
+  assert(me.threads >= 1);
+});
