@@ -57,19 +57,62 @@ import {
   pidGone,
   serviceUp,
   startTestNode,
+  type TestNode,
 } from "../services/machined/test_harness.ts";
+import { runDaemonToExit } from "./daemon_process.ts";
 
 const DAEMONS = ["udevd", "networkd", "trustd", "apid"];
 const SUPERVISED = ["nats", ...DAEMONS];
 const ADMIN = { [HEADER_CALLER]: "test-admin", [HEADER_ROLES]: "os:admin" };
 
+/** A machined method: its name on the bus and its message codecs. */
+interface Method<Req, Res> {
+  name: string;
+  codecs: { req: MessageCodec<Req>; res: MessageCodec<Res> };
+}
+
+function method<Req, Res>(
+  name: string,
+  req: MessageCodec<Req>,
+  res: MessageCodec<Res>,
+): Method<Req, Res> {
+  return { name, codecs: { req, res } };
+}
+
+/** machined's unary methods this test calls. */
+const UNARY = {
+  Version: method("Version", Empty, VersionResponse),
+  Hostname: method("Hostname", Empty, HostnameResponse),
+  Memory: method("Memory", Empty, MemoryResponse),
+  LoadAvg: method("LoadAvg", Empty, LoadAvgResponse),
+  ServiceStart: method(
+    "ServiceStart",
+    ServiceStartRequest,
+    ServiceStartResponse,
+  ),
+  ServiceStop: method("ServiceStop", ServiceStopRequest, ServiceStopResponse),
+  ServiceRestart: method(
+    "ServiceRestart",
+    ServiceRestartRequest,
+    ServiceRestartResponse,
+  ),
+  Reboot: method("Reboot", RebootRequest, RebootResponse),
+  Shutdown: method("Shutdown", ShutdownRequest, ShutdownResponse),
+};
+
+/** machined's server-streaming methods this test calls. */
+const STREAMS = {
+  Logs: method("Logs", LogsRequest, Data),
+  Events: method("Events", EventsRequest, Event),
+  Dmesg: method("Dmesg", DmesgRequest, Data),
+};
+
 function call<Req, Res>(
   bus: Bus,
-  method: string,
-  codecs: { req: MessageCodec<Req>; res: MessageCodec<Res> },
+  m: Method<Req, Res>,
   req: Req,
 ): Promise<Res> {
-  return callTyped(bus, rpcSubject("machined", method), codecs, req, {
+  return callTyped(bus, rpcSubject("machined", m.name), m.codecs, req, {
     timeoutMs: 10000,
     headers: ADMIN,
   });
@@ -77,15 +120,37 @@ function call<Req, Res>(
 
 async function collect<Req, Res>(
   bus: Bus,
-  method: string,
-  codecs: { req: MessageCodec<Req>; res: MessageCodec<Res> },
+  m: Method<Req, Res>,
   req: Req,
 ): Promise<Res[]> {
   const out: Res[] = [];
   for await (
-    const m of streamTyped(bus, streamSubject("machined", method), codecs, req)
-  ) out.push(m);
+    const msg of streamTyped(
+      bus,
+      streamSubject("machined", m.name),
+      m.codecs,
+      req,
+    )
+  ) out.push(msg);
   return out;
+}
+
+/**
+ * Waits until every service is up and each of `ids` runs with another pid
+ * than in `before`; the service list then.
+ */
+function replaced(
+  node: TestNode,
+  ids: readonly string[],
+  before: Record<string, number>,
+  options: { timeoutMs: number; what: string },
+): Promise<ServiceInfo[]> {
+  return waitUntil(async () => {
+    const l = await node.services();
+    return l.every(serviceUp) && ids.every((id) => pids(l)[id] !== before[id])
+      ? l
+      : undefined;
+  }, options);
 }
 
 function pids(list: ServiceInfo[]): Record<string, number> {
@@ -155,27 +220,23 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
   await t.step(
     "a second machined on the same state dir is refused",
     async () => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--no-prompt",
-          ...MACHINED_PERMISSIONS,
-          new URL("../services/machined/main.ts", import.meta.url).pathname,
-          "--state",
-          node.stateDir,
-          "--address",
-          "127.5.100.12",
-          "--config",
-          node.configPath,
-        ],
-        env: { NO_COLOR: "1" },
-        stdin: "null",
-        stdout: "null",
-        stderr: "piped",
-      }).output();
+      const out = await runDaemonToExit(
+        new URL("../services/machined/main.ts", import.meta.url).pathname,
+        {
+          denoFlags: MACHINED_PERMISSIONS,
+          args: [
+            "--state",
+            node.stateDir,
+            "--address",
+            "127.5.100.12",
+            "--config",
+            node.configPath,
+          ],
+        },
+      );
       assertEquals(out.code, 1);
       assertIncludes(
-        new TextDecoder().decode(out.stderr),
+        out.stderr,
         `machined (PID ${node.pid}) already runs on state dir`,
       );
       assert((await node.services()).every(serviceUp));
@@ -183,38 +244,22 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
   );
 
   await t.step("Version, Hostname, Memory and LoadAvg answer", async () => {
-    const v =
-      (await call(bus, "Version", { req: Empty, res: VersionResponse }, empty))
-        .messages;
+    const v = (await call(bus, UNARY.Version, empty))
+      .messages;
     assertEquals(v.length, 1);
     assertEquals(v[0].version?.denoVersion, Deno.version.deno);
     assertEquals(v[0].version?.os, "linux");
     assertEquals(v[0].platform, { name: "process", mode: "process" });
     assert(v[0].version?.tag.startsWith("v"));
     assert(/^[0-9a-f]{40}$|^unknown$/.test(v[0].version!.sha));
-    const h = await call(
-      bus,
-      "Hostname",
-      { req: Empty, res: HostnameResponse },
-      empty,
-    );
+    const h = await call(bus, UNARY.Hostname, empty);
     assertEquals(h.messages[0].hostname, "bronze-127-5-100-2");
-    const m = await call(
-      bus,
-      "Memory",
-      { req: Empty, res: MemoryResponse },
-      empty,
-    );
+    const m = await call(bus, UNARY.Memory, empty);
     assert(m.messages[0].meminfo!.memtotal > 0);
     assert(
       m.messages[0].meminfo!.memavailable <= m.messages[0].meminfo!.memtotal,
     );
-    const l = await call(
-      bus,
-      "LoadAvg",
-      { req: Empty, res: LoadAvgResponse },
-      empty,
-    );
+    const l = await call(bus, UNARY.LoadAvg, empty);
     assert(l.messages[0].load1 >= 0);
   });
 
@@ -243,7 +288,7 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
     "Logs: tail, unknown id, follow; mutating calls are audited",
     async () => {
       const logs = (id: string, tailLines: number) =>
-        collect(bus, "Logs", { req: LogsRequest, res: Data }, {
+        collect(bus, STREAMS.Logs, {
           id,
           tailLines,
           follow: false,
@@ -276,10 +321,7 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
       })();
       // Starting a running service is a no-op, but an audited one.
       await waitUntil(async () => {
-        const r = await call(bus, "ServiceStart", {
-          req: ServiceStartRequest,
-          res: ServiceStartResponse,
-        }, { id: "udevd" });
+        const r = await call(bus, UNARY.ServiceStart, { id: "udevd" });
         assertEquals(r.messages[0].resp, 'Service "udevd" started');
         return await Promise.race([
           follower.then(() => true),
@@ -296,10 +338,7 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
   await t.step(
     "Events: boot progress and service changes, tail and follow",
     async () => {
-      const all = await collect(bus, "Events", {
-        req: EventsRequest,
-        res: Event,
-      }, {
+      const all = await collect(bus, STREAMS.Events, {
         tailEvents: -1,
         follow: false,
       });
@@ -313,10 +352,7 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
           e.type === "service" && e.service === "apid" && e.state === "Running"
         ),
       );
-      const two = await collect(bus, "Events", {
-        req: EventsRequest,
-        res: Event,
-      }, {
+      const two = await collect(bus, STREAMS.Events, {
         tailEvents: 2,
         follow: false,
       });
@@ -327,12 +363,8 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
   await t.step(
     "start/stop/restart refuse machined and unknown ids",
     async () => {
-      const codecs = {
-        req: ServiceRestartRequest,
-        res: ServiceRestartResponse,
-      };
       const e1 = await assertRejects(() =>
-        call(bus, "ServiceRestart", codecs, { id: "machined" })
+        call(bus, UNARY.ServiceRestart, { id: "machined" })
       );
       assertEquals((e1 as ApiError).status, "FailedPrecondition");
       assertEquals(
@@ -340,15 +372,12 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
         `service "machined" doesn't support restart operation via API`,
       );
       const e2 = await assertRejects(() =>
-        call(bus, "ServiceRestart", codecs, { id: "x" })
+        call(bus, UNARY.ServiceRestart, { id: "x" })
       );
       assertEquals((e2 as ApiError).status, "NotFound");
       assertEquals((e2 as ApiError).message, 'service "x" not defined');
       const e3 = await assertRejects(() =>
-        call(bus, "ServiceStop", {
-          req: ServiceStopRequest,
-          res: ServiceStopResponse,
-        }, { id: "" })
+        call(bus, UNARY.ServiceStop, { id: "" })
       );
       assertEquals((e3 as ApiError).status, "InvalidArgument");
     },
@@ -359,13 +388,10 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
     "kill -9 of every daemon: restarted with backoff, history says why",
     async () => {
       for (const d of DAEMONS) Deno.kill(before[d], "SIGKILL");
-      const list = await waitUntil(async () => {
-        const l = await node.services();
-        return l.every(serviceUp) &&
-            DAEMONS.every((d) => pids(l)[d] !== before[d])
-          ? l
-          : undefined;
-      }, { timeoutMs: 60000, what: "daemons back after kill -9" });
+      const list = await replaced(node, DAEMONS, before, {
+        timeoutMs: 60000,
+        what: "daemons back after kill -9",
+      });
       for (const d of DAEMONS) {
         const msgs = list.find((s) => s.id === d)!.events.map((e) => e.msg);
         assert(
@@ -407,12 +433,7 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
           return s.health?.healthy && Date.parse(s.health.lastChange) > 0;
         });
       });
-      const v = await call(
-        bus,
-        "Version",
-        { req: Empty, res: VersionResponse },
-        empty,
-      );
+      const v = await call(bus, UNARY.Version, empty);
       assertEquals(v.messages.length, 1);
     },
   );
@@ -422,19 +443,13 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
     "ServiceRestart of each service: reply first, then a new pid and Running",
     async () => {
       for (const id of SUPERVISED) {
-        const r = await call(bus, "ServiceRestart", {
-          req: ServiceRestartRequest,
-          res: ServiceRestartResponse,
-        }, { id });
+        const r = await call(bus, UNARY.ServiceRestart, { id });
         assertEquals(r.messages[0].resp, `Service "${id}" restart requested`);
       }
-      const list = await waitUntil(async () => {
-        const l = await node.services();
-        return l.every(serviceUp) &&
-            SUPERVISED.every((id) => pids(l)[id] !== before[id])
-          ? l
-          : undefined;
-      }, { timeoutMs: 60000, what: "every service restarted" });
+      const list = await replaced(node, SUPERVISED, before, {
+        timeoutMs: 60000,
+        what: "every service restarted",
+      });
       const apid = list.find((s) => s.id === "apid")!.events.map((e) =>
         e.state
       );
@@ -443,20 +458,14 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
   );
 
   await t.step("ServiceStop then ServiceStart", async () => {
-    await call(bus, "ServiceStop", {
-      req: ServiceStopRequest,
-      res: ServiceStopResponse,
-    }, {
+    await call(bus, UNARY.ServiceStop, {
       id: "networkd",
     });
     await waitUntil(async () =>
       (await node.service("networkd")).state === "Finished"
     );
     assertEquals((await node.service("networkd")).pid, 0);
-    await call(bus, "ServiceStart", {
-      req: ServiceStartRequest,
-      res: ServiceStartResponse,
-    }, {
+    await call(bus, UNARY.ServiceStart, {
       id: "networkd",
     });
     await waitUntil(async () => serviceUp(await node.service("networkd")));
@@ -469,14 +478,12 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
     }, () => false);
     const req = { follow: false, tailLines: 5 };
     if (!readable) {
-      const err = await assertRejects(() =>
-        collect(bus, "Dmesg", { req: DmesgRequest, res: Data }, req)
-      );
+      const err = await assertRejects(() => collect(bus, STREAMS.Dmesg, req));
       assertIncludes(String(err), "/dev/kmsg");
       return;
     }
     const lines = text(
-      await collect(bus, "Dmesg", { req: DmesgRequest, res: Data }, req),
+      await collect(bus, STREAMS.Dmesg, req),
     )
       .trimEnd().split("\n");
     assert(lines.length >= 1 && lines.length <= 5, lines.join("\n"));
@@ -485,24 +492,17 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
 
   before = pids(await node.services());
   await t.step("Reboot restarts every service in place, in order", async () => {
-    const r = await call(bus, "Reboot", {
-      req: RebootRequest,
-      res: RebootResponse,
-    }, {});
+    const r = await call(bus, UNARY.Reboot, {});
     assert(r.messages[0].actorId.length > 0);
-    const list = await waitUntil(async () => {
-      const l = await node.services();
-      return l.every(serviceUp) &&
-          SUPERVISED.every((id) => pids(l)[id] !== before[id])
-        ? l
-        : undefined;
-    }, { timeoutMs: 90000, what: "every service back after Reboot" });
+    const list = await replaced(node, SUPERVISED, before, {
+      timeoutMs: 90000,
+      what: "every service back after Reboot",
+    });
     assertEquals(pids(list).machined, node.pid);
-    const seq =
-      (await collect(bus, "Events", { req: EventsRequest, res: Event }, {
-        tailEvents: -1,
-        follow: false,
-      })).filter((e) => e.type === "sequence").map((e) => e.message);
+    const seq = (await collect(bus, STREAMS.Events, {
+      tailEvents: -1,
+      follow: false,
+    })).filter((e) => e.type === "sequence").map((e) => e.message);
     assert(
       seq.some((m) => m.startsWith("reboot: Rebooting in place")),
       seq.join("\n"),
@@ -512,10 +512,7 @@ Deno.test("machined runs a node: services, API, restarts, reboot, shutdown", asy
   await t.step(
     "Shutdown stops everything; machined exits 0, no process left",
     async () => {
-      const r = await call(bus, "Shutdown", {
-        req: ShutdownRequest,
-        res: ShutdownResponse,
-      }, {
+      const r = await call(bus, UNARY.Shutdown, {
         force: false,
       });
       assert(r.messages[0].actorId.length > 0);
@@ -542,10 +539,7 @@ Deno.test("a worker gets its certificates from trustd; SIGKILL of machined leave
     assertEquals((await node.service("apid")).dependsOn, ["nats", "networkd"]);
     const bus = await node.bus();
     const err = await assertRejects(() =>
-      call(bus, "ServiceStart", {
-        req: ServiceStartRequest,
-        res: ServiceStartResponse,
-      }, { id: "trustd" })
+      call(bus, UNARY.ServiceStart, { id: "trustd" })
     );
     assertEquals((err as ApiError).status, "FailedPrecondition");
   });
