@@ -1,8 +1,16 @@
 /**
  * Daemons as real processes for tests: `deno run --no-prompt` with exactly
- * the Deno flags a test grants, the secrets JSON on stdin, stderr collected.
+ * the Deno flags a test grants, the secrets JSON on stdin, stderr collected,
+ * health asked over the bus as machined asks it.
  * @module
  */
+import {
+  HealthRequest,
+  HealthResponse,
+} from "../lib/api/gen/machine/machine.ts";
+import { type Bus, callTyped } from "../lib/bus/mod.ts";
+import { type DaemonName, healthSubject } from "../lib/constants/mod.ts";
+import { waitUntil } from "../lib/testing/mod.ts";
 
 /**
  * What @grpc/grpc-js reads at import (the generated API code loads it): the
@@ -119,4 +127,19 @@ export async function runDaemonToExit(
 ): Promise<{ code: number; stderr: string }> {
   const out = await daemonCommand(main, options, "null").output();
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+/** Asks `<daemon>.health` over `bus` until the daemon answers; its answer. */
+export function waitForHealth(
+  bus: Bus,
+  daemon: DaemonName,
+): Promise<HealthResponse> {
+  return waitUntil(() =>
+    callTyped(
+      bus,
+      healthSubject(daemon),
+      { req: HealthRequest, res: HealthResponse },
+      {},
+      { timeoutMs: 1000 },
+    ), { timeoutMs: 30000, what: `${daemon} health` });
 }

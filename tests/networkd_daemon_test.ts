@@ -3,12 +3,10 @@
  * a real nats-server: health, Links/Addresses/Routes matching the kernel.
  */
 import { Bus, callTyped } from "../lib/bus/mod.ts";
-import { healthSubject, rpcSubject } from "../lib/constants/mod.ts";
+import { rpcSubject } from "../lib/constants/mod.ts";
 import { Empty } from "../lib/api/gen/common/common.ts";
 import {
   AddressesResponse,
-  HealthRequest,
-  HealthResponse,
   LinksResponse,
   RoutesResponse,
 } from "../lib/api/gen/machine/machine.ts";
@@ -18,13 +16,13 @@ import {
   assertEquals,
   assertIncludes,
   startNats,
-  waitUntil,
 } from "../lib/testing/mod.ts";
 import {
   GRPC_ENV,
   natsHostPort,
   runDaemonToExit,
   startDaemon,
+  waitForHealth,
 } from "./daemon_process.ts";
 
 const MAIN = new URL("../services/networkd/main.ts", import.meta.url).pathname;
@@ -46,15 +44,11 @@ Deno.test("networkd answers health, Links, Addresses, Routes from the kernel", a
   const apid = await Bus.connect(nats.creds("apid"));
   try {
     await t.step("health", async () => {
-      const h = await waitUntil(() =>
-        callTyped(
-          machined,
-          healthSubject("networkd"),
-          { req: HealthRequest, res: HealthResponse },
-          {},
-          { timeoutMs: 1000 },
-        ), { timeoutMs: 30000, what: "networkd health" });
-      assertEquals(h, { service: "networkd", healthy: true, message: "" });
+      assertEquals(await waitForHealth(machined, "networkd"), {
+        service: "networkd",
+        healthy: true,
+        message: "",
+      });
     });
     using libc = Libc.open();
     using nl = RouteNetlink.open(libc);

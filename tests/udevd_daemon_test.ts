@@ -5,14 +5,9 @@
  * the bus as a DeviceEvent.
  */
 import { Bus, callTyped } from "../lib/bus/mod.ts";
-import { healthSubject, rpcSubject } from "../lib/constants/mod.ts";
+import { rpcSubject } from "../lib/constants/mod.ts";
 import { Empty } from "../lib/api/gen/common/common.ts";
-import {
-  DeviceEvent,
-  DisksResponse,
-  HealthRequest,
-  HealthResponse,
-} from "../lib/api/gen/machine/machine.ts";
+import { DeviceEvent, DisksResponse } from "../lib/api/gen/machine/machine.ts";
 import { Libc } from "../lib/ffi/mod.ts";
 import {
   assert,
@@ -27,6 +22,7 @@ import {
   natsHostPort,
   runDaemonToExit,
   startDaemon,
+  waitForHealth,
 } from "./daemon_process.ts";
 
 const MAIN = new URL("../services/udevd-lite/main.ts", import.meta.url)
@@ -77,15 +73,11 @@ Deno.test("udevd answers health and Disks, runs coldplug, publishes uevents", as
   const listener = await Bus.connect(nats.creds("udevd"));
   try {
     await t.step("health", async () => {
-      const h = await waitUntil(() =>
-        callTyped(
-          machined,
-          healthSubject("udevd"),
-          { req: HealthRequest, res: HealthResponse },
-          {},
-          { timeoutMs: 1000 },
-        ), { timeoutMs: 30000, what: "udevd health" });
-      assertEquals(h, { service: "udevd", healthy: true, message: "" });
+      assertEquals(await waitForHealth(machined, "udevd"), {
+        service: "udevd",
+        healthy: true,
+        message: "",
+      });
     });
 
     await t.step("Disks matches /sys/block", async () => {
