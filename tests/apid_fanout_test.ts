@@ -235,54 +235,47 @@ Deno.test("apid fans out to many nodes and merges the answers", async (t) => {
     },
   );
 
+  /** Version from every node while `frozen`'s apid is stopped (SIGSTOP). */
+  const versionWhileFrozen = async (frozen: TestNode, timeoutMs: number) => {
+    frozen.signalApid("SIGSTOP");
+    try {
+      const started = Date.now();
+      const reply = VersionResponse.decode(
+        await api.unary(VERSION, EMPTY, {
+          metadata: { nodes: all },
+          timeoutMs,
+        }),
+      );
+      return { reply, took: Date.now() - started };
+    } finally {
+      frozen.signalApid("SIGCONT");
+    }
+  };
+
   await t.step(
     "one apid frozen by SIGSTOP: answer within the leg deadline",
     async () => {
-      w1.signalApid("SIGSTOP");
-      try {
-        const started = Date.now();
-        const reply = VersionResponse.decode(
-          await api.unary(VERSION, EMPTY, {
-            metadata: { nodes: all },
-            timeoutMs: 20000,
-          }),
-        );
-        const took = Date.now() - started;
-        assertEquals(reply.messages.length, 3);
-        assertEquals(
-          reply.messages.filter((m) => m.metadata?.error).map((m) =>
-            m.metadata?.hostname
-          ),
-          [w1.address],
-        );
-        assertEquals(reply.messages[1].metadata?.status?.code, 4);
-        assert(took >= LEG_MS - 100, `took ${took} ms`);
-        assert(took < LEG_MS + 2000, `took ${took} ms`);
-      } finally {
-        w1.signalApid("SIGCONT");
-      }
+      const { reply, took } = await versionWhileFrozen(w1, 20000);
+      assertEquals(reply.messages.length, 3);
+      assertEquals(
+        reply.messages.filter((m) => m.metadata?.error).map((m) =>
+          m.metadata?.hostname
+        ),
+        [w1.address],
+      );
+      assertEquals(reply.messages[1].metadata?.status?.code, 4);
+      assert(took >= LEG_MS - 100, `took ${took} ms`);
+      assert(took < LEG_MS + 2000, `took ${took} ms`);
     },
   );
 
   await t.step(
     "a client deadline shorter than the leg deadline wins",
     async () => {
-      w1.signalApid("SIGSTOP");
-      try {
-        const started = Date.now();
-        const reply = VersionResponse.decode(
-          await api.unary(VERSION, EMPTY, {
-            metadata: { nodes: all },
-            timeoutMs: 800,
-          }),
-        );
-        const took = Date.now() - started;
-        assertEquals(reply.messages.length, 3);
-        assert(reply.messages[1].metadata?.error);
-        assert(took < 800, `took ${took} ms`);
-      } finally {
-        w1.signalApid("SIGCONT");
-      }
+      const { reply, took } = await versionWhileFrozen(w1, 800);
+      assertEquals(reply.messages.length, 3);
+      assert(reply.messages[1].metadata?.error);
+      assert(took < 800, `took ${took} ms`);
     },
   );
 
