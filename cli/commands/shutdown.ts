@@ -6,9 +6,8 @@ import {
 import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { parseCommandArgs } from "../client/args.ts";
-import { formatTable, reportNodeErrors } from "../client/output.ts";
-import { nodeOf, splitReplies } from "../client/reply.ts";
-import { printStructured, withApiClient } from "../client/session.ts";
+import { printActorReply } from "../client/actor_reply.ts";
+import { withApiClient } from "../client/session.ts";
 
 const USAGE = `Usage: osctl shutdown [--force]
 
@@ -31,14 +30,7 @@ async function run(args: string[], ctx: CommandContext): Promise<number> {
       { force: values.force ?? false },
       { signal: ctx.signal },
     );
-    const { good, errors } = splitReplies(reply.messages, api.defaultNode);
-    if (!printStructured(ctx, ShutdownResponse, reply)) {
-      ctx.io.stdout(formatTable(
-        ["NODE", "ACTOR ID"],
-        good.map((m) => [nodeOf(m, api.defaultNode), m.actorId]),
-      ));
-    }
-    return reportNodeErrors(ctx.io, errors);
+    return printActorReply(ctx, api, ShutdownResponse, reply);
   });
 }
 
