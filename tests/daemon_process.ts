@@ -11,21 +11,15 @@ import {
 import { type Bus, callTyped } from "../lib/bus/mod.ts";
 import { type DaemonName, healthSubject } from "../lib/constants/mod.ts";
 import { waitUntil } from "../lib/testing/mod.ts";
+import { LIBRARY_ENV } from "../services/machined/daemon_permissions.ts";
 
 /**
  * What @grpc/grpc-js reads at import (the generated API code loads it): the
- * `--allow-env` list networkd's and udevd's main.ts document.
+ * GRPC_ names of machined's LIBRARY_ENV, the `--allow-env` list networkd's
+ * and udevd's main.ts document.
  */
-export const GRPC_ENV: string = [
-  "GRPC_NODE_VERBOSITY",
-  "GRPC_VERBOSITY",
-  "GRPC_NODE_TRACE",
-  "GRPC_TRACE",
-  "GRPC_SSL_CIPHER_SUITES",
-  "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
-  "GRPC_NODE_USE_ALTERNATIVE_RESOLVER",
-  "GRPC_EXPERIMENTAL_ENABLE_OUTLIER_DETECTION",
-].join(",");
+export const GRPC_ENV: string = LIBRARY_ENV.filter((k) => k.startsWith("GRPC_"))
+  .join(",");
 
 /** How a daemon is run. */
 export interface DaemonCommandOptions {
