@@ -59,6 +59,9 @@ export const IMAGE_MODULES: readonly string[] = [
   "af_packet",
   // QEMU's fw_cfg in sysfs: the config drive `-fw_cfg name=opt/bronze/config`.
   "qemu_fw_cfg",
+  // The ACPI power button as an input device: a clean power-off on request.
+  "button",
+  "evdev",
 ];
 
 /** Deno arguments before a program's script (PID 1 and the init). */

@@ -18,6 +18,8 @@ export interface HostForward {
   hostPort: number;
   /** Guest TCP port. */
   guestPort: number;
+  /** Guest address (default: QEMU's, the user network's .15). */
+  guestAddress?: string;
 }
 
 /** Options for {@linkcode startVm}. */
@@ -42,6 +44,13 @@ export interface VmOptions {
   forwards?: HostForward[];
   /** Add a virtio NIC even with no forwards (default: when forwards given). */
   network?: boolean;
+  /**
+   * The user network's addresses (default QEMU's 10.0.2.0/24 with the host
+   * at .2): `net` CIDR and the `host` address the guest reaches QEMU at.
+   */
+  userNetwork?: { net: string; host: string };
+  /** The serial console: piped to stdout (default) or written to a file. */
+  serialFile?: string;
   /** QEMU exits instead of rebooting the guest (default true). */
   noReboot?: boolean;
   /**
@@ -92,7 +101,7 @@ export function qemuArgs(options: VmOptions, qmpSocket: string): string[] {
     "-display",
     "none",
     "-serial",
-    "stdio",
+    options.serialFile === undefined ? "stdio" : `file:${options.serialFile}`,
     "-qmp",
     `unix:${qmpSocket},server=on,wait=off`,
     "-kernel",
@@ -139,12 +148,29 @@ export function qemuArgs(options: VmOptions, qmpSocket: string): string[] {
     }
     // restrict=on: the guest reaches neither the host nor the outside; only
     // the forwards (bound to 127.0.0.1) come in.
+    for (
+      const a of [
+        options.userNetwork?.host,
+        ...forwards.map((f) => f.guestAddress),
+      ]
+    ) {
+      if (a !== undefined && !/^\d+\.\d+\.\d+\.\d+$/.test(a)) {
+        throw new Error(`Invalid guest address ${JSON.stringify(a)}`);
+      }
+    }
     const fwd = forwards.map((f) =>
-      `,hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`
+      `,hostfwd=tcp:127.0.0.1:${f.hostPort}-${
+        f.guestAddress ?? ""
+      }:${f.guestPort}`
     ).join("");
+    const un = options.userNetwork;
+    if (un && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(un.net)) {
+      throw new Error(`Invalid user network ${JSON.stringify(un.net)}`);
+    }
+    const net = un ? `,net=${un.net},host=${un.host}` : "";
     args.push(
       "-netdev",
-      `user,id=net0,restrict=on${fwd}`,
+      `user,id=net0,restrict=on${net}${fwd}`,
       "-device",
       "virtio-net-pci,netdev=net0",
     );
@@ -170,6 +196,59 @@ export function qemuArgs(options: VmOptions, qmpSocket: string): string[] {
     );
   }
   return args;
+}
+
+/**
+ * Sends one QMP command (e.g. "system_powerdown", "quit") to the QMP
+ * socket of a running QEMU and returns its reply's `return` value.
+ */
+export async function qmpCommand(
+  socket: string,
+  command: string,
+  signal?: AbortSignal,
+): Promise<unknown> {
+  const conn = await Deno.connect({ transport: "unix", path: socket });
+  try {
+    const lines = conn.readable.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let buf = "";
+    const next = async (): Promise<Record<string, unknown>> => {
+      while (true) {
+        signal?.throwIfAborted();
+        const nl = buf.indexOf("\n");
+        if (nl >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          const msg = JSON.parse(line) as Record<string, unknown>;
+          if ("event" in msg) continue;
+          return msg;
+        }
+        const { value, done } = await lines.read();
+        if (done) {
+          throw new Error(`QMP closed during ${JSON.stringify(command)}`);
+        }
+        buf += value;
+      }
+    };
+    const send = (execute: string) =>
+      conn.write(new TextEncoder().encode(JSON.stringify({ execute }) + "\n"));
+    await next(); // greeting
+    await send("qmp_capabilities");
+    await next();
+    await send(command);
+    const reply = command === "quit" ? {} : await next();
+    if ("error" in reply) {
+      throw new Error(`QMP ${command} failed: ${JSON.stringify(reply.error)}`);
+    }
+    await lines.cancel().catch(() => {});
+    return reply.return;
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // already closed by the reader's cancel
+    }
+  }
 }
 
 /** A running VM. Dispose it (`await using vm = await startVm(...)`) to kill it. */
@@ -266,56 +345,8 @@ export class Vm implements AsyncDisposable {
   }
 
   /** Sends one QMP command (e.g. "system_powerdown", "quit"). */
-  async qmp(command: string, signal?: AbortSignal): Promise<unknown> {
-    const conn = await Deno.connect({
-      transport: "unix",
-      path: `${this.#dir}/qmp.sock`,
-    });
-    try {
-      const lines = conn.readable.pipeThrough(new TextDecoderStream())
-        .getReader();
-      let buf = "";
-      const next = async (): Promise<Record<string, unknown>> => {
-        while (true) {
-          signal?.throwIfAborted();
-          const nl = buf.indexOf("\n");
-          if (nl >= 0) {
-            const line = buf.slice(0, nl);
-            buf = buf.slice(nl + 1);
-            const msg = JSON.parse(line) as Record<string, unknown>;
-            if ("event" in msg) continue;
-            return msg;
-          }
-          const { value, done } = await lines.read();
-          if (done) {
-            throw new Error(`QMP closed during ${JSON.stringify(command)}`);
-          }
-          buf += value;
-        }
-      };
-      const send = (execute: string) =>
-        conn.write(
-          new TextEncoder().encode(JSON.stringify({ execute }) + "\n"),
-        );
-      await next(); // greeting
-      await send("qmp_capabilities");
-      await next();
-      await send(command);
-      const reply = command === "quit" ? {} : await next();
-      if ("error" in reply) {
-        throw new Error(
-          `QMP ${command} failed: ${JSON.stringify(reply.error)}`,
-        );
-      }
-      await lines.cancel().catch(() => {});
-      return reply.return;
-    } finally {
-      try {
-        conn.close();
-      } catch {
-        // already closed by the reader's cancel
-      }
-    }
+  qmp(command: string, signal?: AbortSignal): Promise<unknown> {
+    return qmpCommand(`${this.#dir}/qmp.sock`, command, signal);
   }
 
   /**

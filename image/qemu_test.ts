@@ -58,3 +58,52 @@ Deno.test("qemuArgs() builds a TCG VM with loopback-only forwards", async (t) =>
     assertEquals(after(a, "-cpu"), ["host"]);
   });
 });
+
+Deno.test("qemuArgs() for clusters: fw_cfg, VM network, user network, console file", async (t) => {
+  await t.step("fw_cfg entries under opt/", () => {
+    const a = qemuArgs({
+      ...base,
+      fwCfg: [{ name: "opt/bronze/config", file: "/c/config.yaml" }],
+    }, "/s");
+    assertEquals(after(a, "-fw_cfg"), [
+      "name=opt/bronze/config,file=/c/config.yaml",
+    ]);
+    assertThrows(() =>
+      qemuArgs({ ...base, fwCfg: [{ name: "etc/x", file: "/f" }] }, "/s")
+    );
+    assertThrows(() =>
+      qemuArgs({ ...base, fwCfg: [{ name: "opt/x", file: "/a,b" }] }, "/s")
+    );
+  });
+  await t.step("a second NIC on a loopback multicast segment", () => {
+    const a = qemuArgs({
+      ...base,
+      forwards: [{
+        hostPort: 50123,
+        guestPort: 50000,
+        guestAddress: "10.5.0.2",
+      }],
+      userNetwork: { net: "10.5.0.0/24", host: "10.5.0.1" },
+      vmNetwork: { mcast: "230.5.1.2:40000", mac: "52:54:00:01:02:03" },
+    }, "/s");
+    assertEquals(after(a, "-netdev"), [
+      "user,id=net0,restrict=on,net=10.5.0.0/24,host=10.5.0.1,hostfwd=tcp:127.0.0.1:50123-10.5.0.2:50000",
+      "socket,id=net1,mcast=230.5.1.2:40000,localaddr=127.0.0.1",
+    ]);
+    assertIncludes(
+      after(a, "-device").join(" "),
+      "virtio-net-pci,netdev=net1,mac=52:54:00:01:02:03",
+    );
+    assertThrows(() =>
+      qemuArgs({ ...base, vmNetwork: { mcast: "230.5.1.2" } }, "/s")
+    );
+  });
+  await t.step("the console to a file, guest reboots kept", () => {
+    const a = qemuArgs(
+      { ...base, serialFile: "/n/console.log", noReboot: false },
+      "/s",
+    );
+    assertEquals(after(a, "-serial"), ["file:/n/console.log"]);
+    assert(!a.includes("-no-reboot"));
+  });
+});

@@ -9,7 +9,8 @@
  * - with no config: maintenance mode (server-only TLS, the fingerprint on
  *   the console is the served certificate's, only ApplyConfiguration and
  *   Version), a bad config refused with every problem, `osctl apply-config
- *   --insecure`, and the node boots on with it.
+ *   --insecure`, the node boots on with it, and the ACPI power button
+ *   (QMP system_powerdown) shuts it down cleanly.
  * One VM at a time; each boot takes ~30 s of a 2-core TCG machine.
  */
 import { X509Certificate } from "node:crypto";
@@ -398,14 +399,22 @@ Deno.test("image e2e: maintenance mode takes a config through apply-config --ins
         { timeoutMs: 30_000 },
       );
       assertEquals(h.messages[0].hostname, "e2e-node-2");
-      await client.unary(
-        MachineServiceService.shutdown,
-        { force: false },
-        { timeoutMs: 30_000 },
-      );
     } finally {
       client.close();
     }
-    await expectCleanPowerOff(vm);
   });
+
+  await t.step(
+    "the ACPI power button shuts the node down cleanly",
+    async () => {
+      await vm.qmp("system_powerdown");
+      await vm.console.waitFor(/power button pressed: shutting down/, {
+        timeoutMs: 30_000,
+      });
+      await vm.console.waitFor(/shutdown: stop: Every service is stopped/, {
+        timeoutMs: 60_000,
+      });
+      await expectCleanPowerOff(vm);
+    },
+  );
 });

@@ -183,7 +183,7 @@ function assertPortFree(address: string, port: number): void {
 }
 
 /** Puts `minted`'s context into the client config at `path` and makes it current. */
-async function mergeContext(
+export async function mergeContext(
   path: string,
   minted: ClientConfig,
   name: string,
@@ -194,7 +194,12 @@ async function mergeContext(
   await saveClientConfig(path, current);
 }
 
-async function waitForApids(
+/**
+ * Waits until every node's apid answers Version through the context's
+ * endpoint (fan-out to all nodes), failing early when a node's process
+ * (machined, or QEMU) is gone.
+ */
+export async function waitForApids(
   record: ClusterRecord,
   config: ClientConfig,
   options: {
@@ -250,9 +255,13 @@ async function waitForApids(
       for (const n of record.nodes) {
         if (!(await isAlive(n.pid))) {
           throw new Error(
-            `machined of ${n.name} exited; see ${
-              join(n.stateDir, "machined.log")
-            }`,
+            record.provisioner === "qemu"
+              ? `the VM of ${n.name} exited; see ${
+                join(n.stateDir, "console.log")
+              }`
+              : `machined of ${n.name} exited; see ${
+                join(n.stateDir, "machined.log")
+              }`,
           );
         }
       }

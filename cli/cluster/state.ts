@@ -12,6 +12,8 @@ export interface ClusterNode {
   pid: number;
   /** The node's state folder. */
   stateDir: string;
+  /** QEMU nodes: the 127.0.0.1 port forwarded to the node's apid. */
+  apiPort?: number;
 }
 
 /** What `cluster create` records in ~/.osctl/clusters/NAME/cluster.json. */
@@ -20,8 +22,10 @@ export interface ClusterRecord {
   name: string;
   /** Node CIDR. */
   cidr: string;
-  /** Provisioner. */
-  provisioner: "process";
+  /** Provisioner: process-mode nodes, or QEMU VMs of the image. */
+  provisioner: "process" | "qemu";
+  /** QEMU clusters: the VM network's multicast group:port on loopback. */
+  vmNetwork?: string;
   /** The nodes, control plane first. */
   nodes: ClusterNode[];
   /** When it was created (RFC 3339). */

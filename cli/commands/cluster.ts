@@ -21,6 +21,8 @@ import { formatTable, reportNodeErrors } from "../client/output.ts";
 import { splitReplies } from "../client/reply.ts";
 import { createCluster } from "../cluster/create.ts";
 import { stopClusterProcesses } from "../cluster/destroy.ts";
+import { createQemuCluster } from "../cluster/qemu_create.ts";
+import { stopQemuCluster } from "../cluster/qemu_destroy.ts";
 import { isAlive } from "../cluster/processes.ts";
 import {
   clusterDir,
@@ -33,12 +35,21 @@ const DEFAULT_NAME = "bronze";
 
 const CREATE_USAGE =
   `Usage: osctl cluster create [--name bronze] [--nodes 3] [--cidr 127.5.0.0/24] [--wait 180s]
+       osctl cluster create --provisioner qemu [--nodes 2] [--cidr 10.5.0.0/24]
+                            [--memory 1024] [--cpus 2] [--image DIR] [--wait 10m]
 
 Starts a local cluster of process-mode nodes: the first a control plane, the
 others workers, at .2, .3, ... of the CIDR (inside 127.0.0.0/8). Waits until
 every node's apid answers, merges a context named after the cluster into the
 client config (and makes it current), and prints the nodes' services. The
-nodes keep running; state and logs live under ~/.osctl/clusters/NAME/.`;
+nodes keep running; state and logs live under ~/.osctl/clusters/NAME/.
+
+--provisioner qemu boots the Bronze image in QEMU VMs instead (TCG unless
+BRONZE_QEMU_ACCEL=kvm|auto; the image is built from this checkout, or taken
+from --image DIR): the VMs share a network on the host's loopback (QEMU
+socket networking) where they have .2, .3, ... of the CIDR, and each apid is
+forwarded from a port on 127.0.0.1; the context dials the control plane's
+and names the nodes by their VM addresses.`;
 
 const DESTROY_USAGE = `Usage: osctl cluster destroy [--name bronze]
 
@@ -72,9 +83,25 @@ async function runCreate(args: string[], ctx: CommandContext): Promise<number> {
     nodes: { type: "string" },
     cidr: { type: "string" },
     wait: { type: "string" },
+    provisioner: { type: "string" },
+    memory: { type: "string" },
+    cpus: { type: "string" },
+    image: { type: "string" },
   });
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  }
+  const provisioner = values.provisioner ?? "process";
+  if (provisioner === "qemu") return await runCreateQemu(values, ctx);
+  if (provisioner !== "process") {
+    throw new UsageError(
+      `--provisioner ${JSON.stringify(provisioner)}: want process or qemu`,
+    );
+  }
+  for (const f of ["memory", "cpus", "image"] as const) {
+    if (values[f] !== undefined) {
+      throw new UsageError(`--${f} is for --provisioner qemu`);
+    }
   }
   const count = values.nodes === undefined ? 3 : Number(values.nodes);
   if (!/^\d+$/.test(values.nodes ?? "3") || count < 1 || count > 64) {
@@ -92,6 +119,51 @@ async function runCreate(args: string[], ctx: CommandContext): Promise<number> {
     cidr: values.cidr ?? "127.5.0.0/24",
     osconfig,
     waitMs: parseWait(values.wait),
+    progress: (line) => ctx.io.stderr(`${line}\n`),
+    signal: ctx.signal,
+  });
+  ctx.io.stdout(
+    nodesTable(record, new Map(record.nodes.map((n) => [n.address, "yes"]))),
+  );
+  ctx.io.stdout("\n");
+  return await printServices(record, osconfig, ctx);
+}
+
+function positiveInt(
+  value: string | undefined,
+  flag: string,
+  fallback: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > max) {
+    throw new UsageError(
+      `${flag} ${JSON.stringify(value)}: want a whole number from 1 to ${max}`,
+    );
+  }
+  return n;
+}
+
+async function runCreateQemu(
+  values: Record<string, string | undefined>,
+  ctx: CommandContext,
+): Promise<number> {
+  const name = parseName(values.name);
+  const osconfig = clientConfigPath({ osconfig: ctx.globals.osconfig });
+  const memory = positiveInt(values.memory, "--memory", 1024, 65536);
+  if (memory < 256) {
+    throw new UsageError(`--memory ${memory}: a node needs at least 256 MiB`);
+  }
+  const record = await createQemuCluster({
+    name,
+    nodes: positiveInt(values.nodes, "--nodes", 2, 16),
+    cidr: values.cidr ?? "10.5.0.0/24",
+    osconfig,
+    waitMs: values.wait === undefined ? undefined : parseWait(values.wait),
+    memoryMiB: memory,
+    cpus: positiveInt(values.cpus, "--cpus", 2, 64),
+    imageDir: values.image,
     progress: (line) => ctx.io.stderr(`${line}\n`),
     signal: ctx.signal,
   });
@@ -138,8 +210,9 @@ async function clusterClient(
   if (!context) {
     throw new Error(`context "${record.name}" is not in ${osconfig}`);
   }
+  const cp = record.nodes[0];
   return new ApiClient({
-    endpoints: [record.nodes[0].address],
+    endpoints: [cp.apiPort ? `127.0.0.1:${cp.apiPort}` : cp.address],
     nodes: record.nodes.map((n) => n.address),
     tls: contextTls(context),
   });
@@ -150,7 +223,13 @@ function nodesTable(
   answers: Map<string, string>,
 ): string {
   return formatTable(
-    ["NAME", "TYPE", "ADDRESS", "MACHINED PID", "ANSWERS"],
+    [
+      "NAME",
+      "TYPE",
+      "ADDRESS",
+      record.provisioner === "qemu" ? "QEMU PID" : "MACHINED PID",
+      "ANSWERS",
+    ],
     record.nodes.map((
       n,
     ) => [
@@ -186,7 +265,9 @@ async function runDestroy(
   const name = parseName(values.name);
   const record = await requireRecord(name);
   const dir = clusterDir(name);
-  const killed = await stopClusterProcesses(record, dir);
+  const killed = record.provisioner === "qemu"
+    ? await stopQemuCluster(record)
+    : await stopClusterProcesses(record, dir);
   if (killed.length > 0) {
     ctx.io.stderr(
       `killed ${killed.length} process(es) that did not stop in time\n`,
@@ -265,7 +346,7 @@ async function runShow(args: string[], ctx: CommandContext): Promise<number> {
 /** `osctl cluster create`. */
 export const clusterCreateCommand: Command = {
   name: "cluster create",
-  summary: "start a local cluster of process-mode nodes",
+  summary: "start a local cluster of process-mode nodes or QEMU VMs",
   usage: CREATE_USAGE,
   localFlags: ["--nodes"],
   run: runCreate,

@@ -50,6 +50,7 @@ import {
   unmountAll,
 } from "./mounts.ts";
 import { planNetwork } from "./network_plan.ts";
+import { powerButtons, watchPowerButton } from "./power_button.ts";
 import { findByLabel, SYSFS_BLOCK_TREE } from "./partitions.ts";
 import { OrphanReaper, procZombieChildren, TrackingRunner } from "./reaper.ts";
 
@@ -118,6 +119,16 @@ async function boot(ctx: BootContext): Promise<PowerAction> {
   );
   con.say(`loaded ${modules.loaded.length} kernel modules`);
   for (const f of modules.failed) con.say(`warning: module not loaded: ${f}`);
+  for (const button of powerButtons()) {
+    watchPowerButton(button, () => {
+      if (!ctx.stop.signal.aborted) {
+        con.say("power button pressed: shutting down");
+        ctx.stop.abort();
+      }
+    }, ctx.stop.signal).catch((err) =>
+      con.say(`warning: power button ${button}: ${errorText(err)}`)
+    );
+  }
   await loopbackUp(libc);
 
   const hasState = await mountPartition(
