@@ -18,12 +18,12 @@ export {
   watchCertDir,
   writeCertDir,
   writeFileAtomic,
-} from "./cert_dir.ts";
+} from "../certdir/mod.ts";
 export type {
   CertDirFiles,
   CertDirMaterial,
   WatchCertDirOptions,
-} from "./cert_dir.ts";
+} from "../certdir/mod.ts";
 export { nodeIdentity } from "./sans.ts";
 export type { NodeIdentity } from "./sans.ts";
 export { requestCertificate, trustdEndpointsOf } from "./trustd_client.ts";

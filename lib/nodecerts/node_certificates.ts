@@ -17,7 +17,7 @@ import {
   parseCertificate,
 } from "../pki/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { certDirOf, writeCertDir } from "./cert_dir.ts";
+import { certDirOf, writeCertDir } from "../certdir/mod.ts";
 import { nodeIdentity } from "./sans.ts";
 import { requestCertificate, trustdEndpointsOf } from "./trustd_client.ts";
 

@@ -18,7 +18,7 @@ import {
   type TlsMaterial,
 } from "../../lib/grpc/mod.ts";
 import { errorText, type Logger } from "../../lib/log/mod.ts";
-import { waitForCertDir, watchCertDir } from "../../lib/nodecerts/mod.ts";
+import { waitForCertDir, watchCertDir } from "../../lib/certdir/mod.ts";
 import { type BusLike, LocalBackend, RemoteBackend } from "./backends.ts";
 import { ApidProxy } from "./proxy.ts";
 

@@ -32,7 +32,7 @@ import {
   typedService,
 } from "../../lib/grpc/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
-import { waitForCertDir } from "../../lib/nodecerts/mod.ts";
+import { waitForCertDir } from "../../lib/certdir/mod.ts";
 
 /** The methods a maintenance-mode node serves. */
 export const MAINTENANCE_METHODS: readonly string[] = [

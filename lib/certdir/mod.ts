@@ -1,0 +1,20 @@
+/**
+ * Certificate folders: what apid and trustd read (server.crt, server.key,
+ * ca.crt, client.crt/key) and machined writes, atomically; a watcher for
+ * rotation. Apart from lib/nodecerts (which issues the certificates) so a
+ * daemon that only reads its folder does not load the PKI (x509) code.
+ * @module
+ */
+export {
+  certDirOf,
+  readCertDir,
+  waitForCertDir,
+  watchCertDir,
+  writeCertDir,
+  writeFileAtomic,
+} from "./cert_dir.ts";
+export type {
+  CertDirFiles,
+  CertDirMaterial,
+  WatchCertDirOptions,
+} from "./cert_dir.ts";
