@@ -5,7 +5,12 @@
  * links networkd will configure.
  * @module
  */
-import { type Libc, RouteNetlink } from "../../../lib/ffi/mod.ts";
+import {
+  bytesEqual,
+  type Libc,
+  parseCidr,
+  RouteNetlink,
+} from "../../../lib/ffi/mod.ts";
 import { loadModules } from "../../../lib/kmod/mod.ts";
 import { errorText } from "../../../lib/log/mod.ts";
 import { sleep } from "../runner/notifier.ts";
@@ -52,6 +57,40 @@ export async function loopbackUp(libc: Libc): Promise<void> {
   const lo = (await nl.links()).find((l) => l.name === "lo");
   if (!lo) throw new Error("Cannot bring the loopback up: no link named lo");
   await nl.setLink({ index: lo.index, up: true });
+}
+
+/**
+ * Puts the node address on its link now (link up, address added unless
+ * present), as the kernel's own `ip=` would, so apid and trustd can start
+ * while networkd is still starting; networkd then applies the whole network
+ * section and finds the address in place. Returns whether it was added.
+ */
+export async function bootstrapAddress(
+  libc: Libc,
+  link: string,
+  cidr: string,
+): Promise<boolean> {
+  const want = parseCidr(cidr);
+  using nl = RouteNetlink.open(libc);
+  const l = (await nl.links()).find((x) => x.name === link);
+  if (!l) {
+    throw new Error(
+      `Cannot put ${cidr} on ${JSON.stringify(link)}: no such link`,
+    );
+  }
+  await nl.setLink({ index: l.index, up: true });
+  const have = (await nl.addresses()).some((a) =>
+    a.index === l.index && a.prefix === want.prefix &&
+    bytesEqual(a.bytes, want.bytes)
+  );
+  if (have) return false;
+  await nl.addAddress({
+    index: l.index,
+    family: want.family,
+    bytes: want.bytes,
+    prefix: want.prefix,
+  });
+  return true;
 }
 
 /** Waits up to `timeoutMs` for every link in `names`; returns the missing ones. */

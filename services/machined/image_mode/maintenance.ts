@@ -58,7 +58,7 @@ import { readBuildInfo } from "../version_info.ts";
 import { type FoundConfig, saveStateConfig } from "./config_source.ts";
 import type { Console } from "./console.ts";
 import { consoleSink } from "./console.ts";
-import { waitForLinks } from "./devices.ts";
+import { bootstrapAddress, waitForLinks } from "./devices.ts";
 import { IMAGE_BUS_HOST, waitForAddress } from "./image_platform.ts";
 import type { KernelIp } from "./kernel_args.ts";
 import { planNetwork } from "./network_plan.ts";
@@ -121,6 +121,9 @@ export async function runMaintenance(
   if (missing.length > 0) {
     con.say(`warning: links not found: ${missing.join(", ")}`);
   }
+  await bootstrapAddress(o.libc, plan.home.link, plan.home.cidr).catch((
+    err,
+  ) => con.say(`warning: ${errorText(err)}`));
 
   const log = createLogger("machined", { sink: consoleSink(con) });
   await Deno.mkdir(`${o.runDir}/run`, { recursive: true, mode: 0o700 });
@@ -191,7 +194,8 @@ export async function runMaintenance(
   }
   const apid: ServiceSpec = {
     id: "apid",
-    dependsOn: ["nats", "networkd"],
+    // The address is in place (bootstrapped above); networkd adds the rest.
+    dependsOn: ["nats"],
     prepare: (signal) => waitForAddress(plan.address, signal),
     process: () => ({
       command: DENO_PATH,

@@ -28,6 +28,8 @@ export interface NetworkPlan {
   source: "config" | "kernel ip=" | "QEMU user-network default";
   /** The links networkd needs to exist before it starts. */
   links: string[];
+  /** Where the node address is: its link and CIDR as configured. */
+  home: { link: string; cidr: string };
 }
 
 function fromKernelIp(ip: KernelIp): NetworkInterfaceConfig {
@@ -60,10 +62,11 @@ export function planNetwork(
     interfaces = [fromKernelIp(QEMU_USER_NETWORK)];
     source = "QEMU user-network default";
   }
-  const address = interfaces.flatMap((i) => i.addresses ?? [])
-    .map((c) => c.split("/")[0])
-    .find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
-  if (!address) {
+  const home = interfaces.flatMap((i) =>
+    (i.addresses ?? []).map((cidr) => ({ link: i.name, cidr }))
+  ).find((h) => /^\d+\.\d+\.\d+\.\d+\//.test(h.cidr));
+  const address = home?.cidr.split("/")[0];
+  if (!home || !address) {
     throw new Error(
       `Cannot pick the node address: the ${source} interfaces (${
         interfaces.map((i) => i.name).join(", ")
@@ -79,5 +82,6 @@ export function planNetwork(
     address,
     source,
     links: interfaces.map((i) => i.name),
+    home,
   };
 }

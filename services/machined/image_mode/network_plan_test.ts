@@ -17,6 +17,7 @@ Deno.test("planNetwork() picks interfaces and the node address", async (t) => {
         ],
       }, { cidr: "1.2.3.4/24", device: "eth0" });
       assertEquals(plan.address, "10.5.0.2");
+      assertEquals(plan.home, { link: "eth0", cidr: "10.5.0.2/32" });
       assertEquals(plan.source, "config");
       assertEquals(plan.links, ["eth0", "eth1"]);
       assertEquals(plan.network.hostname, "n1");

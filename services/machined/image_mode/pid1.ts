@@ -34,6 +34,7 @@ import {
 } from "./config_source.ts";
 import { type Console, consoleSink, serialConsole } from "./console.ts";
 import {
+  bootstrapAddress,
   loadEarlyModules,
   loopbackUp,
   waitForLinks,
@@ -192,6 +193,12 @@ async function runNode(
     con.say(`warning: links not found: ${missing.join(", ")}`);
   }
   if (ctx.stop.signal.aborted) return "poweroff";
+  try {
+    await bootstrapAddress(libc, plan.home.link, plan.home.cidr);
+  } catch (err) {
+    // networkd applies it (or reports why not); apid waits for it.
+    con.say(`warning: ${errorText(err)}`);
+  }
 
   await Deno.mkdir(RUN_STATE_DIR, { recursive: true, mode: 0o700 });
   const runner = new TrackingRunner(

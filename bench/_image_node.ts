@@ -1,0 +1,82 @@
+/**
+ * For the image benchmarks: boots one configured Bronze node under QEMU
+ * (config on fw_cfg, apid forwarded from 127.0.0.1) and gives an mTLS API
+ * client for it.
+ * @module
+ */
+import type { ConsoleLine } from "../image/console_reader.ts";
+import { composeCmdline } from "../image/layout.ts";
+import type { BuiltImage } from "../image/pipeline/build_image.ts";
+import { type Accel, startVm, type Vm } from "../image/qemu.ts";
+import { ApiClient } from "../cli/client/api_client.ts";
+import { contextTls, mintClientConfig } from "../lib/clientconfig/mod.ts";
+import {
+  bundleCa,
+  generateMachineConfigs,
+  generateSecretsBundle,
+  stringifyMachineConfig,
+} from "../lib/config/mod.ts";
+
+/** A booting node: its VM, API client and the temp folder to remove. */
+export interface BenchNode extends AsyncDisposable {
+  /** The VM (console, exit). */
+  vm: Vm;
+  /** Admin mTLS client of the node's apid through the forwarded port. */
+  client: ApiClient;
+}
+
+/** Starts a configured control-plane node; dispose it to kill and clean up. */
+export async function bootNode(
+  image: BuiltImage,
+  options: { accel: Accel; onLine?: (l: ConsoleLine) => void },
+): Promise<BenchNode> {
+  const dir = await Deno.makeTempDir({ prefix: "bronze-bench-" });
+  const secrets = await generateSecretsBundle();
+  const { controlplane } = generateMachineConfigs("bench", "10.0.2.15", {
+    secrets,
+  });
+  controlplane.machine.network = {
+    hostname: "bench-1",
+    interfaces: [{
+      name: "eth0",
+      addresses: ["10.0.2.15/24"],
+      routes: [{ network: "0.0.0.0/0", gateway: "10.0.2.2" }],
+    }],
+  };
+  await Deno.writeTextFile(
+    `${dir}/config.yaml`,
+    stringifyMachineConfig(controlplane),
+  );
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const ca = await bundleCa(secrets);
+  const cc = await mintClientConfig(ca, {
+    contextName: "bench",
+    endpoints: [`127.0.0.1:${port}`],
+  });
+  const vm = await startVm({
+    kernel: image.kernel,
+    initramfs: image.initramfs,
+    cmdline: composeCmdline(image.cmdline, ["panic=-1"]),
+    disk: image.disk,
+    forwards: [{ hostPort: port, guestPort: 50000 }],
+    fwCfg: [{ name: "opt/bronze/config", file: `${dir}/config.yaml` }],
+    accel: options.accel,
+    onLine: options.onLine,
+  });
+  const client = new ApiClient({
+    endpoints: [`127.0.0.1:${port}`],
+    nodes: [],
+    tls: contextTls(cc.contexts.bench),
+  });
+  return {
+    vm,
+    client,
+    async [Symbol.asyncDispose]() {
+      client.close();
+      await vm[Symbol.asyncDispose]();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
