@@ -5,6 +5,7 @@
  * - with a config on QEMU's fw_cfg: Version, ServiceList, Processes, a
  *   networkd restart through the API (new pid, Running), Dmesg (the kernel's
  *   "Linux version"), `osctl apply-config --mode staged` (mTLS, admin),
+ *   Reboot (the next boot reads the config from the state partition),
  *   Shutdown, and QEMU exits after a clean unmount;
  * - with no config: maintenance mode (server-only TLS, the fingerprint on
  *   the console is the served certificate's, only ApplyConfiguration and
@@ -163,6 +164,8 @@ Deno.test("image e2e: a configured node serves the API and shuts down", async (t
     disk: image.disk,
     forwards: [{ hostPort: port, guestPort: 50000 }],
     fwCfg: [{ name: "opt/bronze/config", file: `${dir.path}/config.yaml` }],
+    // A guest reboot restarts the VM (the disk's writes last as long as QEMU).
+    noReboot: false,
   });
   const { client, osconfig } = await adminClient(secrets, port);
   try {
@@ -235,6 +238,26 @@ Deno.test("image e2e: a configured node serves the API and shuts down", async (t
       }
     });
 
+    await t.step(
+      "udevd-lite read the image's modules at coldplug",
+      async () => {
+        let text = "";
+        for await (
+          const chunk of client.stream(
+            MachineServiceService.logs,
+            { id: "udevd", follow: false, tailLines: -1 },
+            {},
+          )
+        ) {
+          text += new TextDecoder().decode(chunk.bytes);
+        }
+        const coldplug = text.split("\n").find((l) => l.includes('"coldplug"'));
+        assert(coldplug, `no coldplug line in udevd's log:\n${text}`);
+        assert(!/"aliases":0[,}]/.test(coldplug), coldplug);
+        assert(!text.includes("coldplug failed"), text);
+      },
+    );
+
     await t.step("networkd restarts through the API", async () => {
       const r = await client.unary(
         MachineServiceService.serviceRestart,
@@ -277,6 +300,40 @@ Deno.test("image e2e: a configured node serves the API and shuts down", async (t
         ]);
         assertEquals(staged.code, 0, staged.stderr);
         assertIncludes(staged.stdout, "takes effect at the next reboot");
+      },
+    );
+
+    await t.step(
+      "Reboot: reboot(2), then a boot from the state partition",
+      async () => {
+        const from = vm.console.lines.length;
+        await client.unary(
+          MachineServiceService.reboot,
+          {},
+          { timeoutMs: 30_000 },
+        );
+        await vm.console.waitFor(/machined: rebooting/, {
+          from,
+          timeoutMs: 60_000,
+        });
+        await vm.console.waitFor(/machined: starting in image mode/, {
+          from,
+          timeoutMs: BOOT_TIMEOUT_MS,
+        });
+        await vm.console.waitFor(/machine config from the state partition/, {
+          from,
+          timeoutMs: BOOT_TIMEOUT_MS,
+        });
+        await vm.console.waitFor(/machined: ready: e2e-node-1/, {
+          from,
+          timeoutMs: BOOT_TIMEOUT_MS,
+        });
+        assert(
+          !vm.console.lines.slice(from).some((l) =>
+            /warning: unmount/.test(l.text)
+          ),
+          "the partitions were unmounted cleanly before the reboot",
+        );
       },
     );
 
