@@ -15,7 +15,7 @@ import {
   type InitramfsCompression,
   OUTPUT_NAMES,
 } from "./pipeline/build_image.ts";
-import { sha256Hex } from "./pipeline/exec.ts";
+import { run, sha256Hex } from "./pipeline/exec.ts";
 import { KERNEL_PIN } from "./pipeline/kernel.ts";
 import { NATS_SERVER_PATH } from "./layout.ts";
 
@@ -62,7 +62,14 @@ export async function buildInputsKey(
   const files: string[] = [...SOURCE_FILES];
   for (const d of SOURCE_DIRS) await sourceFiles(repoRoot, d, files);
   files.sort();
-  const parts: string[] = [JSON.stringify({ kernel: KERNEL_PIN, extra })];
+  // The image carries the commit (Version's sha): a new commit is a new build.
+  const head = await run("git", ["-C", repoRoot, "rev-parse", "HEAD"]).then(
+    (b) => new TextDecoder().decode(b).trim(),
+    () => "",
+  );
+  const parts: string[] = [
+    JSON.stringify({ kernel: KERNEL_PIN, extra, head }),
+  ];
   for (const f of files) {
     try {
       parts.push(

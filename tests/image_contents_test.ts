@@ -119,6 +119,9 @@ Deno.test("the image holds no shell and only the programs it needs", async (t) =
       const p of [
         "/usr/lib/bronze/probe.js",
         ...image.manifest.daemons.map((d) => `/usr/lib/bronze/${d}.js`),
+        "/usr/lib/bronze/apid-maintenance.js",
+        "/usr/lib/bronze/build_info.json",
+        "/usr/lib/bronze/deno-dir/v8_code_cache_v2",
         `/usr/lib/modules/${release}/modules.dep`,
         `/usr/lib/modules/${release}/kernel/fs/ext4/ext4.ko`,
         `/usr/lib/modules/${release}/kernel/drivers/net/virtio_net.ko`,

@@ -8,8 +8,10 @@
  * scratch: under TCG that is seconds per program, and the compiler's peak
  * memory (~40 MB per process) is never reached.
  *
- * The files are rebuilt row by row, sorted, so the same bundles give the
- * same bytes (the code cache content itself is deterministic).
+ * V8 embeds the path a bundle was compiled at in its code cache, so the
+ * bundles are compiled at one fixed path, {@linkcode PREWARM_DIR} (builds
+ * take turns through a lock file), and the cache files are rebuilt row by
+ * row, sorted: the same bundles give the same bytes.
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
@@ -21,6 +23,9 @@ export const CACHE_FILES: readonly string[] = [
   "dep_analysis_cache_v2",
 ];
 
+/** Where bundles are compiled: the same path in every build. */
+export const PREWARM_DIR = "/tmp/bronze-image-code-cache/bundles";
+
 /** The argument every bundle refuses (it exits after loading). */
 const PREWARM_ARG = "--bronze-code-cache-prewarm";
 
@@ -28,7 +33,7 @@ const PREWARM_ARG = "--bronze-code-cache-prewarm";
 export interface CodeCacheOptions {
   /** The Deno binary (the one the image carries). */
   deno: string;
-  /** Folder holding the bundles (`<name>.js`). */
+  /** Folder holding the bundles (`<name>.js`); they are copied to PREWARM_DIR. */
   bundleDir: string;
   /** Bundle names to compile. */
   names: readonly string[];
@@ -50,6 +55,31 @@ function fileUrl(dir: string): string {
 export async function buildCodeCache(
   options: CodeCacheOptions,
 ): Promise<string[]> {
+  const top = PREWARM_DIR.slice(0, PREWARM_DIR.lastIndexOf("/"));
+  await Deno.mkdir(top, { recursive: true, mode: 0o700 });
+  const lock = await Deno.open(`${top}/lock`, {
+    read: true,
+    write: true,
+    create: true,
+  });
+  try {
+    await lock.lock(true);
+    await Deno.remove(PREWARM_DIR, { recursive: true }).catch(() => {});
+    await Deno.mkdir(PREWARM_DIR, { recursive: true });
+    for (const name of options.names) {
+      await Deno.copyFile(
+        `${options.bundleDir}/${name}.js`,
+        `${PREWARM_DIR}/${name}.js`,
+      );
+    }
+    return await compileAndCopy(options);
+  } finally {
+    await Deno.remove(PREWARM_DIR, { recursive: true }).catch(() => {});
+    lock.close();
+  }
+}
+
+async function compileAndCopy(options: CodeCacheOptions): Promise<string[]> {
   await Deno.remove(options.scratchDir, { recursive: true }).catch(() => {});
   await Deno.mkdir(options.scratchDir, { recursive: true });
   await Deno.mkdir(options.outDir, { recursive: true });
@@ -60,7 +90,7 @@ export async function buildCodeCache(
       "--no-prompt",
       "--no-config",
       "--no-lock",
-      `${options.bundleDir}/${name}.js`,
+      `${PREWARM_DIR}/${name}.js`,
       PREWARM_ARG,
     ], {
       env: {
@@ -71,7 +101,7 @@ export async function buildCodeCache(
       signal: options.signal,
     }).catch(() => {}); // exits non-zero by design
   }
-  const from = fileUrl(options.bundleDir);
+  const from = fileUrl(PREWARM_DIR);
   const to = fileUrl(options.imageBundleDir);
   const written: string[] = [];
   for (const file of CACHE_FILES) {
