@@ -5,7 +5,7 @@
  * and certificate match, so a half-replaced set is never used.
  * @module
  */
-import { checkTlsMaterial, type TlsMaterial } from "../grpc/mod.ts";
+import { checkTlsMaterial, type TlsMaterial } from "./tls_material.ts";
 
 /** The files of one certificate folder, PEM. */
 export interface CertDirFiles {

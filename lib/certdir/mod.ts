@@ -13,6 +13,12 @@ export {
   writeCertDir,
   writeFileAtomic,
 } from "./cert_dir.ts";
+export {
+  checkTlsMaterial,
+  NODE_SERVER_NAME,
+  tlsContextOptions,
+} from "./tls_material.ts";
+export type { TlsMaterial } from "./tls_material.ts";
 export type {
   CertDirFiles,
   CertDirMaterial,

@@ -6,54 +6,16 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { createPrivateKey, X509Certificate } from "node:crypto";
-import { createSecureContext, type SecureContextOptions } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
+import {
+  checkTlsMaterial,
+  NODE_SERVER_NAME,
+  tlsContextOptions,
+  type TlsMaterial,
+} from "../certdir/mod.ts";
 
-/** A certificate, its key and the CA that verifies peers; all PEM. */
-export interface TlsMaterial {
-  /** CA certificate(s) (PEM) that peers' certificates must chain to. */
-  ca: string;
-  /** Own certificate (PEM). */
-  cert: string;
-  /** Own private key (PEM). Secret. */
-  key: string;
-}
-
-/** The DNS SAN every Bronze node server certificate carries (dial IPs with it). */
-export const NODE_SERVER_NAME = "bronze-node";
-
-function contextOptions(m: TlsMaterial): SecureContextOptions {
-  return {
-    ca: Buffer.from(m.ca),
-    cert: Buffer.from(m.cert),
-    key: Buffer.from(m.key),
-  };
-}
-
-/**
- * Checks that TLS material loads (key matches certificate, PEM parses) before
- * it is handed to a live server; throws an Error saying what failed.
- */
-export function checkTlsMaterial(m: TlsMaterial): void {
-  let matches: boolean;
-  try {
-    createSecureContext(contextOptions(m));
-    new X509Certificate(m.ca);
-    const cert = new X509Certificate(m.cert);
-    matches = cert.checkPrivateKey(createPrivateKey(m.key));
-  } catch (cause) {
-    throw new Error(
-      "Cannot load TLS material: certificate, key or CA is unusable",
-      { cause },
-    );
-  }
-  if (!matches) {
-    throw new Error(
-      "Cannot load TLS material: the key does not match the certificate",
-    );
-  }
-}
+export { checkTlsMaterial, NODE_SERVER_NAME, tlsContextOptions };
+export type { TlsMaterial };
 
 /**
  * Server credentials whose certificate, key and CA can be replaced at any
@@ -71,7 +33,7 @@ export class RotatingServerCredentials extends grpc.ServerCredentials {
         requestCert: requireClientCert,
         rejectUnauthorized: requireClientCert,
       },
-      contextOptions(material),
+      tlsContextOptions(material),
     );
     this.#requireClientCert = requireClientCert;
   }
@@ -79,7 +41,7 @@ export class RotatingServerCredentials extends grpc.ServerCredentials {
   /** Replaces the material for new handshakes; throws (keeping the old) if unusable. */
   update(material: TlsMaterial): void {
     checkTlsMaterial(material);
-    this.updateSecureContextOptions(contextOptions(material));
+    this.updateSecureContextOptions(tlsContextOptions(material));
   }
 
   /** grpc-js identity check: each instance is its own credentials. */

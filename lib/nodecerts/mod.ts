@@ -26,7 +26,8 @@ export type {
 } from "../certdir/mod.ts";
 export { nodeIdentity } from "./sans.ts";
 export type { NodeIdentity } from "./sans.ts";
-export { requestCertificate, trustdEndpointsOf } from "./trustd_client.ts";
+export { requestCertificate } from "./trustd_request.ts";
+export { trustdEndpointsOf } from "./trustd_endpoints.ts";
 export type {
   RequestCertificateOptions,
   TrustdCertificate,

@@ -19,7 +19,8 @@ import {
 import type { Logger } from "../log/mod.ts";
 import { certDirOf, writeCertDir } from "../certdir/mod.ts";
 import { nodeIdentity } from "./sans.ts";
-import { requestCertificate, trustdEndpointsOf } from "./trustd_client.ts";
+import { requestCertificate } from "./trustd_request.ts";
+import { trustdEndpointsOf } from "./trustd_endpoints.ts";
 
 /** Shortest certificate lifetime accepted (tests use a few seconds). */
 export const MIN_NODE_CERT_TTL_MS = 2000;

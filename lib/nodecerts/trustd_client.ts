@@ -1,9 +1,7 @@
 import { Buffer } from "node:buffer";
 import { ApiError } from "../bus/mod.ts";
-import { parseEndpoint } from "../config/mod.ts";
 import { SecurityServiceService } from "../api/gen/security/security.ts";
 import { TlsChannel } from "../grpc/mod.ts";
-import { TRUSTD_PORT } from "../constants/mod.ts";
 import type { Logger } from "../log/mod.ts";
 
 /** Options for {@linkcode requestCertificate}. */
@@ -81,18 +79,6 @@ export async function requestCertificate(
     await sleep(backoff * (0.8 + 0.4 * Math.random()), options.signal);
     backoff = Math.min(backoff * 2, maxBackoff);
   }
-}
-
-/**
- * trustd endpoints from the config's control-plane endpoint: its host on
- * TRUSTD_PORT (DNS names are left for grpc-js to resolve, all addresses).
- */
-export function trustdEndpointsOf(
-  controlPlaneEndpoint: string,
-  port: number = TRUSTD_PORT,
-): string[] {
-  const { host } = parseEndpoint(controlPlaneEndpoint);
-  return [host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`];
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -36,7 +36,7 @@ import type { Libc } from "../../../lib/ffi/mod.ts";
 import { createLogger, errorText } from "../../../lib/log/mod.ts";
 import { writeFileAtomic } from "../../../lib/nodecerts/mod.ts";
 import { CertificateAuthority } from "../../../lib/pki/mod.ts";
-import { NODE_SERVER_NAME } from "../../../lib/grpc/mod.ts";
+import { NODE_SERVER_NAME } from "../../../lib/certdir/mod.ts";
 import {
   BUNDLE_DIR,
   DENO_PATH,
