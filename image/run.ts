@@ -22,6 +22,8 @@ const USAGE = `usage: deno run -A image/run.ts [options] [-- kernel args...]
   --init NAME    program the init runs as PID 1 (machined, probe)
   --port N       host port on 127.0.0.1 forwarded to apid's 50000 (default 50000)
   --memory MiB   guest memory (default 1024)
+  --config FILE  a machine config, passed on QEMU's fw_cfg (opt/bronze/config);
+                 without one machined starts in maintenance mode
   --no-disk      boot without the disk image
 environment: BRONZE_QEMU_ACCEL=tcg|kvm|auto (default tcg)`;
 
@@ -36,6 +38,7 @@ try {
       port: { type: "string", default: "50000" },
       memory: { type: "string", default: "1024" },
       "no-disk": { type: "boolean", default: false },
+      config: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
@@ -86,6 +89,10 @@ try {
     memoryMiB: memory,
     accel: await chooseAccel(kernel),
     forwards: [{ hostPort: port, guestPort: 50000 }],
+    fwCfg: values.config === undefined ? [] : [{
+      name: "opt/bronze/config",
+      file: await Deno.realPath(values.config),
+    }],
   }, `${dir}/qmp.sock`);
   const child = new Deno.Command(qemu, {
     args,
