@@ -64,6 +64,20 @@ export const IMAGE_MODULES: readonly string[] = [
   "evdev",
 ];
 
+/**
+ * V8 flags of every program in the image (init, machined, daemons). The warm
+ * code cache is compiled with the same flags: V8 refuses a cache made under
+ * other flags, and the program would compile its bundle again.
+ */
+export const IMAGE_V8_FLAGS: readonly string[] = ["--lite-mode"];
+
+/** Deno's `--v8-flags=` argument for {@linkcode IMAGE_V8_FLAGS} (or none). */
+export function imageV8FlagsArgs(): string[] {
+  return IMAGE_V8_FLAGS.length === 0
+    ? []
+    : [`--v8-flags=${IMAGE_V8_FLAGS.join(",")}`];
+}
+
 /** Deno arguments before a program's script (PID 1 and the init). */
 export const DENO_RUN_ARGS: readonly string[] = [
   "run",
@@ -72,6 +86,7 @@ export const DENO_RUN_ARGS: readonly string[] = [
   "--no-lock",
   "--no-prompt",
   "--cached-only",
+  ...imageV8FlagsArgs(),
 ];
 
 /** Environment of the PID 1 program after the switch. */

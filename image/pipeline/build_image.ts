@@ -36,6 +36,7 @@ import {
   EPHEMERAL_MOUNT,
   IMAGE_DAEMONS,
   IMAGE_MODULES,
+  IMAGE_V8_FLAGS,
   imageCmdline,
   INIT_SCRIPT,
   LIB_DIR,
@@ -263,6 +264,7 @@ export async function buildImage(
       imageBundleDir: BUNDLE_DIR,
       scratchDir: `${stage}/deno-dir`,
       outDir: `${stage}/code-cache`,
+      v8Flags: IMAGE_V8_FLAGS,
       signal,
     }));
 

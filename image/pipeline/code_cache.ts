@@ -43,6 +43,8 @@ export interface CodeCacheOptions {
   scratchDir: string;
   /** Where the rewritten cache files go (created). */
   outDir: string;
+  /** V8 flags the programs run with in the image (the cache is keyed by them). */
+  v8Flags?: readonly string[];
   /** Aborts. */
   signal?: AbortSignal;
 }
@@ -90,6 +92,9 @@ async function compileAndCopy(options: CodeCacheOptions): Promise<string[]> {
       "--no-prompt",
       "--no-config",
       "--no-lock",
+      ...(options.v8Flags?.length
+        ? [`--v8-flags=${options.v8Flags.join(",")}`]
+        : []),
       `${PREWARM_DIR}/${name}.js`,
       PREWARM_ARG,
     ], {

@@ -7,6 +7,7 @@ import {
   type SupervisedDaemon,
 } from "./daemon_permissions.ts";
 import type { ProcessSpec } from "./runner/process_runner.ts";
+import { imageV8FlagsArgs } from "../../image/layout.ts";
 
 /** Where and how daemons run on this node. */
 export interface DaemonLaunchContext extends PermissionContext {
@@ -81,8 +82,9 @@ export function daemonProcess(
       "run",
       "--no-prompt",
       // A bundle needs no config, lock file or network: everything is in it.
+      // The image's V8 flags go with its bundles (their code cache needs them).
       ...(ctx.bundleDir
-        ? ["--no-config", "--no-lock", "--cached-only"]
+        ? ["--no-config", "--no-lock", "--cached-only", ...imageV8FlagsArgs()]
         : ["--config", `${ctx.root}/deno.json`]),
       ...denoPermissionFlags(daemon, ctx),
       ctx.bundleDir

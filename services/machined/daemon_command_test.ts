@@ -4,6 +4,7 @@ import {
   assertIncludes,
   assertThrows,
 } from "../../lib/testing/mod.ts";
+import { imageV8FlagsArgs } from "../../image/layout.ts";
 import { daemonFlags, daemonProcess } from "./daemon_command.ts";
 import { denoPermissionFlags } from "./daemon_permissions.ts";
 
@@ -61,16 +62,38 @@ Deno.test("daemonProcess() passes secrets on stdin only", async (t) => {
       );
     },
   );
-  await t.step("bundles run without deno.json", () => {
-    const s = daemonProcess("udevd", { ...ctx, bundleDir: "/usr/lib/bronze" }, {
-      busPassword: "p".repeat(32),
-    });
-    assert(!s.args.includes("--config"));
-    for (const f of ["--no-config", "--no-lock", "--cached-only"]) {
-      assert(s.args.includes(f), f);
-    }
-    assertIncludes(s.args.join(" "), "/usr/lib/bronze/udevd-lite.js --address");
-  });
+  await t.step(
+    "bundles run without deno.json, with the image's V8 flags",
+    () => {
+      const s = daemonProcess(
+        "udevd",
+        { ...ctx, bundleDir: "/usr/lib/bronze" },
+        {
+          busPassword: "p".repeat(32),
+        },
+      );
+      assert(!s.args.includes("--config"));
+      for (
+        const f of [
+          "--no-config",
+          "--no-lock",
+          "--cached-only",
+          ...imageV8FlagsArgs(),
+        ]
+      ) {
+        assert(s.args.includes(f), f);
+      }
+      // The code cache is built under these flags; source runs keep V8's own.
+      assert(
+        !daemonProcess("udevd", ctx, { busPassword: "p".repeat(32) }).args
+          .some((a) => a.startsWith("--v8-flags")),
+      );
+      assertIncludes(
+        s.args.join(" "),
+        "/usr/lib/bronze/udevd-lite.js --address",
+      );
+    },
+  );
   await t.step("extras cannot replace the bus credentials", () => {
     const s = daemonProcess("udevd", ctx, {
       busPassword: "p".repeat(32),

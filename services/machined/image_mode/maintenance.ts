@@ -40,6 +40,7 @@ import { NODE_SERVER_NAME } from "../../../lib/certdir/mod.ts";
 import {
   BUNDLE_DIR,
   DENO_PATH,
+  imageV8FlagsArgs,
   NATS_SERVER_PATH,
 } from "../../../image/layout.ts";
 import { checkApplyRequest } from "../apply_config.ts";
@@ -205,6 +206,7 @@ export async function runMaintenance(
         "--no-config",
         "--no-lock",
         "--cached-only",
+        ...imageV8FlagsArgs(),
         ...denoPermissionFlags("apid", launch),
         MAINTENANCE_APID_BUNDLE,
         "--address",
