@@ -41,6 +41,11 @@ import {
   waitForValue,
 } from "./devices.ts";
 import { imagePlatform } from "./image_platform.ts";
+import {
+  BOOT_PRIORITY_DEADLINE_MS,
+  BootPriority,
+  BootPriorityRunner,
+} from "./boot_priority.ts";
 import { kernelArg, parseIpArg } from "./kernel_args.ts";
 import { runMaintenance } from "./maintenance.ts";
 import {
@@ -201,8 +206,25 @@ async function runNode(
   }
 
   await Deno.mkdir(RUN_STATE_DIR, { recursive: true, mode: 0o700 });
+  // The daemons the API does not wait for start at a low CPU weight.
+  let priority: BootPriority | undefined;
+  try {
+    priority = BootPriority.setup();
+  } catch (err) {
+    con.say(`warning: boot priority: ${errorText(err)}`);
+  }
+  const endBootPriority = () => {
+    for (const p of priority?.restore() ?? []) {
+      con.say(`warning: boot priority: ${p}`);
+    }
+  };
+  const bootPriorityDeadline = setTimeout(
+    endBootPriority,
+    BOOT_PRIORITY_DEADLINE_MS,
+  );
+  const spawner = new GroupProcessRunner({ setpriv: null, setsid: null });
   const runner = new TrackingRunner(
-    new GroupProcessRunner({ setpriv: null, setsid: null }),
+    priority ? new BootPriorityRunner(spawner, priority) : spawner,
   );
   const machined = new Machined({
     stateDir: RUN_STATE_DIR,
@@ -218,6 +240,8 @@ async function runNode(
     }),
     logSink: consoleSink(con),
     onReady: () => {
+      clearTimeout(bootPriorityDeadline);
+      endBootPriority();
       readyLine(plan.address, hostname).then(con.say);
     },
   });
@@ -239,6 +263,7 @@ async function runNode(
     if (code !== 0) throw new Error(`machined stopped with code ${code}`);
     return machined.stopReason === "reboot" ? "reboot" : "poweroff";
   } finally {
+    clearTimeout(bootPriorityDeadline);
     ctx.stop.signal.removeEventListener("abort", onStop);
     reaping.abort();
     await reaperDone;
