@@ -153,6 +153,7 @@ export async function startNode(
   const bus = await Bus.connect(nats.creds("machined"));
   const streams = { open: 0 };
   serveFakeMachined(bus, options.hostname, streams);
+  await bus.flush();
   const certs = `${options.dir}/certs/apid`;
   await pki.writeNodeCerts(certs, options);
   const port = options.port ?? 50000;

@@ -57,6 +57,7 @@ Deno.test("maintenance apid: server-only TLS, ApplyConfiguration forwarded, the 
       }],
     });
   });
+  await machined.flush();
   const port = freePort();
   const ac = new AbortController();
   let listening!: () => void;

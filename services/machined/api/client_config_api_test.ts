@@ -40,6 +40,7 @@ Deno.test("GenerateClientConfiguration mints client configs on control planes", 
     { config: () => config, address: "127.5.0.2" },
     log,
   );
+  await machined.flush(); // the subscription is in place before the first call
   const call = (
     roles: string[],
     crtTtlSeconds: number,
