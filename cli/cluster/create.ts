@@ -23,10 +23,10 @@ import { nodeAddresses } from "./addresses.ts";
 import { launchNode } from "./launch_node.ts";
 import { isAlive } from "./processes.ts";
 import {
+  assertNotRunning,
   clusterDir,
   type ClusterNode,
   type ClusterRecord,
-  readClusterRecord,
   writeClusterRecord,
 } from "./state.ts";
 import { stopClusterProcesses } from "./destroy.ts";
@@ -78,16 +78,7 @@ export async function createCluster(
   const addresses = nodeAddresses(options.cidr, options.nodes);
   const root = options.clustersRoot;
   const dir = clusterDir(options.name, root);
-  const existing = await readClusterRecord(options.name, root);
-  if (existing) {
-    for (const n of existing.nodes) {
-      if (await isAlive(n.pid)) {
-        throw new Error(
-          `Cannot create cluster "${options.name}": it is running (destroy it first: osctl cluster destroy --name ${options.name})`,
-        );
-      }
-    }
-  }
+  await assertNotRunning(options.name, root);
   for (const address of addresses) assertPortFree(address, APID_PORT);
   await Deno.remove(dir, { recursive: true }).catch(() => {});
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });

@@ -45,13 +45,12 @@ import {
   repositoryRoot,
   waitForApids,
 } from "./create.ts";
-import { isAlive } from "./processes.ts";
 import { stopQemuCluster } from "./qemu_destroy.ts";
 import {
+  assertNotRunning,
   clusterDir,
   type ClusterNode,
   type ClusterRecord,
-  readClusterRecord,
   writeClusterRecord,
 } from "./state.ts";
 
@@ -196,16 +195,7 @@ export async function createQemuCluster(
   const net = vmAddresses(options.cidr, options.nodes);
   const root = options.clustersRoot;
   const dir = clusterDir(options.name, root);
-  const existing = await readClusterRecord(options.name, root);
-  if (existing) {
-    for (const n of existing.nodes) {
-      if (await isAlive(n.pid)) {
-        throw new Error(
-          `Cannot create cluster "${options.name}": it is running (destroy it first: osctl cluster destroy --name ${options.name})`,
-        );
-      }
-    }
-  }
+  await assertNotRunning(options.name, root);
   const image = await loadImage(options, progress);
   if (!image.disk) throw new Error(`The image in ${image.outDir} has no disk`);
   await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { isAlive } from "./processes.ts";
 
 /** One node of a local cluster as recorded on disk. */
 export interface ClusterNode {
@@ -89,4 +90,19 @@ export async function writeClusterRecord(
     mode: 0o600,
   });
   await Deno.rename(path + ".tmp", path);
+}
+
+/** Throws when a cluster of this name has a node still running. */
+export async function assertNotRunning(
+  name: string,
+  root?: string,
+): Promise<void> {
+  const existing = await readClusterRecord(name, root);
+  for (const n of existing?.nodes ?? []) {
+    if (await isAlive(n.pid)) {
+      throw new Error(
+        `Cannot create cluster "${name}": it is running (destroy it first: osctl cluster destroy --name ${name})`,
+      );
+    }
+  }
 }

@@ -1,0 +1,48 @@
+import { assertEquals, assertRejects, tempDir } from "../../lib/testing/mod.ts";
+import {
+  assertNotRunning,
+  readClusterRecord,
+  writeClusterRecord,
+} from "./state.ts";
+
+Deno.test("assertNotRunning() refuses a cluster whose node is alive", async (t) => {
+  await using dir = await tempDir();
+  const node = (pid: number) => ({
+    name: "c-controlplane-1",
+    address: "127.5.0.2",
+    type: "controlplane" as const,
+    pid,
+    stateDir: `${dir.path}/s`,
+  });
+  const record = (pid: number) => ({
+    name: "c",
+    cidr: "127.5.0.0/24",
+    provisioner: "process" as const,
+    nodes: [node(pid)],
+    created: new Date(0).toISOString(),
+  });
+  await t.step("no record: fine", async () => {
+    await assertNotRunning("c", dir.path);
+  });
+  await t.step("a live pid: refused with the way out", async () => {
+    await writeClusterRecord(record(Deno.pid), dir.path);
+    assertEquals(
+      (await readClusterRecord("c", dir.path))?.nodes[0].pid,
+      Deno.pid,
+    );
+    const err = await assertRejects(() =>
+      assertNotRunning("c", dir.path)
+    ) as Error;
+    assertEquals(
+      err.message,
+      'Cannot create cluster "c": it is running (destroy it first: osctl cluster destroy --name c)',
+    );
+  });
+  await t.step("only dead pids: fine", async () => {
+    const gone = new Deno.Command("true").spawn();
+    const pid = gone.pid;
+    await gone.status;
+    await writeClusterRecord(record(pid), dir.path);
+    await assertNotRunning("c", dir.path);
+  });
+});
