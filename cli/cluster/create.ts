@@ -7,6 +7,7 @@ import {
   generateMachineConfigs,
   generateSecretsBundle,
   type MachineConfig,
+  type SecretsBundle,
   stringifyMachineConfig,
   stringifySecretsBundle,
 } from "../../lib/config/mod.ts";
@@ -135,16 +136,10 @@ export async function createCluster(
       );
     }
 
-    const ca = await bundleCa(secrets);
-    const minted = await mintClientConfig(ca, {
-      contextName: options.name,
-      endpoints: [endpoint],
+    await publishContextAndWait(record, secrets, {
+      osconfig: options.osconfig,
+      endpoint,
       nodes: addresses,
-    });
-    await mergeContext(options.osconfig, minted, options.name);
-    progress(`merged context "${options.name}" into ${options.osconfig}`);
-
-    await waitForApids(record, minted, {
       waitMs: options.waitMs ?? 180_000,
       progress,
       signal: options.signal,
@@ -174,7 +169,34 @@ function assertPortFree(address: string, port: number): void {
 }
 
 /** Puts `minted`'s context into the client config at `path` and makes it current. */
-export async function mergeContext(
+/**
+ * Mints an admin client certificate from the cluster's CA, merges a context
+ * named after the cluster (endpoint, nodes) into the client config and makes
+ * it current, then waits until every node's apid answers through it.
+ */
+export async function publishContextAndWait(
+  record: ClusterRecord,
+  secrets: SecretsBundle,
+  options: {
+    osconfig: string;
+    endpoint: string;
+    nodes: string[];
+    waitMs: number;
+    progress: (line: string) => void;
+    signal?: AbortSignal;
+  },
+): Promise<void> {
+  const minted = await mintClientConfig(await bundleCa(secrets), {
+    contextName: record.name,
+    endpoints: [options.endpoint],
+    nodes: options.nodes,
+  });
+  await mergeContext(options.osconfig, minted, record.name);
+  options.progress(`merged context "${record.name}" into ${options.osconfig}`);
+  await waitForApids(record, minted, options);
+}
+
+async function mergeContext(
   path: string,
   minted: ClientConfig,
   name: string,
@@ -190,7 +212,7 @@ export async function mergeContext(
  * endpoint (fan-out to all nodes), failing early when a node's process
  * (machined, or QEMU) is gone.
  */
-export async function waitForApids(
+async function waitForApids(
   record: ClusterRecord,
   config: ClientConfig,
   options: {

@@ -30,21 +30,14 @@ import {
 import { findTool } from "../../image/pipeline/exec.ts";
 import { chooseAccel, qemuArgs } from "../../image/qemu.ts";
 import {
-  bundleCa,
   generateMachineConfigs,
   generateSecretsBundle,
   type MachineConfig,
   stringifyMachineConfig,
   stringifySecretsBundle,
 } from "../../lib/config/mod.ts";
-import { mintClientConfig } from "../../lib/clientconfig/mod.ts";
 import { formatIpv4, parseCidr } from "./addresses.ts";
-import {
-  mergeContext,
-  nodeName,
-  repositoryRoot,
-  waitForApids,
-} from "./create.ts";
+import { nodeName, publishContextAndWait, repositoryRoot } from "./create.ts";
 import { stopQemuCluster } from "./qemu_destroy.ts";
 import {
   assertNotRunning,
@@ -295,17 +288,10 @@ export async function createQemuCluster(
       );
     }
 
-    const ca = await bundleCa(secrets);
-    const cpPort = record.nodes[0].apiPort!;
-    const minted = await mintClientConfig(ca, {
-      contextName: options.name,
-      endpoints: [`127.0.0.1:${cpPort}`],
+    await publishContextAndWait(record, secrets, {
+      osconfig: options.osconfig,
+      endpoint: `127.0.0.1:${record.nodes[0].apiPort!}`,
       nodes: net.addresses,
-    });
-    await mergeContext(options.osconfig, minted, options.name);
-    progress(`merged context "${options.name}" into ${options.osconfig}`);
-
-    await waitForApids(record, minted, {
       waitMs: options.waitMs ?? 600_000,
       progress,
       signal: options.signal,
