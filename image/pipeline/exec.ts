@@ -4,6 +4,7 @@
  * package to install for a missing tool.
  * @module
  */
+import { findExecutable } from "../../lib/exec/mod.ts";
 
 /** Options for {@linkcode run}. */
 export interface RunOptions {
@@ -34,32 +35,8 @@ export const BUILD_TOOLS: readonly HostTool[] = [
   { cmd: "mkfs.ext4", pkg: "e2fsprogs" },
 ];
 
-const SEARCH_EXTRA = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
-
 /** The absolute path of `cmd`, or undefined when it is not installed. */
-export function findTool(cmd: string): string | undefined {
-  if (cmd.includes("/")) return isExecutable(cmd) ? cmd : undefined;
-  let path = "";
-  try {
-    path = Deno.env.get("PATH") ?? "";
-  } catch {
-    // no env permission: the fixed directories below still apply
-  }
-  for (const dir of [...path.split(":"), ...SEARCH_EXTRA]) {
-    if (dir === "") continue;
-    if (isExecutable(`${dir}/${cmd}`)) return `${dir}/${cmd}`;
-  }
-  return undefined;
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    const st = Deno.statSync(path);
-    return st.isFile && ((st.mode ?? 0) & 0o111) !== 0;
-  } catch {
-    return false;
-  }
-}
+export const findTool: (cmd: string) => string | undefined = findExecutable;
 
 /** Throws one error listing every missing tool and the packages to install. */
 export function requireTools(tools: readonly HostTool[]): void {

@@ -1,3 +1,4 @@
+import { findExecutable } from "../exec/mod.ts";
 import { type DaemonName, DAEMONS } from "../constants/mod.ts";
 import {
   type BusCredentials,
@@ -23,35 +24,13 @@ export interface TestNats extends AsyncDisposable {
 
 /** Finds nats-server on PATH or in /usr/sbin. */
 export function natsServerPath(): string {
-  for (
-    const dir of (Deno.env.get("PATH") ?? "").split(":").concat([
-      "/usr/sbin",
-      "/usr/bin",
-    ])
-  ) {
-    try {
-      const p = `${dir}/nats-server`;
-      Deno.statSync(p);
-      return p;
-    } catch {
-      // next
-    }
+  const path = findExecutable("nats-server");
+  if (!path) {
+    throw new Error(
+      "nats-server not found: install Debian's nats-server package",
+    );
   }
-  throw new Error(
-    "nats-server not found: install Debian's nats-server package",
-  );
-}
-
-function hasSetpriv(): boolean {
-  for (const dir of ["/usr/bin", "/bin", "/usr/sbin"]) {
-    try {
-      Deno.statSync(`${dir}/setpriv`);
-      return true;
-    } catch {
-      // next
-    }
-  }
-  return false;
+  return path;
 }
 
 /** Starts nats-server on loopback with the daemon users of a node. */
@@ -67,7 +46,7 @@ export async function startNats(host = "127.0.0.1"): Promise<TestNats> {
   let child: Deno.ChildProcess | undefined;
   const start = async () => {
     // PR_SET_PDEATHSIG: a test process that dies never leaves nats-server behind.
-    const [cmd, ...pre] = hasSetpriv()
+    const [cmd, ...pre] = findExecutable("setpriv")
       ? ["setpriv", "--pdeathsig", "SIGKILL", "--", natsServerPath()]
       : [natsServerPath()];
     child = new Deno.Command(cmd, {

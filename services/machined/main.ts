@@ -66,7 +66,7 @@ import {
 } from "./flags.ts";
 import { runImageMode } from "./image_mode/pid1.ts";
 import { Machined } from "./machined.ts";
-import { findExecutable } from "./runner/process_runner.ts";
+import { findExecutable } from "../../lib/exec/mod.ts";
 
 function fail(code: number, message: string): never {
   console.error(`machined: ${message}`);

@@ -1,3 +1,4 @@
+import { findExecutable } from "../../../lib/exec/mod.ts";
 import type { Logger } from "../../../lib/log/mod.ts";
 
 /** What to run. */
@@ -54,21 +55,6 @@ export interface GroupProcessRunnerOptions {
   log?: Logger;
   /** Lines longer than this are split (characters; default 16 KiB). */
   maxLineChars?: number;
-}
-
-const SEARCH_DIRS = ["/usr/bin", "/bin", "/usr/sbin", "/sbin"];
-
-/** Finds an executable in the usual system folders; undefined if absent. */
-export function findExecutable(name: string): string | undefined {
-  for (const dir of SEARCH_DIRS) {
-    try {
-      const info = Deno.statSync(`${dir}/${name}`);
-      if (info.isFile && (info.mode ?? 0o111) & 0o111) return `${dir}/${name}`;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 /**
