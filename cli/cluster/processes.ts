@@ -1,5 +1,7 @@
-/** One process as /proc shows it. */
-export interface ProcessEntry {
+import { listProcesses, readProcess } from "../../lib/procfs/mod.ts";
+
+/** A process of a local cluster. */
+export interface ClusterProcess {
   /** Process id. */
   pid: number;
   /** Parent process id. */
@@ -8,31 +10,12 @@ export interface ProcessEntry {
   cmdline: string;
 }
 
-/** Lists every process readable in /proc. */
-export async function listProcesses(): Promise<ProcessEntry[]> {
-  const out: ProcessEntry[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
-      // The command name may contain spaces and parentheses: split after the last ")".
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (fields[0] === "Z") continue; // zombies hold nothing
-      const raw = await Deno.readFile(`/proc/${entry.name}/cmdline`);
-      const cmdline = new TextDecoder().decode(raw).replaceAll("\0", " ")
-        .trim();
-      out.push({ pid: Number(entry.name), ppid: Number(fields[1]), cmdline });
-    } catch {
-      // exited while we looked
-    }
-  }
-  return out;
-}
-
-/** The processes whose command line mentions `marker` and all their descendants. */
-export async function processesOf(marker: string): Promise<ProcessEntry[]> {
-  const all = await listProcesses();
-  const found = new Map<number, ProcessEntry>();
+/** The live processes whose command line mentions `marker`, and all their descendants. */
+export async function processesOf(marker: string): Promise<ClusterProcess[]> {
+  const all = (await listProcesses())
+    .filter((p) => p.state !== "Z") // zombies hold nothing
+    .map((p) => ({ pid: p.pid, ppid: p.ppid, cmdline: p.argv.join(" ") }));
+  const found = new Map<number, ClusterProcess>();
   for (const p of all) {
     if (p.cmdline.includes(marker) && p.pid !== Deno.pid) found.set(p.pid, p);
   }
@@ -52,8 +35,8 @@ export async function processesOf(marker: string): Promise<ProcessEntry[]> {
 /** Whether a process is alive (and not a zombie). */
 export async function isAlive(pid: number): Promise<boolean> {
   try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+    const p = await readProcess(pid);
+    return p !== undefined && p.state !== "Z";
   } catch {
     return false;
   }

@@ -6,6 +6,7 @@
  * is reaped only when it is still a zombie on the next scan.
  * @module
  */
+import { parseStat } from "../../../lib/procfs/mod.ts";
 import type {
   OutputStream,
   ProcessRunner,
@@ -147,9 +148,10 @@ export function procZombieChildren(
   for (const e of entries) {
     if (!/^\d+$/.test(e.name)) continue;
     try {
-      const stat = Deno.readTextFileSync(`${procRoot}/${e.name}/stat`);
-      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (rest[0] === "Z" && Number(rest[1]) === parent) {
+      const stat = parseStat(
+        Deno.readTextFileSync(`${procRoot}/${e.name}/stat`),
+      );
+      if (stat.state === "Z" && stat.ppid === parent) {
         out.push(Number(e.name));
       }
     } catch {
