@@ -23,6 +23,11 @@ export interface BenchNode extends AsyncDisposable {
   vm: Vm;
   /** Admin mTLS client of the node's apid through the forwarded port. */
   client: ApiClient;
+  /**
+   * A new admin client with a channel of its own: a first dial, free of the
+   * reconnect backoff a channel builds up while the node is still booting.
+   */
+  newClient(): ApiClient;
 }
 
 /** Starts a configured control-plane node; dispose it to kill and clean up. */
@@ -65,14 +70,17 @@ export async function bootNode(
     accel: options.accel,
     onLine: options.onLine,
   });
-  const client = new ApiClient({
-    endpoints: [`127.0.0.1:${port}`],
-    nodes: [],
-    tls: contextTls(cc.contexts.bench),
-  });
+  const newClient = () =>
+    new ApiClient({
+      endpoints: [`127.0.0.1:${port}`],
+      nodes: [],
+      tls: contextTls(cc.contexts.bench),
+    });
+  const client = newClient();
   return {
     vm,
     client,
+    newClient,
     async [Symbol.asyncDispose]() {
       client.close();
       await vm[Symbol.asyncDispose]();

@@ -82,8 +82,11 @@ async function bootOnce(): Promise<Run> {
   const deadline = t0 + 300_000;
   let apiMs = 0;
   while (performance.now() < deadline) {
+    // Each attempt dials anew: a channel that failed while the node booted
+    // waits out grpc-js's reconnect backoff (seconds) before dialling again.
+    using probe = node.newClient();
     try {
-      await node.client.unary(
+      await probe.unary(
         MachineServiceService.version,
         { metadata: undefined },
         { timeoutMs: 2000 },
@@ -92,7 +95,7 @@ async function bootOnce(): Promise<Run> {
       break;
     } catch {
       if (node.vm.exit) throw new Error("QEMU exited before the API answered");
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
   if (!apiMs) throw new Error("the API did not answer within 300 s");
