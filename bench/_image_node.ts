@@ -61,8 +61,7 @@ export async function bootNode(
     endpoints: [`127.0.0.1:${port}`],
   });
   const vm = await startVm({
-    kernel: image.kernel,
-    initramfs: image.initramfs,
+    ...image.boot,
     cmdline: composeCmdline(image.cmdline, ["panic=-1"]),
     disk: image.disk,
     forwards: [{ hostPort: port, guestPort: 50000 }],

@@ -64,7 +64,7 @@ const image = await cachedBuild({
   initramfsCompression: values.compression,
   log: (m) => console.error(m),
 });
-const accel = await chooseAccel(image.kernel);
+const accel = await chooseAccel(image.boot.kernel);
 
 async function bootOnce(): Promise<Run> {
   const host = new Map<string, number>();

@@ -26,7 +26,7 @@ if (!Number.isFinite(idleMs) || idleMs < 0 || idleMs > 600_000) {
 
 const repoRoot = repoRootOf(import.meta.url, 1);
 const image = await cachedBuild({ repoRoot, log: (m) => console.error(m) });
-const accel = await chooseAccel(image.kernel);
+const accel = await chooseAccel(image.boot.kernel);
 await using node = await bootNode(image, { accel });
 await node.vm.console.waitFor(/machined: ready:/, { timeoutMs: 300_000 });
 await new Promise((r) => setTimeout(r, idleMs));

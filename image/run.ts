@@ -73,7 +73,7 @@ try {
       await Deno.readTextFile(`${out}/${OUTPUT_NAMES.manifest}`),
     ) as BuildManifest,
   );
-  const kernel = image.kernel;
+  const kernel = image.boot.kernel;
   const dir = await Deno.makeTempDir({ prefix: "bronze-run-" });
   const qemu = findTool("qemu-system-x86_64");
   if (qemu === undefined) {
@@ -83,7 +83,7 @@ try {
   }
   const args = qemuArgs({
     kernel,
-    initramfs: image.initramfs,
+    initramfs: image.boot.initramfs,
     cmdline: composeCmdline(base, extra),
     disk: values["no-disk"] ? undefined : `${out}/${OUTPUT_NAMES.disk}`,
     memoryMiB: memory,

@@ -1,6 +1,7 @@
 /**
- * The sizes report of a build: each artifact, and the compressed total
- * (kernel + initramfs, which holds the root squashfs) against the goal.
+ * The sizes report of a build: each artifact, the compressed total
+ * (kernel + initramfs, which holds the root squashfs) against the goal, and
+ * the uncompressed forms QEMU boots (the guest then decompresses nothing).
  * @module
  */
 
@@ -23,6 +24,8 @@ export function formatSizes(m: BuildManifest): string {
       "total compressed (kernel + initramfs)",
       `${mb(m.sizes.total)} (goal < ${mb(SIZE_GOAL)})`,
     ],
+    ["QEMU boots: vmlinux (uncompressed kernel)", mb(m.sizes.bootKernel)],
+    ["QEMU boots: initramfs.cpio (uncompressed)", mb(m.sizes.bootInitramfs)],
   ];
   const runtime = m.initramfs.filter((e) =>
     e.path === "/usr/bin/deno" ||

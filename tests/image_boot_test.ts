@@ -16,8 +16,7 @@ Deno.test("the image boots under QEMU to the probe and powers off", async (t) =>
   assert(image.disk !== undefined, "the cached build has a disk");
 
   await using vm = await startVm({
-    kernel: image.kernel,
-    initramfs: image.initramfs,
+    ...image.boot,
     cmdline: composeCmdline(image.cmdline, ["panic=-1", "bronze.init=probe"]),
     disk: image.disk,
     network: true,

@@ -7,6 +7,7 @@ import { cachedBuild, repoRootOf } from "../image/cached_build.ts";
 import { readCpio } from "../image/pipeline/cpio.ts";
 import { sha256File, sha256Hex } from "../image/pipeline/exec.ts";
 import { SIZE_GOAL } from "../image/sizes.ts";
+import { hasPvhEntry } from "../image/pipeline/vmlinux.ts";
 import { assert, assertEquals } from "../lib/testing/mod.ts";
 
 const repoRoot = repoRootOf(import.meta.url, 1);
@@ -65,9 +66,11 @@ async function initramfsBytes(
 Deno.test("the image holds no shell and only the programs it needs", async (t) => {
   const image = await cachedBuild({ repoRoot });
   const root = await squashfsListing(image.rootfs);
-  const initramfs = readCpio(
-    await initramfsBytes(image.initramfs, image.manifest.initramfsCompression),
+  const shipped = await initramfsBytes(
+    image.initramfs,
+    image.manifest.initramfsCompression,
   );
+  const initramfs = readCpio(shipped);
   const release = image.manifest.kernel.release;
 
   await t.step("no shell anywhere, by name", () => {
@@ -166,6 +169,21 @@ Deno.test("the image holds no shell and only the programs it needs", async (t) =
       );
     }
   });
+
+  await t.step(
+    "QEMU boots the shipped kernel and initramfs uncompressed",
+    async () => {
+      assertEquals(
+        await sha256File(image.boot.initramfs),
+        await sha256Hex(shipped),
+        "initramfs.cpio is initramfs.zst decompressed",
+      );
+      assert(hasPvhEntry(image.boot.kernel), "vmlinux has a PVH entry point");
+      const s = image.manifest.sizes;
+      assertEquals(s.bootKernel, (await Deno.stat(image.boot.kernel)).size);
+      assert(s.bootKernel > s.kernel, "vmlinux is larger than vmlinuz");
+    },
+  );
 
   await t.step("the compressed image is within the size goal", () => {
     const s = image.manifest.sizes;

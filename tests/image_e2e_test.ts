@@ -158,8 +158,7 @@ Deno.test("image e2e: a configured node serves the API and shuts down", async (t
   );
   const port = freePort();
   await using vm = await startVm({
-    kernel: image.kernel,
-    initramfs: image.initramfs,
+    ...image.boot,
     cmdline: composeCmdline(image.cmdline, ["panic=-1"]),
     disk: image.disk,
     forwards: [{ hostPort: port, guestPort: 50000 }],
@@ -365,8 +364,7 @@ Deno.test("image e2e: maintenance mode takes a config through apply-config --ins
   );
   const port = freePort();
   await using vm = await startVm({
-    kernel: image.kernel,
-    initramfs: image.initramfs,
+    ...image.boot,
     cmdline: composeCmdline(image.cmdline, ["panic=-1"]),
     disk: image.disk,
     forwards: [{ hostPort: port, guestPort: 50000 }],

@@ -214,7 +214,7 @@ export async function createQemuCluster(
     nodes: [],
     created: new Date().toISOString(),
   };
-  const accel = await chooseAccel(image.kernel);
+  const accel = await chooseAccel(image.boot.kernel);
   try {
     for (const [i, address] of net.addresses.entries()) {
       const name = nodeName(options.name, i);
@@ -241,8 +241,7 @@ export async function createQemuCluster(
       const apiPort = freeTcpPort();
       const args = [
         ...qemuArgs({
-          kernel: image.kernel,
-          initramfs: image.initramfs,
+          ...image.boot,
           cmdline: composeCmdline(image.cmdline, []),
           disk,
           diskSnapshot: false,

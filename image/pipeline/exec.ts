@@ -32,6 +32,8 @@ export const BUILD_TOOLS: readonly HostTool[] = [
   { cmd: "dpkg", pkg: "dpkg" },
   { cmd: "mksquashfs", pkg: "squashfs-tools" },
   { cmd: "zstd", pkg: "zstd" },
+  // Debian's kernel is xz-compressed; vmlinux.ts unpacks it.
+  { cmd: "xz", pkg: "xz-utils" },
   { cmd: "mkfs.ext4", pkg: "e2fsprogs" },
 ];
 
@@ -74,19 +76,22 @@ export async function run(
   } catch (cause) {
     throw new Error(`Cannot start ${shown}`, { cause });
   }
-  if (options.stdin !== undefined) {
-    const chunks = Array.isArray(options.stdin)
-      ? options.stdin
-      : [options.stdin];
-    const w = child.stdin.getWriter();
-    try {
-      for (const c of chunks) await w.write(c);
-      await w.close();
-    } catch {
-      // the command exited early; its status and stderr tell why
-    }
-  }
-  const out = await child.output();
+  // stdin is written while stdout is read: a command that answers before
+  // it has read everything (a decompressor) would otherwise fill its
+  // stdout pipe and wait for us while we wait for it.
+  const writing = options.stdin === undefined
+    ? Promise.resolve()
+    : (async (stdin: Uint8Array | Uint8Array[]) => {
+      const chunks = Array.isArray(stdin) ? stdin : [stdin];
+      const w = child.stdin.getWriter();
+      try {
+        for (const c of chunks) await w.write(c);
+        await w.close();
+      } catch {
+        // the command exited early; its status and stderr tell why
+      }
+    })(options.stdin);
+  const [out] = await Promise.all([child.output(), writing]);
   if (!out.success) {
     const err = new TextDecoder().decode(out.stderr).trim().split("\n")
       .slice(-15).join("\n");
