@@ -139,6 +139,29 @@ Deno.test("the image holds no shell and only the programs it needs", async (t) =
     ) assert(paths.has(p), `missing ${p}`);
   });
 
+  await t.step("networkd and udevd-lite load nothing of Node's", async () => {
+    // Deno's Node layer costs a daemon ~8 MB and ~0.5 s of its start under
+    // TCG; these two need none of it (NATS over Deno's TCP, own flags).
+    const dir = await Deno.makeTempDir({ prefix: "bronze-bundles-" });
+    try {
+      await new Deno.Command("unsquashfs", {
+        args: ["-q", "-f", "-d", dir, image.rootfs, "/usr/lib/bronze"],
+        stdout: "null",
+      }).output();
+      for (const name of ["networkd", "udevd-lite"]) {
+        const code = await Deno.readTextFile(
+          `${dir}/usr/lib/bronze/${name}.js`,
+        );
+        const found = code.match(
+          /(from\s*|import\s*\(\s*)["']node:[\w/]+["']/g,
+        );
+        assertEquals(found, null, `${name}.js imports ${found?.join(", ")}`);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
   await t.step("the initramfs carries the init, its config, the root", () => {
     const paths = new Set(initramfs.map((e) => e.path));
     for (

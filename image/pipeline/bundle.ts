@@ -22,13 +22,18 @@ export interface BundleOptions {
 }
 
 /**
- * Prepended to every bundle: esbuild turns the `require("node:net")` of CJS
- * npm packages (grpc-js, nats) into a shim that throws "Dynamic require of
- * ... is not supported" unless a module-scope `require` exists; this makes
- * one from node:module.
+ * Prepended to every daemon bundle: esbuild turns the `require("node:net")`
+ * of CJS npm packages (grpc-js) into a shim that throws "Dynamic require of
+ * ... is not supported" unless a module-scope `require` exists. This one
+ * hands out Node's built-in modules (`node:` names) on first use, through
+ * `process.getBuiltinModule`, and nothing else: every other import is in
+ * the bundle. It is lazy on purpose: touching `process` or importing
+ * node:module at load starts Deno's Node compatibility layer (~8 MB, and
+ * ~0.5 s of a start under TCG) even in a daemon that never needs it
+ * (networkd, udevd-lite).
  */
 export const REQUIRE_BANNER =
-  'import{createRequire as __bronzeCreateRequire}from"node:module";var require=__bronzeCreateRequire(import.meta.url);\n';
+  'var require=(id)=>{const m=String(id).startsWith("node:")?globalThis.process.getBuiltinModule(id):undefined;if(m===undefined)throw new Error(`Cannot find module ${JSON.stringify(id)}: a bundle carries everything but Node built-ins`);return m};\n';
 
 /**
  * The bindings `using` declarations make in JS source (`using a = f(), b =

@@ -77,3 +77,35 @@ await save();
     assertIncludes(String(err), "minifying dropped 1 of 1 `using`");
   });
 });
+
+Deno.test("REQUIRE_BANNER hands esbuild's require shim Node built-ins on first use", async (t) => {
+  await using dir = await tempDir();
+  // esbuild's shim for the require() calls of CommonJS npm packages, as it
+  // appears in the minified daemon bundles.
+  const shim = `var req=(t=>typeof require<"u"?require:typeof Proxy<"u"?` +
+    `new Proxy(t,{get:(e,r)=>(typeof require<"u"?require:e)[r]}):t)` +
+    `(function(t){if(typeof require<"u")return require.apply(this,arguments);` +
+    `throw Error('Dynamic require of "'+t+'" is not supported')});`;
+  await Deno.writeTextFile(
+    `${dir.path}/main.js`,
+    REQUIRE_BANNER + shim +
+      `console.log(req("node:path").join("a", "b"));` +
+      `try { req("left-pad"); } catch (e) { console.log(e.message); }`,
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-config", "--no-prompt", `${dir.path}/main.js`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+
+  await t.step("a built-in comes through", () => {
+    assertEquals(lines[0], "a/b");
+  });
+  await t.step("anything else is refused by name", () => {
+    assertIncludes(lines[1] ?? "", 'Cannot find module "left-pad"');
+  });
+  await t.step("nothing of Node's is imported at load", () => {
+    assert(!/\bimport\b/.test(REQUIRE_BANNER));
+  });
+});

@@ -1,5 +1,4 @@
 import {
-  connect,
   createInbox,
   headers as natsHeaders,
   type Msg,
@@ -7,7 +6,8 @@ import {
   type NatsConnection,
   nuid,
   type Subscription,
-} from "@nats-io/transport-node";
+} from "@nats-io/nats-core/internal";
+import { connectTcp } from "./_deno_transport.ts";
 import {
   type DaemonName,
   HEADER_ERROR_CODE,
@@ -121,7 +121,7 @@ export class Bus {
     let lastErr: unknown;
     while (Date.now() < deadline) {
       try {
-        const nc = await connect({
+        const nc = await connectTcp({
           servers: creds.url,
           user: creds.user,
           pass: creds.pass,

@@ -1,6 +1,7 @@
 /**
  * The frame every Bronze daemon runs in: secrets on stdin, the bus, health,
- * signals and parent-death handling; the node flags (--address, --hostname).
+ * signals and parent-death handling; the command line (parseFlags, and the
+ * node flags --address and --hostname).
  * @module
  */
 export { runDaemon } from "./run.ts";
@@ -13,3 +14,10 @@ export {
   NODE_FLAG_OPTIONS,
 } from "./node_flags.ts";
 export type { NodeFlags } from "./node_flags.ts";
+export { parseFlags } from "./parse_flags.ts";
+export type {
+  FlagSpec,
+  FlagValue,
+  ParsedFlags,
+  ParseFlagsOptions,
+} from "./parse_flags.ts";

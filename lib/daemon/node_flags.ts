@@ -13,7 +13,7 @@ export interface NodeFlags {
   hostname: string;
 }
 
-/** The node:util parseArgs options of `--address` and `--hostname`. */
+/** The parseFlags specs of `--address` and `--hostname`. */
 export const NODE_FLAG_OPTIONS = {
   address: { type: "string" },
   hostname: { type: "string" },
@@ -33,7 +33,7 @@ export function checkHostname(name: string, flag = "--hostname"): string {
 }
 
 /**
- * Checks what parseArgs made of {@linkcode NODE_FLAG_OPTIONS}: no positional
+ * Checks what parseFlags made of {@linkcode NODE_FLAG_OPTIONS}: no positional
  * argument, `--address` an IP address, `--hostname` a hostname, both given.
  * Throws an Error naming the flag and quoting the value.
  */

@@ -4,7 +4,7 @@
  */
 import type { ApidOptions } from "./apid.ts";
 
-/** The raw flag values parseArgs produced. */
+/** The raw flag values parseFlags produced. */
 export interface ApidFlagValues {
   /** --address */
   address?: string;

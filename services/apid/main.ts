@@ -8,26 +8,28 @@
  * Secrets (bus credentials) arrive on stdin from machined.
  * @module
  */
-import { parseArgs } from "node:util";
-import { runDaemon } from "../../lib/daemon/mod.ts";
-import { runApid } from "./apid.ts";
+import { parseFlags, runDaemon } from "../../lib/daemon/mod.ts";
+import { type ApidOptions, runApid } from "./apid.ts";
 import { parseApidFlags } from "./flags.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    address: { type: "string" },
-    hostname: { type: "string" },
-    certs: { type: "string" },
-    "control-plane": { type: "boolean", default: false },
-    port: { type: "string" },
-    "leg-timeout-ms": { type: "string" },
-    "handshake-timeout-ms": { type: "string" },
-    "idle-timeout-ms": { type: "string" },
-  },
-  strict: true,
-});
-const options = parseApidFlags(values);
+let options: ApidOptions;
+try {
+  options = parseApidFlags(
+    parseFlags(Deno.args, {
+      address: { type: "string" },
+      hostname: { type: "string" },
+      certs: { type: "string" },
+      "control-plane": { type: "boolean", default: false },
+      port: { type: "string" },
+      "leg-timeout-ms": { type: "string" },
+      "handshake-timeout-ms": { type: "string" },
+      "idle-timeout-ms": { type: "string" },
+    }).values,
+  );
+} catch (err) {
+  console.error(`apid: ${(err as Error).message}`);
+  Deno.exit(2);
+}
 
 await runDaemon(
   "apid",

@@ -7,22 +7,25 @@
  * Same Deno permissions as apid. Secrets (bus credentials) arrive on stdin.
  * @module
  */
-import { parseArgs } from "node:util";
-import { runDaemon } from "../../lib/daemon/mod.ts";
+import { parseFlags, runDaemon } from "../../lib/daemon/mod.ts";
 import { parseApidFlags } from "./flags.ts";
+import type { ApidOptions } from "./apid.ts";
 import { runMaintenanceApid } from "./maintenance.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    address: { type: "string" },
-    hostname: { type: "string" },
-    certs: { type: "string" },
-    port: { type: "string" },
-  },
-  strict: true,
-});
-const options = parseApidFlags(values);
+let options: ApidOptions;
+try {
+  options = parseApidFlags(
+    parseFlags(Deno.args, {
+      address: { type: "string" },
+      hostname: { type: "string" },
+      certs: { type: "string" },
+      port: { type: "string" },
+    }).values,
+  );
+} catch (err) {
+  console.error(`apid: ${(err as Error).message}`);
+  Deno.exit(2);
+}
 
 await runDaemon(
   "apid",

@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseFlags } from "../../lib/daemon/mod.ts";
 import { isIpv4 } from "../../lib/config/mod.ts";
 
 /** machined's command line, validated. */
@@ -59,20 +59,15 @@ export function parseMachinedFlags(
 ): MachinedFlags {
   let values: Record<string, string | undefined>;
   try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        state: { type: "string" },
-        address: { type: "string" },
-        config: { type: "string" },
-        hostname: { type: "string" },
-        mode: { type: "string" },
-        "nats-server": { type: "string" },
-        "cert-ttl": { type: "string" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }) as { values: Record<string, string | undefined> });
+    ({ values } = parseFlags(args, {
+      state: { type: "string" },
+      address: { type: "string" },
+      config: { type: "string" },
+      hostname: { type: "string" },
+      mode: { type: "string" },
+      "nats-server": { type: "string" },
+      "cert-ttl": { type: "string" },
+    }));
   } catch (cause) {
     throw new FlagError(
       cause instanceof Error ? cause.message : String(cause),

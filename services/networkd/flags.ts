@@ -1,8 +1,8 @@
-import { parseArgs } from "node:util";
 import {
   checkNodeFlags,
   NODE_FLAG_OPTIONS,
   type NodeFlags,
+  parseFlags,
 } from "../../lib/daemon/mod.ts";
 
 /** networkd's command line. */
@@ -19,16 +19,15 @@ export const NETWORKD_USAGE =
 
 /** Parses networkd's flags strictly: unknown flags and bad values throw. */
 export function parseNetworkdFlags(args: string[]): NetworkdFlags {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags(
     args,
-    strict: true,
-    allowPositionals: true,
-    options: {
+    {
       ...NODE_FLAG_OPTIONS,
       apply: { type: "boolean", default: false },
       "set-hostname": { type: "boolean", default: false },
     },
-  });
+    { allowPositionals: true },
+  );
   return {
     ...checkNodeFlags(values, positionals),
     apply: values.apply,

@@ -8,8 +8,7 @@
  * Secrets (CA certificate and key, machine token) arrive on stdin from
  * machined: {"bus": {...}, "trustd": {"caCrt", "caKey", "token"}}.
  */
-import { parseArgs } from "node:util";
-import { runDaemon } from "../../lib/daemon/mod.ts";
+import { parseFlags, runDaemon } from "../../lib/daemon/mod.ts";
 import { ipFamily } from "../../lib/config/mod.ts";
 import { TRUSTD_PORT } from "../../lib/constants/mod.ts";
 import { runTrustd, type TrustdSettings } from "./run.ts";
@@ -22,18 +21,14 @@ function fail(message: string): never {
 function settingsFrom(args: string[]): TrustdSettings {
   let v;
   try {
-    v = parseArgs({
-      args,
-      strict: true,
-      options: {
-        address: { type: "string" },
-        hostname: { type: "string" },
-        certs: { type: "string" },
-        port: { type: "string" },
-        "max-ttl": { type: "string" },
-        "rate-burst": { type: "string" },
-        "rate-per-minute": { type: "string" },
-      },
+    v = parseFlags(args, {
+      address: { type: "string" },
+      hostname: { type: "string" },
+      certs: { type: "string" },
+      port: { type: "string" },
+      "max-ttl": { type: "string" },
+      "rate-burst": { type: "string" },
+      "rate-per-minute": { type: "string" },
     }).values;
   } catch (err) {
     fail((err as Error).message);

@@ -1,8 +1,8 @@
-import { parseArgs } from "node:util";
 import {
   checkNodeFlags,
   NODE_FLAG_OPTIONS,
   type NodeFlags,
+  parseFlags,
 } from "../../lib/daemon/mod.ts";
 
 /** udevd-lite's command line. */
@@ -28,17 +28,16 @@ function absolute(flag: string, v: string): string {
 
 /** Parses udevd-lite's flags strictly: unknown flags and bad values throw. */
 export function parseUdevdFlags(args: string[]): UdevdFlags {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags(
     args,
-    strict: true,
-    allowPositionals: true,
-    options: {
+    {
       ...NODE_FLAG_OPTIONS,
       sys: { type: "string", default: "/sys" },
       "modules-dir": { type: "string" },
       "load-modules": { type: "boolean", default: false },
     },
-  });
+    { allowPositionals: true },
+  );
   return {
     ...checkNodeFlags(values, positionals),
     sys: absolute("--sys", values.sys),
