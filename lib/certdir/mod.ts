@@ -22,5 +22,6 @@ export type { TlsMaterial } from "./tls_material.ts";
 export type {
   CertDirFiles,
   CertDirMaterial,
+  WaitForCertDirOptions,
   WatchCertDirOptions,
 } from "./cert_dir.ts";

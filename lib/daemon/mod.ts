@@ -15,6 +15,7 @@ export {
 } from "./node_flags.ts";
 export type { NodeFlags } from "./node_flags.ts";
 export { parseFlags } from "./parse_flags.ts";
+export { Readiness } from "./readiness.ts";
 export type {
   FlagSpec,
   FlagValue,

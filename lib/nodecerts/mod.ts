@@ -22,6 +22,7 @@ export {
 export type {
   CertDirFiles,
   CertDirMaterial,
+  WaitForCertDirOptions,
   WatchCertDirOptions,
 } from "../certdir/mod.ts";
 export { nodeIdentity } from "./sans.ts";

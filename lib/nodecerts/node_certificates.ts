@@ -227,6 +227,7 @@ export class NodeCertificates {
         usages: ["serverAuth" as const],
         ttlMs: this.#ttlMs,
       };
+      // apid's first: the API waits for them, trustd's are for workers.
       const apid = await ca.issueKeyPair(server);
       const client = await ca.issueKeyPair({
         commonName: id.commonName,
@@ -234,14 +235,8 @@ export class NodeCertificates {
         usages: ["clientAuth"],
         ttlMs: this.#ttlMs,
       });
-      const trustd = await ca.issueKeyPair(server);
       signal.throwIfAborted();
       const dirs = this.dirs;
-      await writeCertDir(dirs.trustd!, {
-        ca: caPem,
-        serverCrt: trustd.crt,
-        serverKey: trustd.key,
-      });
       await writeCertDir(dirs.apid, {
         ca: caPem,
         serverCrt: apid.crt,
@@ -249,12 +244,15 @@ export class NodeCertificates {
         clientCrt: client.crt,
         clientKey: client.key,
       });
+      const trustd = await ca.issueKeyPair(server);
+      signal.throwIfAborted();
+      await writeCertDir(dirs.trustd!, {
+        ca: caPem,
+        serverCrt: trustd.crt,
+        serverKey: trustd.key,
+      });
       return Math.min(
-        ...(await Promise.all(
-          [apid.crt, client.crt, trustd.crt].map(async (c) =>
-            (await parseCertificate(c)).notAfter.getTime()
-          ),
-        )),
+        ...[apid, client, trustd].map((c) => c.notAfter.getTime()),
       );
     }
     const keys = await generateKeyPair();

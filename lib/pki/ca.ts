@@ -32,6 +32,12 @@ export interface PemKeyPair {
   key: string;
 }
 
+/** A key pair just issued, and when its certificate expires. */
+export interface IssuedKeyPair extends PemKeyPair {
+  /** The certificate's notAfter (the TTL, capped at the CA's own end). */
+  notAfter: Date;
+}
+
 /** What a leaf certificate certifies. */
 export interface IssueOptions {
   /** Subject CN. */
@@ -166,6 +172,13 @@ export class CertificateAuthority {
 
   /** Issues a leaf certificate (PEM) for `publicKey`. */
   async issue(publicKey: CryptoKey, options: IssueOptions): Promise<string> {
+    return (await this.#issue(publicKey, options)).pem;
+  }
+
+  async #issue(
+    publicKey: CryptoKey,
+    options: IssueOptions,
+  ): Promise<{ pem: string; notAfter: Date }> {
     keyAlgorithmOf(publicKey);
     if (!(options.ttlMs > 0)) {
       throw new Error(
@@ -203,19 +216,21 @@ export class CertificateAuthority {
       signingKey: this.#privateKey,
       extensions,
     });
-    return cert.toString("pem") + "\n";
+    return { pem: cert.toString("pem") + "\n", notAfter };
   }
 
   /** Makes a fresh key pair and issues a certificate for it. */
   async issueKeyPair(
     options: IssueOptions & { algorithm?: KeyAlgorithm },
-  ): Promise<PemKeyPair> {
+  ): Promise<IssuedKeyPair> {
     const keys = await generateKeyPair(
       options.algorithm ?? DEFAULT_KEY_ALGORITHM,
     );
+    const { pem, notAfter } = await this.#issue(keys.publicKey, options);
     return {
-      crt: await this.issue(keys.publicKey, options),
+      crt: pem,
       key: await exportPrivateKeyPem(keys.privateKey),
+      notAfter,
     };
   }
 }

@@ -10,7 +10,12 @@ export {
   CLOCK_SKEW_MS,
   NODE_CERT_TTL_MS,
 } from "./ca.ts";
-export type { CreateCaOptions, IssueOptions, PemKeyPair } from "./ca.ts";
+export type {
+  CreateCaOptions,
+  IssuedKeyPair,
+  IssueOptions,
+  PemKeyPair,
+} from "./ca.ts";
 export {
   extKeyUsageOid,
   parseCertificate,

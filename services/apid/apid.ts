@@ -58,14 +58,11 @@ export async function runApid(
   ctx: ApidContext,
 ): Promise<void> {
   const { log } = ctx;
+  // A control plane forwards with its client pair: wait for that too.
   const first = await waitForCertDir(options.certsDir, {
     signal: ctx.signal,
+    accept: (m) => !options.controlPlane || m.client !== undefined,
   });
-  if (options.controlPlane && !first.client) {
-    throw new Error(
-      `Cannot start apid as a control plane: no client.crt in "${options.certsDir}"`,
-    );
-  }
   let client: TlsMaterial | undefined = first.client;
   const serverCreds = new RotatingServerCredentials(first.server, true);
   const port = options.port ?? APID_PORT;
@@ -107,17 +104,14 @@ export async function runApid(
   ctx.onListening?.(server.port);
 
   // Rotation: new handshakes get the new certificates, open calls carry on.
-  let seen = JSON.stringify(first);
   const watching = watchCertDir(options.certsDir, (m) => {
-    const now = JSON.stringify(m);
-    if (now === seen) return;
-    seen = now;
     serverCreds.update(m.server);
     client = m.client;
     pool.renew();
     log.info("certificates reloaded", {});
   }, {
     signal: ctx.signal,
+    known: first,
     intervalMs: options.certCheckMs ?? 1000,
     onProblem: (err) =>
       log.warn("certificates not reloaded", { error: errorText(err) }),

@@ -8,7 +8,7 @@
  * Secrets (bus credentials) arrive on stdin from machined.
  * @module
  */
-import { parseFlags, runDaemon } from "../../lib/daemon/mod.ts";
+import { parseFlags, Readiness, runDaemon } from "../../lib/daemon/mod.ts";
 import { type ApidOptions, runApid } from "./apid.ts";
 import { parseApidFlags } from "./flags.ts";
 
@@ -31,7 +31,17 @@ try {
   Deno.exit(2);
 }
 
+const readiness = new Readiness(
+  `waiting for certificates in ${options.certsDir}`,
+);
 await runDaemon(
   "apid",
-  ({ bus, log, signal }) => runApid(options, { bus, log, signal }),
+  ({ bus, log, signal }) =>
+    runApid(options, {
+      bus,
+      log,
+      signal,
+      onListening: () => readiness.ready(),
+    }),
+  { health: readiness.check },
 );

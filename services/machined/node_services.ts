@@ -50,9 +50,11 @@ export interface NodeServicesOptions {
   parentEnv?: Record<string, string>;
   /**
    * Waits for the node address (image mode). When given, the daemons start
-   * side by side: networkd needs only the bus (machined loaded the NIC
-   * drivers), trustd and apid wait for the address networkd configures
-   * rather than for networkd to be healthy.
+   * side by side, at once, beside nats-server: each retries the bus until
+   * it is up, networkd needs nothing else (machined loaded the NIC
+   * drivers), trustd and apid wait for the address rather than for networkd
+   * and, in their own process, for their certificates (reporting that as
+   * their health), so their start overlaps with the certificates' issue.
    */
   waitForAddress?: (signal: AbortSignal) => Promise<void>;
 }
@@ -101,7 +103,9 @@ export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
   const certs = (id: "apid" | "trustd") => {
     const steps: Array<(signal: AbortSignal) => Promise<void>> = [];
     if (o.waitForAddress) steps.push(o.waitForAddress);
-    if (o.prepareCerts) steps.push((signal) => o.prepareCerts!(id, signal));
+    if (o.prepareCerts && !parallel) {
+      steps.push((signal) => o.prepareCerts!(id, signal));
+    }
     return steps.length === 0 ? {} : {
       prepare: async (signal: AbortSignal) => {
         for (const step of steps) await step(signal);
@@ -122,9 +126,9 @@ export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
       graceMs: GRACE_MS.nats,
       backoff: o.backoff,
     },
-    daemon("udevd", ["nats"]),
-    daemon("networkd", parallel ? ["nats"] : ["nats", "udevd"]),
-    daemon("trustd", parallel ? ["nats"] : ["nats", "networkd"], {
+    daemon("udevd", parallel ? [] : ["nats"]),
+    daemon("networkd", parallel ? [] : ["nats", "udevd"]),
+    daemon("trustd", parallel ? [] : ["nats", "networkd"], {
       condition: () =>
         launch.controlPlane ? undefined : "Skipped: control plane only",
       ...certs("trustd"),
@@ -132,7 +136,7 @@ export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
     daemon(
       "apid",
       parallel
-        ? ["nats"]
+        ? []
         : launch.controlPlane
         ? ["nats", "networkd", "trustd"]
         : ["nats", "networkd"],

@@ -8,7 +8,7 @@
  * Secrets (CA certificate and key, machine token) arrive on stdin from
  * machined: {"bus": {...}, "trustd": {"caCrt", "caKey", "token"}}.
  */
-import { parseFlags, runDaemon } from "../../lib/daemon/mod.ts";
+import { parseFlags, Readiness, runDaemon } from "../../lib/daemon/mod.ts";
 import { ipFamily } from "../../lib/config/mod.ts";
 import { TRUSTD_PORT } from "../../lib/constants/mod.ts";
 import { runTrustd, type TrustdSettings } from "./run.ts";
@@ -60,8 +60,17 @@ function settingsFrom(args: string[]): TrustdSettings {
 }
 
 const settings = settingsFrom(Deno.args);
+const readiness = new Readiness(
+  `waiting for certificates in ${settings.certsDir}`,
+);
 await runDaemon(
   "trustd",
   ({ log, signal, secrets }) =>
-    runTrustd(settings, { log, signal, extra: secrets.extra }),
+    runTrustd(settings, {
+      log,
+      signal,
+      extra: secrets.extra,
+      onServing: () => readiness.ready(),
+    }),
+  { health: readiness.check },
 );

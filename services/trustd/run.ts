@@ -28,7 +28,13 @@ export interface TrustdSettings {
 /** Runs trustd until `signal` aborts: serve, reload certificates, close. */
 export async function runTrustd(
   settings: TrustdSettings,
-  ctx: { log: Logger; signal: AbortSignal; extra: Record<string, unknown> },
+  ctx: {
+    log: Logger;
+    signal: AbortSignal;
+    extra: Record<string, unknown>;
+    /** Called once the server listens. */
+    onServing?: () => void;
+  },
 ): Promise<void> {
   const { log, signal } = ctx;
   const secrets = parseTrustdSecrets(ctx.extra);
@@ -60,12 +66,14 @@ export async function runTrustd(
     address: server.address,
     hostname: settings.hostname,
   });
+  ctx.onServing?.();
   try {
     await watchCertDir(settings.certsDir, (m) => {
       server.updateTls(m.server);
       log.info("certificates reloaded", { dir: settings.certsDir });
     }, {
       signal,
+      known: first,
       onProblem: (err) =>
         log.warn("certificates not usable yet", {
           dir: settings.certsDir,

@@ -18,6 +18,7 @@ import {
 } from "../../../lib/ffi/mod.ts";
 import { errorText } from "../../../lib/log/mod.ts";
 import {
+  EARLY_MODULES,
   EPHEMERAL_MOUNT,
   IMAGE_MODULES,
   NATS_SERVER_PATH,
@@ -67,6 +68,12 @@ export const EPHEMERAL_LABEL = "BRONZE-EPHEMERAL";
 /** machined's per-boot state (bus config, node certificates): a tmpfs. */
 export const RUN_STATE_DIR = "/run/bronze";
 
+/**
+ * The late modules and the power button wait for the services to be up, or
+ * this long (ms) if some never are.
+ */
+export const LATE_HARDWARE_MS = 10_000;
+
 /** How the machine ends. */
 type PowerAction = "poweroff" | "reboot";
 
@@ -79,6 +86,8 @@ interface BootContext {
   mounted: string[];
   /** Aborted by SIGTERM/SIGINT before the services run. */
   stop: AbortController;
+  /** Whether {@linkcode lateHardware} ran (maintenance, then the node). */
+  lateDone?: boolean;
 }
 
 async function mountPartition(
@@ -115,26 +124,41 @@ async function readyLine(address: string, hostname: string): Promise<string> {
   return `ready: ${hostname} at ${address}, apid on ${address}:50000, API certificate SHA-256 ${fingerprint}`;
 }
 
-async function boot(ctx: BootContext): Promise<PowerAction> {
-  const { libc, con } = ctx;
-  const release = Deno.osRelease();
+function loadModuleSet(ctx: BootContext, names: readonly string[]): void {
   const modules = loadEarlyModules(
-    libc,
-    IMAGE_MODULES,
-    `/lib/modules/${release}`,
+    ctx.libc,
+    names,
+    `/lib/modules/${Deno.osRelease()}`,
   );
-  con.say(`loaded ${modules.loaded.length} kernel modules`);
-  for (const f of modules.failed) con.say(`warning: module not loaded: ${f}`);
+  ctx.con.say(`loaded ${modules.loaded.length} kernel modules`);
+  for (const f of modules.failed) {
+    ctx.con.say(`warning: module not loaded: ${f}`);
+  }
+}
+
+/**
+ * What the node needs soon but not to boot: the rest of the image's
+ * modules, then the power button (ACPI) as a clean shutdown. Runs once.
+ */
+function lateHardware(ctx: BootContext): void {
+  if (ctx.lateDone) return;
+  ctx.lateDone = true;
+  loadModuleSet(ctx, IMAGE_MODULES.filter((m) => !EARLY_MODULES.includes(m)));
   for (const button of powerButtons()) {
     watchPowerButton(button, () => {
       if (!ctx.stop.signal.aborted) {
-        con.say("power button pressed: shutting down");
+        ctx.con.say("power button pressed: shutting down");
         ctx.stop.abort();
       }
     }, ctx.stop.signal).catch((err) =>
-      con.say(`warning: power button ${button}: ${errorText(err)}`)
+      ctx.con.say(`warning: power button ${button}: ${errorText(err)}`)
     );
   }
+}
+
+async function boot(ctx: BootContext): Promise<PowerAction> {
+  const { libc, con } = ctx;
+  loadModuleSet(ctx, EARLY_MODULES);
   await loopbackUp(libc);
 
   const hasState = await mountPartition(
@@ -163,6 +187,7 @@ async function boot(ctx: BootContext): Promise<PowerAction> {
     con.say(`machine config from ${found.source}`);
   } else {
     con.say("no machine config: maintenance mode");
+    lateHardware(ctx);
     found = await runMaintenance({
       con,
       libc,
@@ -222,6 +247,7 @@ async function runNode(
     endBootPriority,
     BOOT_PRIORITY_DEADLINE_MS,
   );
+  const lateDeadline = setTimeout(() => lateHardware(ctx), LATE_HARDWARE_MS);
   const spawner = new GroupProcessRunner({ setpriv: null, setsid: null });
   const runner = new TrackingRunner(
     priority ? new BootPriorityRunner(spawner, priority) : spawner,
@@ -242,6 +268,8 @@ async function runNode(
     onReady: () => {
       clearTimeout(bootPriorityDeadline);
       endBootPriority();
+      clearTimeout(lateDeadline);
+      lateHardware(ctx);
       readyLine(plan.address, hostname).then(con.say);
     },
   });
@@ -264,6 +292,7 @@ async function runNode(
     return machined.stopReason === "reboot" ? "reboot" : "poweroff";
   } finally {
     clearTimeout(bootPriorityDeadline);
+    clearTimeout(lateDeadline);
     ctx.stop.signal.removeEventListener("abort", onStop);
     reaping.abort();
     await reaperDone;

@@ -1,5 +1,14 @@
-import { assert, assertEquals, tempDir } from "../../../lib/testing/mod.ts";
-import { OrphanReaper, type ReaperSystem } from "./reaper.ts";
+import {
+  assert,
+  assertEquals,
+  tempDir,
+  writeTree,
+} from "../../../lib/testing/mod.ts";
+import {
+  OrphanReaper,
+  procZombieChildren,
+  type ReaperSystem,
+} from "./reaper.ts";
 
 Deno.test("OrphanReaper reaps zombies it does not own, on the second sight", () => {
   let zombies = [10, 11, 12];
@@ -68,4 +77,27 @@ libc.close();
   const r = JSON.parse(text);
   assert(r.orphan > 0);
   assertEquals([r.reaped, r.gone], [1, true], text);
+});
+
+Deno.test("procZombieChildren() finds zombies through the children files, or a full scan", async (t) => {
+  await using dir = await tempDir();
+  const stat = (pid: number, state: string, ppid: number) =>
+    `${pid} (x y) ${state} ${ppid} 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n`;
+  await writeTree(dir.path, {
+    "1/task/1/children": "7 8 ",
+    "1/task/5/children": "9",
+    "7/stat": stat(7, "Z", 1),
+    "8/stat": stat(8, "S", 1),
+    "9/stat": stat(9, "Z", 1),
+    "12/stat": stat(12, "Z", 1), // not listed: found only by a full scan
+  });
+  const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
+  await t.step("children of every thread of the parent", () => {
+    assertEquals(sorted(procZombieChildren(1, dir.path)), [7, 9]);
+  });
+  await t.step("no children files: every process is looked at", async () => {
+    await Deno.remove(`${dir.path}/1/task/1/children`);
+    await Deno.remove(`${dir.path}/1/task/5/children`);
+    assertEquals(sorted(procZombieChildren(1, dir.path)), [7, 9, 12]);
+  });
 });

@@ -25,7 +25,7 @@ export interface HealthSettings {
 export const DEFAULT_HEALTH: Readonly<HealthSettings> = {
   initialDelayMs: 200,
   periodMs: 5000,
-  retryMs: 500,
+  retryMs: 250,
   timeoutMs: 2000,
   startGraceMs: 10_000,
 };

@@ -1,0 +1,15 @@
+import { Readiness } from "./readiness.ts";
+import { assertEquals } from "../testing/mod.ts";
+
+Deno.test("Readiness reports what a daemon waits for until it serves", async () => {
+  const r = new Readiness("waiting for certificates in /run/certs");
+  assertEquals(await r.check(), {
+    healthy: false,
+    message: "waiting for certificates in /run/certs",
+  });
+  r.ready();
+  assertEquals(await r.check(), { healthy: true, message: "" });
+  r.waitingFor("draining");
+  assertEquals(r.isReady, false);
+  assertEquals(await r.check(), { healthy: false, message: "draining" });
+});
