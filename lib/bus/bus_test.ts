@@ -6,6 +6,7 @@ import {
   waitUntil,
 } from "../testing/mod.ts";
 import { ApiError, Bus } from "./mod.ts";
+import { HEALTH_NOTICES, healthNoticeSubject } from "../constants/mod.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -175,6 +176,27 @@ Deno.test("nats-server refuses a daemon outside its subjects", async (t) => {
         } finally {
           await apid.close();
         }
+      },
+    );
+    await t.step(
+      "a daemon announces its own health, never another's",
+      async () => {
+        const ac = new AbortController();
+        const seen: string[] = [];
+        const following = (async () => {
+          for await (
+            const m of machined.subscribe(HEALTH_NOTICES, { signal: ac.signal })
+          ) seen.push(m.subject);
+        })();
+        await machined.flush();
+        networkd.publish(healthNoticeSubject("apid"), new Uint8Array());
+        networkd.publish(healthNoticeSubject("networkd"), new Uint8Array());
+        await networkd.flush();
+        await waitUntil(() => seen.length > 0, { timeoutMs: 5000 });
+        await machined.flush();
+        ac.abort();
+        await following;
+        assertEquals(seen, [healthNoticeSubject("networkd")]);
       },
     );
   } finally {

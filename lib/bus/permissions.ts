@@ -1,6 +1,7 @@
 import {
   type DaemonName,
   DAEMONS,
+  healthNoticeSubject,
   healthSubject,
   inboxPrefix,
 } from "../constants/mod.ts";
@@ -46,6 +47,8 @@ export function busPermissions(daemon: DaemonName): BusPermissions {
     publish.push("machined.events.>");
   }
   if (daemon === "udevd") publish.push("udevd.events.>");
+  // Each daemon may announce only its own health, never another's.
+  if (daemon !== "machined") publish.push(healthNoticeSubject(daemon));
   for (const caller of callersOf(daemon)) {
     publish.push(`${inboxPrefix(caller)}.>`);
   }

@@ -36,6 +36,26 @@ export function healthSubject(daemon: DaemonName): string {
   return `${daemon}.health`;
 }
 
+/**
+ * Where a daemon tells machined that its health may have changed (it just
+ * connected, or became ready), so machined checks it at once instead of at
+ * its next poll. The notice carries nothing: machined still asks.
+ */
+export function healthNoticeSubject(daemon: DaemonName): string {
+  return `machined.notice.health.${daemon}`;
+}
+
+/** Every daemon's health notices, as machined subscribes to them. */
+export const HEALTH_NOTICES = "machined.notice.health.*";
+
+/** The daemon a health notice subject names, if it names one. */
+export function healthNoticeDaemon(subject: string): DaemonName | undefined {
+  const prefix = HEALTH_NOTICES.slice(0, -1);
+  if (!subject.startsWith(prefix)) return undefined;
+  const name = subject.slice(prefix.length);
+  return DAEMONS.find((d) => d === name);
+}
+
 /** The subject a daemon serves a unary API method on. */
 export function rpcSubject(daemon: DaemonName, method: string): string {
   return `${daemon}.rpc.${method}`;

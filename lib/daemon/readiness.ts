@@ -11,6 +11,7 @@ import type { HealthCheck } from "./run.ts";
 export class Readiness {
   #ready = false;
   #waiting: string;
+  #listeners: Array<() => void> = [];
 
   /** Starts not ready, `waiting` saying why. */
   constructor(waiting = "starting") {
@@ -19,13 +20,26 @@ export class Readiness {
 
   /** Says what the daemon waits for now. */
   waitingFor(reason: string): void {
+    const was = this.#ready;
     this.#ready = false;
     this.#waiting = reason;
+    if (was) this.#changed();
   }
 
   /** The daemon serves. */
   ready(): void {
+    if (this.#ready) return;
     this.#ready = true;
+    this.#changed();
+  }
+
+  /** Calls `listener` after each change between ready and not ready. */
+  onChange(listener: () => void): void {
+    this.#listeners.push(listener);
+  }
+
+  #changed(): void {
+    for (const l of this.#listeners) l();
   }
 
   /** Whether {@linkcode Readiness.ready} was called since the last wait. */

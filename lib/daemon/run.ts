@@ -1,9 +1,14 @@
 import { Bus, type HandlerContext } from "../bus/mod.ts";
-import { type DaemonName, healthSubject } from "../constants/mod.ts";
+import {
+  type DaemonName,
+  healthNoticeSubject,
+  healthSubject,
+} from "../constants/mod.ts";
 import { HealthRequest, HealthResponse } from "../api/gen/machine/machine.ts";
 import { serveTyped } from "../bus/mod.ts";
 import { createLogger, errorText, type Logger } from "../log/mod.ts";
 import { type DaemonSecrets, readSecrets } from "./secrets.ts";
+import type { Readiness } from "./readiness.ts";
 
 /** What a daemon's run function gets. */
 export interface DaemonContext {
@@ -24,6 +29,11 @@ export type HealthCheck = () => Promise<{ healthy: boolean; message: string }>;
 export interface RunDaemonOptions {
   /** Health beyond "answers on the bus"; healthy by default. */
   health?: HealthCheck;
+  /**
+   * The daemon's readiness as its health (instead of `health`): machined
+   * is told each time it changes, and checks at once.
+   */
+  readiness?: Readiness;
   /** How long shutdown may take before the process exits anyway (ms). */
   shutdownGraceMs?: number;
 }
@@ -60,7 +70,7 @@ export async function runDaemon(
         if (event !== "ping") log.info("bus status", { event, data });
       },
     });
-    const check = options.health ??
+    const check = options.readiness?.check ?? options.health ??
       (() => Promise.resolve({ healthy: true, message: "" }));
     serveTyped(
       bus,
@@ -72,6 +82,11 @@ export async function runDaemon(
       },
     );
     await bus.flush();
+    // Tell machined to ask now, and again whenever readiness changes.
+    const notice = healthNoticeSubject(name);
+    const announce = () => bus?.publish(notice, new Uint8Array(0));
+    announce();
+    options.readiness?.onChange(announce);
     log.info("started", { pid: Deno.pid });
     await main({ bus, log, signal: ac.signal, secrets });
     log.info("stopped");

@@ -43,5 +43,5 @@ await runDaemon(
       signal,
       onListening: () => readiness.ready(),
     }),
-  { health: readiness.check },
+  { readiness },
 );

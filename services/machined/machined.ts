@@ -18,6 +18,8 @@ import {
 import {
   type DaemonName,
   DAEMONS,
+  HEALTH_NOTICES,
+  healthNoticeDaemon,
   healthSubject,
   NATS_PORT,
 } from "../../lib/constants/mod.ts";
@@ -352,6 +354,7 @@ export class Machined implements MachineBackend {
         });
         this.#busUp = true;
         this.#bus = bus;
+        this.#followHealthNotices(bus, signal);
         serveMachineApi(bus, this, this.#log);
         serveClientConfigApi(bus, {
           config: () => this.#o.config,
@@ -370,6 +373,20 @@ export class Machined implements MachineBackend {
         await sleep(1000, signal);
       }
     }
+  }
+
+  /** A daemon's health notice: check it now rather than at the next poll. */
+  #followHealthNotices(bus: Bus, signal: AbortSignal): void {
+    (async () => {
+      for await (const m of bus.subscribe(HEALTH_NOTICES, { signal })) {
+        const daemon = healthNoticeDaemon(m.subject);
+        if (daemon !== undefined) this.#supervisor.pokeHealth(daemon);
+      }
+    })().catch((err) => {
+      if (!signal.aborted) {
+        this.#log.warn("health notices stopped", { error: errorText(err) });
+      }
+    });
   }
 
   async #watchBoot(): Promise<void> {

@@ -72,5 +72,5 @@ await runDaemon(
       extra: secrets.extra,
       onServing: () => readiness.ready(),
     }),
-  { health: readiness.check },
+  { readiness },
 );

@@ -1,5 +1,5 @@
 import { errorText } from "../../../lib/log/mod.ts";
-import { sleep } from "./notifier.ts";
+import { type Poke, sleep } from "./notifier.ts";
 
 /** A health check: resolves when healthy, throws saying what is wrong. */
 export type HealthCheck = (signal: AbortSignal) => Promise<void>;
@@ -10,8 +10,14 @@ export interface HealthSettings {
   initialDelayMs: number;
   /** Between checks while healthy (ms). */
   periodMs: number;
-  /** Between checks while unknown or unhealthy (ms), so "up" shows soon. */
+  /**
+   * Between checks while unknown or unhealthy (ms), so "up" shows soon;
+   * doubled after each further failure up to `maxRetryMs`. A poke (the
+   * daemon's health notice) checks at once whatever the wait.
+   */
   retryMs: number;
+  /** The longest wait between failing checks (ms); default retryMs. */
+  maxRetryMs?: number;
   /** A check slower than this fails (ms). */
   timeoutMs: number;
   /**
@@ -26,6 +32,7 @@ export const DEFAULT_HEALTH: Readonly<HealthSettings> = {
   initialDelayMs: 200,
   periodMs: 5000,
   retryMs: 250,
+  maxRetryMs: 2000,
   timeoutMs: 2000,
   startGraceMs: 10_000,
 };
@@ -67,12 +74,20 @@ export async function runHealthChecks(
   options: {
     signal: AbortSignal;
     onResult: (failure: string | undefined) => void;
+    /** Wakes the loop for a check now (the daemon says its health changed). */
+    pokes?: Poke;
   },
 ): Promise<void> {
   const { signal } = options;
   const started = Date.now();
   let everHealthy = false;
-  if (await sleep(settings.initialDelayMs, signal)) return;
+  let retry = settings.retryMs;
+  const pause = async (ms: number): Promise<boolean> => {
+    if (!options.pokes) return await sleep(ms, signal);
+    await options.pokes.wait(signal, ms);
+    return signal.aborted;
+  };
+  if (await pause(settings.initialDelayMs)) return;
   while (!signal.aborted) {
     const failure = await checkOnce(check, settings.timeoutMs, signal);
     if (signal.aborted) return;
@@ -80,7 +95,14 @@ export async function runHealthChecks(
       Date.now() - started < (settings.startGraceMs ?? 0);
     if (failure === undefined) everHealthy = true;
     if (failure === undefined || !starting) options.onResult(failure);
-    const wait = failure === undefined ? settings.periodMs : settings.retryMs;
-    if (await sleep(wait, signal)) return;
+    let wait: number;
+    if (failure === undefined) {
+      wait = settings.periodMs;
+      retry = settings.retryMs;
+    } else {
+      wait = retry;
+      retry = Math.min(retry * 2, settings.maxRetryMs ?? settings.retryMs);
+    }
+    if (await pause(wait)) return;
   }
 }

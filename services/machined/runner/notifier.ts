@@ -26,6 +26,27 @@ export class Notifier {
   }
 }
 
+/**
+ * A wake-up for one waiter that is not lost when it comes between waits:
+ * the next wait then returns at once.
+ */
+export class Poke {
+  #pending = false;
+  #notifier = new Notifier();
+
+  /** Wakes the waiter now, or its next wait. */
+  poke(): void {
+    this.#pending = true;
+    this.#notifier.notify();
+  }
+
+  /** Resolves at a poke (made now or before), after `timeoutMs`, or on abort. */
+  async wait(signal: AbortSignal, timeoutMs: number): Promise<void> {
+    if (!this.#pending) await this.#notifier.wait(signal, timeoutMs);
+    this.#pending = false;
+  }
+}
+
 /** Sleeps `ms`, or less if `signal` aborts; resolves true when aborted. */
 export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {

@@ -6,7 +6,7 @@ import {
   runHealthChecks,
 } from "./health.ts";
 import { type ServiceEvent, ServiceHistory } from "./history.ts";
-import { sleep } from "./notifier.ts";
+import { Poke, sleep } from "./notifier.ts";
 import type {
   ExitStatus,
   OutputStream,
@@ -66,6 +66,7 @@ export class ServiceRunner {
   #now: () => number;
   #state: ServiceState = "Initialized";
   #health: HealthStatus = unknownHealth();
+  #pokes = new Poke();
   #healthySince = 0;
   #history = new ServiceHistory();
   #proc: RunningProcess | undefined;
@@ -124,6 +125,11 @@ export class ServiceRunner {
       events: this.#history.list(),
       dependsOn: this.dependsOn,
     };
+  }
+
+  /** Checks the service's health now, if it is running (its health notice). */
+  pokeHealth(): void {
+    this.#pokes.poke();
   }
 
   /** Starts the service (no-op when already active or skipped). */
@@ -262,6 +268,7 @@ export class ServiceRunner {
       ? runHealthChecks(this.#spec.health, this.#healthSettings, {
         signal: healthStop.signal,
         onResult: (f) => this.#onHealth(f),
+        pokes: this.#pokes,
       })
       : Promise.resolve();
     let onAbort: (() => void) | undefined;

@@ -90,6 +90,11 @@ export class Supervisor {
     return this.#changed.wait(signal, timeoutMs);
   }
 
+  /** Checks a service's health now (unknown ids are ignored: a notice is a hint). */
+  pokeHealth(id: string): void {
+    this.#runners.get(id)?.pokeHealth();
+  }
+
   /** Starts every service; each waits for its dependencies. */
   startAll(): void {
     for (const id of this.#order) this.#runners.get(id)!.start();
