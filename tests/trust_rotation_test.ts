@@ -119,7 +119,7 @@ Deno.test("certificate rotation under load drops no call", async () => {
           const r = await ch.unary(SecurityServiceService.certificate, req, {
             timeoutMs: 5000,
           });
-          assertEquals(r.crt.toString(), "ping");
+          assertEquals(new TextDecoder().decode(r.crt), "ping");
           ok++;
           if (ch !== longLived) fresh++;
         } catch (err) {

@@ -66,7 +66,8 @@ Deno.test("trustd signs node server CSRs for token holders only", async (t) => {
       metadata: options.token === undefined ? {} : { token: options.token },
     });
     issued++;
-    return { ca: reply.ca.toString(), crt: reply.crt.toString() };
+    const text = new TextDecoder();
+    return { ca: text.decode(reply.ca), crt: text.decode(reply.crt) };
   };
   const node: CsrOptions = {
     commonName: "w1",

@@ -169,7 +169,10 @@ Deno.test("udevd answers health and Disks, runs coldplug, publishes uevents", as
 Deno.test("udevd refuses unknown and bad flags", async (t) => {
   for (
     const [args, want] of [
-      [["--address", "127.0.0.1", "--hostname", "n", "--udev"], "'--udev'"],
+      [
+        ["--address", "127.0.0.1", "--hostname", "n", "--udev"],
+        'unknown flag "--udev"',
+      ],
       [["--address", "x", "--hostname", "n"], '"x" is not an IP address'],
       [["--address", "127.0.0.1", "--hostname", "n", "--sys", "sys"], '"sys"'],
       [["--address", "127.0.0.1"], "--hostname is required"],

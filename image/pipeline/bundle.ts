@@ -79,8 +79,12 @@ export async function bundle(
     run(options.deno, [
       "bundle",
       "--quiet",
+      // The packages' runtime-neutral builds ("browser"/"default" export
+      // conditions), not their Node ones: yaml's Node build imports
+      // node:process and node:buffer at load, which would start Deno's
+      // Node layer in every daemon that parses YAML (machined).
       "--platform",
-      "deno",
+      "browser",
       ...(minify ? ["--minify", "--keep-names"] : []),
       "--no-lock",
       "-o",

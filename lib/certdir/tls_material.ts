@@ -4,9 +4,8 @@
  * grpc-js (machined on a control plane). lib/grpc re-exports these.
  * @module
  */
-import { Buffer } from "node:buffer";
-import { createPrivateKey, X509Certificate } from "node:crypto";
-import { createSecureContext, type SecureContextOptions } from "node:tls";
+import type { SecureContextOptions } from "node:tls";
+import { nodeBuffer, nodeCrypto, nodeTls } from "../node_builtins/mod.ts";
 
 /** A certificate, its key and the CA that verifies peers; all PEM. */
 export interface TlsMaterial {
@@ -23,6 +22,7 @@ export const NODE_SERVER_NAME = "bronze-node";
 
 /** node:tls secure-context options of TLS material. */
 export function tlsContextOptions(m: TlsMaterial): SecureContextOptions {
+  const Buffer = nodeBuffer();
   return {
     ca: Buffer.from(m.ca),
     cert: Buffer.from(m.cert),
@@ -37,7 +37,8 @@ export function tlsContextOptions(m: TlsMaterial): SecureContextOptions {
 export function checkTlsMaterial(m: TlsMaterial): void {
   let matches: boolean;
   try {
-    createSecureContext(tlsContextOptions(m));
+    const { createPrivateKey, X509Certificate } = nodeCrypto();
+    nodeTls().createSecureContext(tlsContextOptions(m));
     new X509Certificate(m.ca);
     const cert = new X509Certificate(m.cert);
     matches = cert.checkPrivateKey(createPrivateKey(m.key));

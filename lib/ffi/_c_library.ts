@@ -11,6 +11,8 @@ export const LIBC_PATH = "libc.so.6";
 export const O_RDONLY = 0;
 /** open(2): close on exec. */
 export const O_CLOEXEC = 0o2000000;
+/** open(2): reads and writes never wait (EAGAIN instead). */
+export const O_NONBLOCK = 0o4000;
 
 /** dlopen(3)s the C library at `path` with `symbols`; throws naming the path. */
 export function openCLibrary<S extends Deno.ForeignLibraryInterface>(

@@ -44,6 +44,8 @@ const ERRNO: Readonly<Record<number, readonly [string, string]>> = {
 
 /** EAGAIN: try again (a non-blocking call found nothing). */
 export const EAGAIN = 11;
+/** EPIPE: a reader of /dev/kmsg fell behind; the record it wanted is gone. */
+export const EPIPE = 32;
 /** EINTR: interrupted by a signal; retry. */
 export const EINTR = 4;
 /** EEXIST: already exists. */

@@ -1,6 +1,7 @@
 import {
   LIBC_PATH,
   O_CLOEXEC,
+  O_NONBLOCK,
   O_RDONLY,
   openCLibrary,
   threadErrno,
@@ -268,11 +269,15 @@ export class Libc implements Disposable {
     this.#lib.symbols.close(fd);
   }
 
-  /** Opens a file read-only (O_CLOEXEC) and returns the raw descriptor. */
-  openReadOnly(path: string): number {
+  /**
+   * Opens a file read-only (O_CLOEXEC) and returns the raw descriptor;
+   * `nonBlocking` adds O_NONBLOCK (reads then answer "again" instead of
+   * waiting, see {@linkcode Libc.readSome}).
+   */
+  openReadOnly(path: string, options: { nonBlocking?: boolean } = {}): number {
     const fd = this.#lib.symbols.open(
       this.#encoder.encode(path + "\0"),
-      O_RDONLY | O_CLOEXEC,
+      O_RDONLY | O_CLOEXEC | (options.nonBlocking ? O_NONBLOCK : 0),
       0,
     );
     if (fd < 0) {
@@ -323,6 +328,22 @@ export class Libc implements Disposable {
     } finally {
       this.close(own);
     }
+  }
+
+  /**
+   * One read(2) into `buf`: the bytes read (0 at the end), or "again" when a
+   * non-blocking descriptor has nothing yet. Other failures throw a
+   * SyscallError with the errno (EPIPE from /dev/kmsg: a record was lost).
+   */
+  readSome(fd: number, buf: Uint8Array): number | "again" {
+    for (let round = 0; round < 100; round++) {
+      const n = this.#lib.symbols.read(fd, buf, BigInt(buf.length));
+      if (n >= 0n) return Number(n);
+      const e = this.errno();
+      if (e === EAGAIN) return "again";
+      if (e !== EINTR) throw new SyscallError(`Cannot read fd ${fd}`, e);
+    }
+    return "again";
   }
 
   /**

@@ -10,6 +10,7 @@ export {
   EEXIST,
   ENOBUFS,
   ENOENT,
+  EPIPE,
   errnoName,
   ESRCH,
   SyscallError,

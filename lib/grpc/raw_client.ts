@@ -5,7 +5,8 @@
  * gRPC status.
  * @module
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
+import { nodeBuffer } from "../node_builtins/mod.ts";
 import * as grpc from "@grpc/grpc-js";
 import { ApiError } from "../bus/mod.ts";
 import { apiErrorOf as toApiError } from "./_status.ts";
@@ -28,7 +29,7 @@ export interface RawChannelOptions {
 
 const identity = (b: Buffer): Buffer => b;
 const toBuffer = (b: Uint8Array): Buffer =>
-  Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  nodeBuffer().from(b.buffer, b.byteOffset, b.byteLength);
 
 /** One client channel to one address, carrying raw protobuf bytes. */
 export class RawChannel {

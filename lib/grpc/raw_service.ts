@@ -6,7 +6,8 @@
  * abort signal; they never see grpc-js types.
  * @module
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
+import { nodeBuffer } from "../node_builtins/mod.ts";
 import * as grpc from "@grpc/grpc-js";
 import { ApiError } from "../bus/mod.ts";
 import { statusOf } from "./_status.ts";
@@ -158,7 +159,7 @@ const SHUTTING_DOWN = new ApiError(
 
 const identity = (b: Buffer): Buffer => b;
 const toBuffer = (b: Uint8Array): Buffer =>
-  Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  nodeBuffer().from(b.buffer, b.byteOffset, b.byteLength);
 
 /** Builds a raw service from a method list and handlers. */
 export function rawService(

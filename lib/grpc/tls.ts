@@ -5,8 +5,8 @@
  * DNS name from the server certificate even when dialing an IP.
  * @module
  */
-import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
+import { nodeBuffer } from "../node_builtins/mod.ts";
 import {
   checkTlsMaterial,
   NODE_SERVER_NAME,
@@ -106,6 +106,7 @@ export function clientTls(options: ClientTlsOptions): ClientTls {
       },
     };
   }
+  const Buffer = nodeBuffer();
   const credentials = grpc.credentials.createSsl(
     Buffer.from(options.ca),
     options.key === undefined ? null : Buffer.from(options.key),

@@ -1,4 +1,3 @@
-import { Buffer } from "node:buffer";
 import { ApiError } from "../bus/mod.ts";
 import { SecurityServiceService } from "../api/gen/security/security.ts";
 import { TlsChannel } from "../grpc/mod.ts";
@@ -54,7 +53,7 @@ export async function requestCertificate(
     const channel = new TlsChannel(endpoint, { ca: options.caPem });
     try {
       const reply = await channel.unary(SecurityServiceService.certificate, {
-        csr: Buffer.from(csrPem),
+        csr: new TextEncoder().encode(csrPem),
         ttlSeconds: Math.ceil(options.ttlMs / 1000),
       }, {
         metadata: { token: options.token },

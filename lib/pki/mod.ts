@@ -42,6 +42,7 @@ export {
   base64ToBytes,
   base64ToPem,
   bytesToBase64,
+  certificateFingerprint,
   pemDecode,
   pemDecodeOne,
   pemEncode,

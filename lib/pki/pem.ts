@@ -82,3 +82,14 @@ export function base64ToPem(b64: string): string {
   pemDecode(pem);
   return pem;
 }
+
+/**
+ * The SHA-256 fingerprint of a PEM certificate as node:crypto's
+ * `fingerprint256` writes it ("AB:CD:..."): the digest of its DER bytes.
+ */
+export async function certificateFingerprint(pem: string): Promise<string> {
+  const der = pemDecodeOne(pem, "CERTIFICATE").der;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", der));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0").toUpperCase())
+    .join(":");
+}

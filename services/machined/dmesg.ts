@@ -1,6 +1,5 @@
-import fs from "node:fs";
-import { Buffer } from "node:buffer";
 import { ApiError } from "../../lib/bus/mod.ts";
+import { EPIPE, Libc, SyscallError } from "../../lib/ffi/mod.ts";
 import { sleep } from "./runner/notifier.ts";
 
 /** One kernel log record from /dev/kmsg. */
@@ -69,9 +68,11 @@ export async function* readKmsg(
   options: ReadKmsgOptions,
 ): AsyncGenerator<KmsgRecord, void, undefined> {
   const path = options.path ?? "/dev/kmsg";
+  // libc, not node:fs: machined loads nothing of Deno's Node layer.
+  using libc = Libc.open();
   let fd: number;
   try {
-    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    fd = libc.openReadOnly(path, { nonBlocking: true });
   } catch (err) {
     throw new ApiError(
       "FailedPrecondition",
@@ -80,16 +81,17 @@ export async function* readKmsg(
       }`,
     );
   }
-  const buf = Buffer.alloc(16 * 1024);
+  // One record per read(2); records are at most ~1 KiB, 16 KiB is ample.
+  const buf = new Uint8Array(16 * 1024);
+  const decoder = new TextDecoder();
   const read = (): KmsgRecord | "again" | "skip" => {
     try {
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
-      if (n <= 0) return "again";
-      return parseKmsgRecord(buf.toString("utf8", 0, n)) ?? "skip";
+      const n = libc.readSome(fd, buf);
+      if (n === "again" || n === 0) return "again";
+      return parseKmsgRecord(decoder.decode(buf.subarray(0, n))) ?? "skip";
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === "EAGAIN") return "again";
-      if (code === "EPIPE") return "skip"; // overwritten while we read
+      // Overwritten while we read: the next read gets the oldest kept one.
+      if (err instanceof SyscallError && err.errno === EPIPE) return "skip";
       throw err;
     }
   };
@@ -113,6 +115,6 @@ export async function* readKmsg(
       yield r;
     }
   } finally {
-    fs.closeSync(fd);
+    libc.close(fd);
   }
 }

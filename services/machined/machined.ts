@@ -1,4 +1,3 @@
-import { Buffer } from "node:buffer";
 import {
   HealthRequest,
   HealthResponse,
@@ -31,6 +30,7 @@ import {
   STDERR_SINK,
 } from "../../lib/log/mod.ts";
 import { readProcess } from "../../lib/procfs/mod.ts";
+import { base64ToBytes } from "../../lib/pki/mod.ts";
 import type {
   ApplyConfiguration,
   ProcessInfo,
@@ -481,7 +481,7 @@ export class Machined implements MachineBackend {
   #trustdSecrets(): TrustdSecrets {
     const ca = this.#o.config.machine.ca;
     const pem = (b64: string | undefined) =>
-      b64 ? Buffer.from(b64, "base64").toString("utf8") : "";
+      b64 ? new TextDecoder().decode(base64ToBytes(b64)) : "";
     return {
       caCrt: pem(ca.crt),
       caKey: pem(ca.key),

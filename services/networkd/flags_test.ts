@@ -30,7 +30,10 @@ Deno.test("parseNetworkdFlags() parses strictly", async (t) => {
   });
   for (
     const [args, want] of [
-      [["--address", "127.0.0.1", "--hostname", "n", "--dhcp"], "'--dhcp'"],
+      [
+        ["--address", "127.0.0.1", "--hostname", "n", "--dhcp"],
+        'unknown flag "--dhcp"',
+      ],
       [["--address", "127.0.0.1", "--hostname", "n", "extra"], '"extra"'],
       [["--address", "localhost", "--hostname", "n"], '"localhost"'],
       [["--address", "127.0.0.1"], "--hostname is required"],

@@ -1,4 +1,3 @@
-import { Buffer } from "node:buffer";
 import { ApiError } from "../../lib/bus/mod.ts";
 import { SecurityServiceService } from "../../lib/api/gen/security/security.ts";
 import { type GrpcService, typedService } from "../../lib/grpc/mod.ts";
@@ -48,7 +47,7 @@ export function trustdService(options: TrustdServiceOptions): GrpcService {
       try {
         issued = await signServerCsr(
           ca,
-          Buffer.from(request.csr).toString("utf8"),
+          new TextDecoder().decode(request.csr),
           {
             requestedTtlMs: Number(request.ttlSeconds) * 1000,
             policy,
@@ -71,8 +70,8 @@ export function trustdService(options: TrustdServiceOptions): GrpcService {
         strippedOrganizations: issued.strippedOrganizations,
       });
       return {
-        ca: Buffer.from(ca.crtPem),
-        crt: Buffer.from(issued.crt),
+        ca: new TextEncoder().encode(ca.crtPem),
+        crt: new TextEncoder().encode(issued.crt),
       };
     },
   });

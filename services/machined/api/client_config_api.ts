@@ -5,7 +5,6 @@
  * role; this checks it again from the roles apid passed on).
  * @module
  */
-import { Buffer } from "node:buffer";
 import {
   GenerateClientConfigurationRequest,
   GenerateClientConfigurationResponse,
@@ -28,6 +27,9 @@ import {
   CertificateAuthority,
   CLIENT_CERT_TTL_MS,
 } from "../../../lib/pki/mod.ts";
+
+const encoder = new TextEncoder();
+const utf8 = (text: string): Uint8Array => encoder.encode(text);
 
 /** What the handler reads from the node. */
 export interface ClientConfigSource {
@@ -105,10 +107,10 @@ export function serveClientConfigApi(
       return {
         messages: [{
           metadata: undefined,
-          ca: Buffer.from(tls.ca),
-          crt: Buffer.from(tls.cert),
-          key: Buffer.from(tls.key),
-          osconfig: Buffer.from(stringifyClientConfig(minted)),
+          ca: utf8(tls.ca),
+          crt: utf8(tls.cert),
+          key: utf8(tls.key),
+          osconfig: utf8(stringifyClientConfig(minted)),
         }],
       };
     },

@@ -1,4 +1,3 @@
-import { Buffer } from "node:buffer";
 import { Data, Empty } from "../../../lib/api/gen/common/common.ts";
 import {
   type ApplyConfiguration,
@@ -92,6 +91,9 @@ export interface MachineBackend {
 
 /** Largest Data chunk of a log stream (bytes). */
 const CHUNK_BYTES = 32 * 1024;
+
+const encoder = new TextEncoder();
+const utf8 = (text: string): Uint8Array => encoder.encode(text);
 
 /** Maps a service snapshot to the API's ServiceInfo. */
 export function serviceInfo(s: ServiceSnapshot): ServiceInfo {
@@ -282,7 +284,7 @@ export function serveMachineApi(
       return Promise.resolve({
         messages: [{
           metadata: undefined,
-          data: Buffer.from(yaml),
+          data: utf8(yaml),
           redacted,
         }],
       });
@@ -373,13 +375,13 @@ export function serveMachineApi(
         for (const line of batch) {
           const text = formatLogLine(line);
           if (chunk.length + text.length > CHUNK_BYTES && chunk) {
-            await ctx.send({ metadata: undefined, bytes: Buffer.from(chunk) });
+            await ctx.send({ metadata: undefined, bytes: utf8(chunk) });
             chunk = "";
           }
           chunk += text;
         }
         if (chunk) {
-          await ctx.send({ metadata: undefined, bytes: Buffer.from(chunk) });
+          await ctx.send({ metadata: undefined, bytes: utf8(chunk) });
         }
       }
     },
@@ -416,7 +418,7 @@ export function serveMachineApi(
       ) {
         await ctx.send({
           metadata: undefined,
-          bytes: Buffer.from(formatKmsgRecord(r)),
+          bytes: utf8(formatKmsgRecord(r)),
         });
       }
     },

@@ -8,7 +8,6 @@
  * partition, stops the maintenance services and the boot goes on with it.
  * @module
  */
-import { X509Certificate } from "node:crypto";
 import { Empty } from "../../../lib/api/gen/common/common.ts";
 import {
   ApplyConfigurationRequest,
@@ -35,7 +34,10 @@ import {
 import type { Libc } from "../../../lib/ffi/mod.ts";
 import { createLogger, errorText } from "../../../lib/log/mod.ts";
 import { writeFileAtomic } from "../../../lib/nodecerts/mod.ts";
-import { CertificateAuthority } from "../../../lib/pki/mod.ts";
+import {
+  CertificateAuthority,
+  certificateFingerprint,
+} from "../../../lib/pki/mod.ts";
 import { NODE_SERVER_NAME } from "../../../lib/certdir/mod.ts";
 import {
   BUNDLE_DIR,
@@ -103,7 +105,7 @@ export async function maintenanceCertificate(
     ca: ca.crtPem,
     crt: leaf.crt,
     key: leaf.key,
-    fingerprint: new X509Certificate(leaf.crt).fingerprint256,
+    fingerprint: await certificateFingerprint(leaf.crt),
   };
 }
 

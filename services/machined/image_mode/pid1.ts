@@ -7,7 +7,6 @@
  * error is printed on the console and the machine powers off.
  * @module
  */
-import { X509Certificate } from "node:crypto";
 import type { MachineConfig } from "../../../lib/config/mod.ts";
 import {
   Libc,
@@ -17,6 +16,7 @@ import {
   Sys,
 } from "../../../lib/ffi/mod.ts";
 import { errorText } from "../../../lib/log/mod.ts";
+import { certificateFingerprint } from "../../../lib/pki/mod.ts";
 import {
   EARLY_MODULES,
   EPHEMERAL_MOUNT,
@@ -117,7 +117,7 @@ async function readyLine(address: string, hostname: string): Promise<string> {
     const pem = await Deno.readTextFile(
       `${certsDir(RUN_STATE_DIR, "apid")}/server.crt`,
     );
-    fingerprint = new X509Certificate(pem).fingerprint256;
+    fingerprint = await certificateFingerprint(pem);
   } catch (err) {
     fingerprint = `unreadable (${errorText(err)})`;
   }

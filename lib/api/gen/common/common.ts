@@ -38,7 +38,7 @@ export interface EmptyResponse {
 /** Data is one chunk of a byte stream (logs, dmesg, files). */
 export interface Data {
   metadata: Metadata | undefined;
-  bytes: Buffer;
+  bytes: Uint8Array;
 }
 
 export interface DataResponse {
@@ -372,7 +372,7 @@ export const EmptyResponse: MessageFns<EmptyResponse> = {
 };
 
 function createBaseData(): Data {
-  return { metadata: undefined, bytes: Buffer.alloc(0) };
+  return { metadata: undefined, bytes: new Uint8Array(0) };
 }
 
 export const Data: MessageFns<Data> = {
@@ -412,7 +412,7 @@ export const Data: MessageFns<Data> = {
               break;
             }
 
-            message.bytes = Buffer.from(reader.bytes());
+            message.bytes = reader.bytes();
             continue;
           }
         }
@@ -430,7 +430,7 @@ export const Data: MessageFns<Data> = {
   fromJSON(object: any): Data {
     return {
       metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
-      bytes: isSet(object.bytes) ? Buffer.from(bytesFromBase64(object.bytes)) : Buffer.alloc(0),
+      bytes: isSet(object.bytes) ? bytesFromBase64(object.bytes) : new Uint8Array(0),
     };
   },
 
@@ -453,7 +453,7 @@ export const Data: MessageFns<Data> = {
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
       ? Metadata.fromPartial(object.metadata)
       : undefined;
-    message.bytes = object.bytes ?? Buffer.alloc(0);
+    message.bytes = object.bytes ?? new Uint8Array(0);
     return message;
   },
 };
@@ -528,11 +528,20 @@ export const DataResponse: MessageFns<DataResponse> = {
 };
 
 function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+  const bin = globalThis.atob(b64);
+  const arr = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; ++i) {
+    arr[i] = bin.charCodeAt(i);
+  }
+  return arr;
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+  const bin: string[] = [];
+  arr.forEach((byte) => {
+    bin.push(globalThis.String.fromCharCode(byte));
+  });
+  return globalThis.btoa(bin.join(""));
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

@@ -183,7 +183,7 @@ export interface ShutdownResponse {
 }
 
 export interface ApplyConfigurationRequest {
-  data: Buffer;
+  data: Uint8Array;
   /** mode is "auto", "no_reboot", "reboot" or "staged". */
   mode: string;
   dryRun: boolean;
@@ -205,7 +205,7 @@ export interface MachineConfig {
     | Metadata
     | undefined;
   /** data is the YAML machine config; secrets are redacted unless the caller is an admin. */
-  data: Buffer;
+  data: Uint8Array;
   redacted: boolean;
 }
 
@@ -221,10 +221,10 @@ export interface GenerateClientConfigurationRequest {
 
 export interface GenerateClientConfiguration {
   metadata: Metadata | undefined;
-  ca: Buffer;
-  crt: Buffer;
-  key: Buffer;
-  osconfig: Buffer;
+  ca: Uint8Array;
+  crt: Uint8Array;
+  key: Uint8Array;
+  osconfig: Uint8Array;
 }
 
 export interface GenerateClientConfigurationResponse {
@@ -3230,7 +3230,7 @@ export const ShutdownResponse: MessageFns<ShutdownResponse> = {
 };
 
 function createBaseApplyConfigurationRequest(): ApplyConfigurationRequest {
-  return { data: Buffer.alloc(0), mode: "", dryRun: false };
+  return { data: new Uint8Array(0), mode: "", dryRun: false };
 }
 
 export const ApplyConfigurationRequest: MessageFns<ApplyConfigurationRequest> = {
@@ -3265,7 +3265,7 @@ export const ApplyConfigurationRequest: MessageFns<ApplyConfigurationRequest> = 
               break;
             }
 
-            message.data = Buffer.from(reader.bytes());
+            message.data = reader.bytes();
             continue;
           }
           case 2: {
@@ -3298,7 +3298,7 @@ export const ApplyConfigurationRequest: MessageFns<ApplyConfigurationRequest> = 
 
   fromJSON(object: any): ApplyConfigurationRequest {
     return {
-      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      data: isSet(object.data) ? bytesFromBase64(object.data) : new Uint8Array(0),
       mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
       dryRun: isSet(object.dryRun)
         ? globalThis.Boolean(object.dryRun)
@@ -3327,7 +3327,7 @@ export const ApplyConfigurationRequest: MessageFns<ApplyConfigurationRequest> = 
   },
   fromPartial<I extends Exact<DeepPartial<ApplyConfigurationRequest>, I>>(object: I): ApplyConfigurationRequest {
     const message = createBaseApplyConfigurationRequest();
-    message.data = object.data ?? Buffer.alloc(0);
+    message.data = object.data ?? new Uint8Array(0);
     message.mode = object.mode ?? "";
     message.dryRun = object.dryRun ?? false;
     return message;
@@ -3529,7 +3529,7 @@ export const ApplyConfigurationResponse: MessageFns<ApplyConfigurationResponse> 
 };
 
 function createBaseMachineConfig(): MachineConfig {
-  return { metadata: undefined, data: Buffer.alloc(0), redacted: false };
+  return { metadata: undefined, data: new Uint8Array(0), redacted: false };
 }
 
 export const MachineConfig: MessageFns<MachineConfig> = {
@@ -3572,7 +3572,7 @@ export const MachineConfig: MessageFns<MachineConfig> = {
               break;
             }
 
-            message.data = Buffer.from(reader.bytes());
+            message.data = reader.bytes();
             continue;
           }
           case 3: {
@@ -3598,7 +3598,7 @@ export const MachineConfig: MessageFns<MachineConfig> = {
   fromJSON(object: any): MachineConfig {
     return {
       metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
-      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      data: isSet(object.data) ? bytesFromBase64(object.data) : new Uint8Array(0),
       redacted: isSet(object.redacted) ? globalThis.Boolean(object.redacted) : false,
     };
   },
@@ -3625,7 +3625,7 @@ export const MachineConfig: MessageFns<MachineConfig> = {
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
       ? Metadata.fromPartial(object.metadata)
       : undefined;
-    message.data = object.data ?? Buffer.alloc(0);
+    message.data = object.data ?? new Uint8Array(0);
     message.redacted = object.redacted ?? false;
     return message;
   },
@@ -3798,10 +3798,10 @@ export const GenerateClientConfigurationRequest: MessageFns<GenerateClientConfig
 function createBaseGenerateClientConfiguration(): GenerateClientConfiguration {
   return {
     metadata: undefined,
-    ca: Buffer.alloc(0),
-    crt: Buffer.alloc(0),
-    key: Buffer.alloc(0),
-    osconfig: Buffer.alloc(0),
+    ca: new Uint8Array(0),
+    crt: new Uint8Array(0),
+    key: new Uint8Array(0),
+    osconfig: new Uint8Array(0),
   };
 }
 
@@ -3851,7 +3851,7 @@ export const GenerateClientConfiguration: MessageFns<GenerateClientConfiguration
               break;
             }
 
-            message.ca = Buffer.from(reader.bytes());
+            message.ca = reader.bytes();
             continue;
           }
           case 3: {
@@ -3859,7 +3859,7 @@ export const GenerateClientConfiguration: MessageFns<GenerateClientConfiguration
               break;
             }
 
-            message.crt = Buffer.from(reader.bytes());
+            message.crt = reader.bytes();
             continue;
           }
           case 4: {
@@ -3867,7 +3867,7 @@ export const GenerateClientConfiguration: MessageFns<GenerateClientConfiguration
               break;
             }
 
-            message.key = Buffer.from(reader.bytes());
+            message.key = reader.bytes();
             continue;
           }
           case 5: {
@@ -3875,7 +3875,7 @@ export const GenerateClientConfiguration: MessageFns<GenerateClientConfiguration
               break;
             }
 
-            message.osconfig = Buffer.from(reader.bytes());
+            message.osconfig = reader.bytes();
             continue;
           }
         }
@@ -3893,10 +3893,10 @@ export const GenerateClientConfiguration: MessageFns<GenerateClientConfiguration
   fromJSON(object: any): GenerateClientConfiguration {
     return {
       metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
-      ca: isSet(object.ca) ? Buffer.from(bytesFromBase64(object.ca)) : Buffer.alloc(0),
-      crt: isSet(object.crt) ? Buffer.from(bytesFromBase64(object.crt)) : Buffer.alloc(0),
-      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
-      osconfig: isSet(object.osconfig) ? Buffer.from(bytesFromBase64(object.osconfig)) : Buffer.alloc(0),
+      ca: isSet(object.ca) ? bytesFromBase64(object.ca) : new Uint8Array(0),
+      crt: isSet(object.crt) ? bytesFromBase64(object.crt) : new Uint8Array(0),
+      key: isSet(object.key) ? bytesFromBase64(object.key) : new Uint8Array(0),
+      osconfig: isSet(object.osconfig) ? bytesFromBase64(object.osconfig) : new Uint8Array(0),
     };
   },
 
@@ -3928,10 +3928,10 @@ export const GenerateClientConfiguration: MessageFns<GenerateClientConfiguration
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
       ? Metadata.fromPartial(object.metadata)
       : undefined;
-    message.ca = object.ca ?? Buffer.alloc(0);
-    message.crt = object.crt ?? Buffer.alloc(0);
-    message.key = object.key ?? Buffer.alloc(0);
-    message.osconfig = object.osconfig ?? Buffer.alloc(0);
+    message.ca = object.ca ?? new Uint8Array(0);
+    message.crt = object.crt ?? new Uint8Array(0);
+    message.key = object.key ?? new Uint8Array(0);
+    message.osconfig = object.osconfig ?? new Uint8Array(0);
     return message;
   },
 };
@@ -6718,11 +6718,20 @@ export interface MachineServiceServer extends UntypedServiceImplementation {
 }
 
 function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+  const bin = globalThis.atob(b64);
+  const arr = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; ++i) {
+    arr[i] = bin.charCodeAt(i);
+  }
+  return arr;
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+  const bin: string[] = [];
+  arr.forEach((byte) => {
+    bin.push(globalThis.String.fromCharCode(byte));
+  });
+  return globalThis.btoa(bin.join(""));
 }
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {

@@ -14,7 +14,7 @@ export const protobufFileName = "security/security.proto";
 
 export interface CertificateRequest {
   /** csr is a PEM-encoded PKCS#10 certificate signing request. */
-  csr: Buffer;
+  csr: Uint8Array;
   /**
    * ttl_seconds asks for a certificate lifetime; 0 means trustd's default.
    * trustd caps it.
@@ -24,13 +24,13 @@ export interface CertificateRequest {
 
 export interface CertificateResponse {
   /** ca is the PEM-encoded OS CA certificate. */
-  ca: Buffer;
+  ca: Uint8Array;
   /** crt is the PEM-encoded signed certificate. */
-  crt: Buffer;
+  crt: Uint8Array;
 }
 
 function createBaseCertificateRequest(): CertificateRequest {
-  return { csr: Buffer.alloc(0), ttlSeconds: 0 };
+  return { csr: new Uint8Array(0), ttlSeconds: 0 };
 }
 
 export const CertificateRequest: MessageFns<CertificateRequest> = {
@@ -62,7 +62,7 @@ export const CertificateRequest: MessageFns<CertificateRequest> = {
               break;
             }
 
-            message.csr = Buffer.from(reader.bytes());
+            message.csr = reader.bytes();
             continue;
           }
           case 2: {
@@ -87,7 +87,7 @@ export const CertificateRequest: MessageFns<CertificateRequest> = {
 
   fromJSON(object: any): CertificateRequest {
     return {
-      csr: isSet(object.csr) ? Buffer.from(bytesFromBase64(object.csr)) : Buffer.alloc(0),
+      csr: isSet(object.csr) ? bytesFromBase64(object.csr) : new Uint8Array(0),
       ttlSeconds: isSet(object.ttlSeconds)
         ? globalThis.Number(object.ttlSeconds)
         : isSet(object.ttl_seconds)
@@ -112,14 +112,14 @@ export const CertificateRequest: MessageFns<CertificateRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<CertificateRequest>, I>>(object: I): CertificateRequest {
     const message = createBaseCertificateRequest();
-    message.csr = object.csr ?? Buffer.alloc(0);
+    message.csr = object.csr ?? new Uint8Array(0);
     message.ttlSeconds = object.ttlSeconds ?? 0;
     return message;
   },
 };
 
 function createBaseCertificateResponse(): CertificateResponse {
-  return { ca: Buffer.alloc(0), crt: Buffer.alloc(0) };
+  return { ca: new Uint8Array(0), crt: new Uint8Array(0) };
 }
 
 export const CertificateResponse: MessageFns<CertificateResponse> = {
@@ -151,7 +151,7 @@ export const CertificateResponse: MessageFns<CertificateResponse> = {
               break;
             }
 
-            message.ca = Buffer.from(reader.bytes());
+            message.ca = reader.bytes();
             continue;
           }
           case 2: {
@@ -159,7 +159,7 @@ export const CertificateResponse: MessageFns<CertificateResponse> = {
               break;
             }
 
-            message.crt = Buffer.from(reader.bytes());
+            message.crt = reader.bytes();
             continue;
           }
         }
@@ -176,8 +176,8 @@ export const CertificateResponse: MessageFns<CertificateResponse> = {
 
   fromJSON(object: any): CertificateResponse {
     return {
-      ca: isSet(object.ca) ? Buffer.from(bytesFromBase64(object.ca)) : Buffer.alloc(0),
-      crt: isSet(object.crt) ? Buffer.from(bytesFromBase64(object.crt)) : Buffer.alloc(0),
+      ca: isSet(object.ca) ? bytesFromBase64(object.ca) : new Uint8Array(0),
+      crt: isSet(object.crt) ? bytesFromBase64(object.crt) : new Uint8Array(0),
     };
   },
 
@@ -197,8 +197,8 @@ export const CertificateResponse: MessageFns<CertificateResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<CertificateResponse>, I>>(object: I): CertificateResponse {
     const message = createBaseCertificateResponse();
-    message.ca = object.ca ?? Buffer.alloc(0);
-    message.crt = object.crt ?? Buffer.alloc(0);
+    message.ca = object.ca ?? new Uint8Array(0);
+    message.crt = object.crt ?? new Uint8Array(0);
     return message;
   },
 };
@@ -222,11 +222,20 @@ export interface SecurityServiceServer extends UntypedServiceImplementation {
 }
 
 function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+  const bin = globalThis.atob(b64);
+  const arr = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; ++i) {
+    arr[i] = bin.charCodeAt(i);
+  }
+  return arr;
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+  const bin: string[] = [];
+  arr.forEach((byte) => {
+    bin.push(globalThis.String.fromCharCode(byte));
+  });
+  return globalThis.btoa(bin.join(""));
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
