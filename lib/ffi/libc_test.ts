@@ -84,3 +84,75 @@ try { libc.sethostname("x".repeat(65)); } catch (e) { console.log(String(e)); }`
     assert(Deno.hostname() !== "bronze-uts-test");
   },
 });
+
+Deno.test("Libc.readSome() reads a non-blocking descriptor and says when it would wait", async () => {
+  using libc = Libc.open();
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/f`, "abc");
+  const fd = libc.openReadOnly(`${dir.path}/f`, { nonBlocking: true });
+  try {
+    const buf = new Uint8Array(16);
+    assertEquals(libc.readSome(fd, buf), 3);
+    assertEquals(new TextDecoder().decode(buf.subarray(0, 3)), "abc");
+    assertEquals(libc.readSome(fd, buf), 0, "end of file");
+  } finally {
+    libc.close(fd);
+  }
+  // /dev/kmsg with nothing new to read: "again", not a blocked thread.
+  let kmsg: number | undefined;
+  try {
+    kmsg = libc.openReadOnly("/dev/kmsg", { nonBlocking: true });
+  } catch {
+    return; // no /dev/kmsg here (not root): the file case above is enough
+  }
+  try {
+    const buf = new Uint8Array(16 * 1024);
+    let r: number | "again" = 0;
+    for (let i = 0; i < 1_000_000 && r !== "again"; i++) {
+      try {
+        r = libc.readSome(kmsg, buf);
+      } catch (err) {
+        if (!(err instanceof SyscallError && err.errno === 32)) throw err;
+      }
+    }
+    assertEquals(r, "again");
+  } finally {
+    libc.close(kmsg);
+  }
+});
+
+Deno.test("Libc.mallocTrim() gives freed C-heap memory back", () => {
+  using libc = Libc.open();
+  const c = Deno.dlopen("libc.so.6", {
+    malloc: { parameters: ["usize"], result: "pointer" },
+    free: { parameters: ["pointer"], result: "void" },
+  });
+  const rssKiB = () =>
+    Number(
+      /^Rss:\s+(\d+)/m.exec(Deno.readTextFileSync("/proc/self/smaps_rollup"))
+        ?.[1],
+    );
+  try {
+    // 32 MiB in 16 KiB blocks, each written so it is resident; all but the
+    // last freed: the free space sits below the heap's top, where only
+    // malloc_trim can return it.
+    const blocks: Deno.PointerValue[] = [];
+    for (let i = 0; i < 2048; i++) {
+      const p = c.symbols.malloc(16384n);
+      assert(p !== null);
+      const view = new Uint8Array(
+        Deno.UnsafePointerView.getArrayBuffer(p, 16384),
+      );
+      view.fill(1);
+      blocks.push(p);
+    }
+    for (const p of blocks.slice(0, -1)) c.symbols.free(p);
+    const before = rssKiB();
+    assert(libc.mallocTrim(), "something was released");
+    const after = rssKiB();
+    assert(before - after > 16 * 1024, `RSS ${before} -> ${after} KiB`);
+    c.symbols.free(blocks[blocks.length - 1]);
+  } finally {
+    c.close();
+  }
+});
