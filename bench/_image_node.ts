@@ -33,7 +33,12 @@ export interface BenchNode extends AsyncDisposable {
 /** Starts a configured control-plane node; dispose it to kill and clean up. */
 export async function bootNode(
   image: BuiltImage,
-  options: { accel: Accel; onLine?: (l: ConsoleLine) => void },
+  options: {
+    accel: Accel;
+    onLine?: (l: ConsoleLine) => void;
+    /** Extra kernel arguments (experiments: `quiet`, `loglevel=4`...). */
+    kernelArgs?: readonly string[];
+  },
 ): Promise<BenchNode> {
   const dir = await Deno.makeTempDir({ prefix: "bronze-bench-" });
   const secrets = await generateSecretsBundle();
@@ -62,7 +67,10 @@ export async function bootNode(
   });
   const vm = await startVm({
     ...image.boot,
-    cmdline: composeCmdline(image.cmdline, ["panic=-1"]),
+    cmdline: composeCmdline(image.cmdline, [
+      "panic=-1",
+      ...(options.kernelArgs ?? []),
+    ]),
     disk: image.disk,
     forwards: [{ hostPort: port, guestPort: 50000 }],
     fwCfg: [{ name: "opt/bronze/config", file: `${dir}/config.yaml` }],

@@ -1,6 +1,7 @@
 /**
  * Boot time under QEMU TCG, to a working API:
- * `deno run -A bench/boot_bench.ts [--runs 3] [--compression zstd|lz4]`.
+ * `deno run -A bench/boot_bench.ts [--runs 3] [--compression zstd|lz4]
+ * [--kernel-args "quiet ..."]`.
  * Boots the image (cached build of the current sources) with a config on
  * fw_cfg, polls Version over mTLS from the moment QEMU starts, and prints,
  * as medians of the runs: QEMU start to Version answered; where the time
@@ -23,6 +24,7 @@ const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "3" },
     compression: { type: "string", default: "zstd" },
+    "kernel-args": { type: "string", default: "" },
   },
   strict: true,
 });
@@ -78,7 +80,11 @@ async function bootOnce(): Promise<Run> {
     }
   };
   const t0 = performance.now();
-  await using node = await bootNode(image, { accel, onLine });
+  await using node = await bootNode(image, {
+    accel,
+    onLine,
+    kernelArgs: values["kernel-args"].split(/\s+/).filter((a) => a !== ""),
+  });
   const deadline = t0 + 300_000;
   let apiMs = 0;
   while (performance.now() < deadline) {
