@@ -48,6 +48,8 @@ export async function runDaemon(
   main: (ctx: DaemonContext) => Promise<void>,
   options: RunDaemonOptions = {},
 ): Promise<never> {
+  // How long the runtime took to get here (its start and the bundle's load).
+  const loadedMs = Math.round(performance.now());
   const log = createLogger(name);
   const ac = new AbortController();
   const stop = () => ac.abort();
@@ -87,7 +89,11 @@ export async function runDaemon(
     const announce = () => bus?.publish(notice, new Uint8Array(0));
     announce();
     options.readiness?.onChange(announce);
-    log.info("started", { pid: Deno.pid });
+    log.info("started", {
+      pid: Deno.pid,
+      loadedMs,
+      startedMs: Math.round(performance.now()),
+    });
     await main({ bus, log, signal: ac.signal, secrets });
     log.info("stopped");
   } catch (err) {
