@@ -5,7 +5,7 @@ import {
   readBoundedFile,
   stringifyYaml,
 } from "../config/mod.ts";
-import { writeFileAtomic } from "../nodecerts/mod.ts";
+import { writeFileAtomic } from "../certdir/mod.ts";
 import type { ClientConfig, ClientContext } from "./types.ts";
 
 const WHAT = "client config";

@@ -1,9 +1,14 @@
-import {
-  base64ToPem,
-  CertificateAuthority,
-  type KeyAlgorithm,
-  pemToBase64,
-} from "../pki/mod.ts";
+import type { CertificateAuthority, KeyAlgorithm } from "../pki/mod.ts";
+import { base64ToPem, pemToBase64 } from "../pem/mod.ts";
+
+/**
+ * lib/pki on first use: it carries the X.509 library, whose load is a good
+ * part of a daemon's start under QEMU TCG, and machined parses configs
+ * long before it issues a certificate.
+ */
+function pki(): Promise<typeof import("../pki/mod.ts")> {
+  return import("../pki/mod.ts");
+}
 import { type ConfigProblem, ConfigValidationError } from "./errors.ts";
 import { TOKEN_PATTERN } from "./validate.ts";
 import { parseYaml, readBoundedFile, stringifyYaml } from "./yaml.ts";
@@ -46,6 +51,7 @@ export interface GenerateSecretsOptions {
 export async function generateSecretsBundle(
   options: GenerateSecretsOptions = {},
 ): Promise<SecretsBundle> {
+  const { CertificateAuthority } = await pki();
   const ca = await CertificateAuthority.create({
     algorithm: options.algorithm,
   });
@@ -139,8 +145,11 @@ export function stringifySecretsBundle(bundle: SecretsBundle): string {
 }
 
 /** The OS CA of a bundle, ready to issue certificates. */
-export function bundleCa(bundle: SecretsBundle): Promise<CertificateAuthority> {
-  return CertificateAuthority.fromPem(
+export async function bundleCa(
+  bundle: SecretsBundle,
+): Promise<CertificateAuthority> {
+  const { CertificateAuthority } = await pki();
+  return await CertificateAuthority.fromPem(
     base64ToPem(bundle.certs.os.crt),
     base64ToPem(bundle.certs.os.key),
   );

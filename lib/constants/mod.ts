@@ -8,6 +8,9 @@
 export const APID_PORT = 50000;
 /** trustd's TLS gRPC port (control planes only). */
 export const TRUSTD_PORT = 50001;
+/** Client certificates' default lifetime: 1 year (`osctl config new`). */
+export const CLIENT_CERT_TTL_MS = 8760 * 3600 * 1000;
+
 /** The node-local NATS port, bound to the node's own address only. */
 export const NATS_PORT = 4222;
 

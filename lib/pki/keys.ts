@@ -1,4 +1,4 @@
-import { pemDecodeOne, pemEncode } from "./pem.ts";
+import { pemDecodeOne, pemEncode } from "../pem/mod.ts";
 
 /** Key algorithms Bronze issues: ECDSA P-256 (default) or Ed25519. */
 export type KeyAlgorithm = "ecdsa-p256" | "ed25519";

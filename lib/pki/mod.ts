@@ -47,5 +47,5 @@ export {
   pemDecodeOne,
   pemEncode,
   pemToBase64,
-} from "./pem.ts";
-export type { PemBlock } from "./pem.ts";
+} from "../pem/mod.ts";
+export type { PemBlock } from "../pem/mod.ts";

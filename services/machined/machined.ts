@@ -10,10 +10,7 @@ import {
   randomPassword,
 } from "../../lib/bus/mod.ts";
 import type { MachineConfig, NetworkConfig } from "../../lib/config/mod.ts";
-import {
-  type NodeCertificates,
-  runNodeCertificates,
-} from "../../lib/nodecerts/mod.ts";
+import type { NodeCertificates } from "../../lib/nodecerts/mod.ts";
 import {
   type DaemonName,
   DAEMONS,
@@ -30,7 +27,7 @@ import {
   STDERR_SINK,
 } from "../../lib/log/mod.ts";
 import { readProcess } from "../../lib/procfs/mod.ts";
-import { base64ToBytes } from "../../lib/pki/mod.ts";
+import { base64ToBytes } from "../../lib/pem/mod.ts";
 import type {
   ApplyConfiguration,
   ProcessInfo,
@@ -126,7 +123,7 @@ export class Machined implements MachineBackend {
   #rebooting = false;
   #shutdown = new AbortController();
   #shutdownDone: Promise<void> | undefined;
-  #certs: NodeCertificates | undefined;
+  #certs: Promise<NodeCertificates> | undefined;
   #platform: Platform;
   #stopReason: StopReason = "shutdown";
   #applying = false;
@@ -251,17 +248,13 @@ export class Machined implements MachineBackend {
       await this.#writeState();
       this.#sequence("boot", "progress", "Wrote the per-boot bus config");
       // Issued in the background; apid and trustd wait for them to be ready.
-      this.#certs = runNodeCertificates({
-        config: this.#o.config,
-        address: this.#o.address,
-        hostname: this.#hostname,
-        stateDir: this.#o.stateDir,
-        signal: this.#shutdown.signal,
-        log: this.#log.child({ task: "nodecerts" }),
-        ttlMs: this.#o.certTtlMs,
-      });
+      // Their code (X.509) loads after the services have started, beside
+      // nats-server's own start, rather than before anything runs.
+      const certs = this.#startCertificates();
+      this.#certs = certs;
       this.#supervisor.startAll();
       this.#sequence("boot", "progress", "Started the services");
+      await certs;
       await Promise.all([this.#connectBus(), this.#watchBoot()]);
       await this.#waitForShutdownRequest();
       await this.#shutdownDone;
@@ -451,6 +444,23 @@ export class Machined implements MachineBackend {
     if (!res.healthy) throw new Error(res.message || "unhealthy");
   }
 
+  async #startCertificates(): Promise<NodeCertificates> {
+    // One turn of the event loop: the services' processes are spawned first.
+    await new Promise((r) => setTimeout(r, 0));
+    const { runNodeCertificates } = await import(
+      "../../lib/nodecerts/mod.ts"
+    );
+    return runNodeCertificates({
+      config: this.#o.config,
+      address: this.#o.address,
+      hostname: this.#hostname,
+      stateDir: this.#o.stateDir,
+      signal: this.#shutdown.signal,
+      log: this.#log.child({ task: "nodecerts" }),
+      ttlMs: this.#o.certTtlMs,
+    });
+  }
+
   async #prepareCerts(
     daemon: "apid" | "trustd",
     signal: AbortSignal,
@@ -459,7 +469,7 @@ export class Machined implements MachineBackend {
       recursive: true,
       mode: 0o700,
     });
-    const certs = this.#certs;
+    const certs = await this.#certs;
     if (!certs) throw new Error("node certificates are not running");
     // Control planes mint them; workers wait for a control plane's trustd.
     let onAbort: (() => void) | undefined;

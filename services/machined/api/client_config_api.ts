@@ -10,23 +10,15 @@ import {
   GenerateClientConfigurationResponse,
 } from "../../../lib/api/gen/machine/machine.ts";
 import { ApiError, type Bus, serveTyped } from "../../../lib/bus/mod.ts";
-import {
-  contextTls,
-  mintClientConfig,
-  stringifyClientConfig,
-} from "../../../lib/clientconfig/mod.ts";
 import type { MachineConfig } from "../../../lib/config/mod.ts";
 import {
+  CLIENT_CERT_TTL_MS,
   HEADER_CALLER,
   HEADER_ROLES,
   rpcSubject,
 } from "../../../lib/constants/mod.ts";
 import type { Logger } from "../../../lib/log/mod.ts";
-import {
-  base64ToPem,
-  CertificateAuthority,
-  CLIENT_CERT_TTL_MS,
-} from "../../../lib/pki/mod.ts";
+import { base64ToPem } from "../../../lib/pem/mod.ts";
 
 const encoder = new TextEncoder();
 const utf8 = (text: string): Uint8Array => encoder.encode(text);
@@ -78,6 +70,13 @@ export function serveClientConfigApi(
           `crt_ttl_seconds ${ttlSeconds} is out of range (0..${MAX_TTL_SECONDS})`,
         );
       }
+      // X.509 and the client config code load on first use, not at boot.
+      const [{ CertificateAuthority }, clientconfig] = await Promise.all([
+        import("../../../lib/pki/mod.ts"),
+        import("../../../lib/clientconfig/mod.ts"),
+      ]);
+      const { contextTls, mintClientConfig, stringifyClientConfig } =
+        clientconfig;
       const ca = await CertificateAuthority.fromPem(
         base64ToPem(crt),
         base64ToPem(key),

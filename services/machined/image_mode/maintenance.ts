@@ -33,11 +33,8 @@ import {
 } from "../../../lib/constants/mod.ts";
 import type { Libc } from "../../../lib/ffi/mod.ts";
 import { createLogger, errorText } from "../../../lib/log/mod.ts";
-import { writeFileAtomic } from "../../../lib/nodecerts/mod.ts";
-import {
-  CertificateAuthority,
-  certificateFingerprint,
-} from "../../../lib/pki/mod.ts";
+import { writeFileAtomic } from "../../../lib/certdir/mod.ts";
+import { certificateFingerprint } from "../../../lib/pem/mod.ts";
 import { NODE_SERVER_NAME } from "../../../lib/certdir/mod.ts";
 import {
   BUNDLE_DIR,
@@ -90,6 +87,7 @@ export async function maintenanceCertificate(
   address: string,
   hostname: string,
 ): Promise<{ ca: string; crt: string; key: string; fingerprint: string }> {
+  const { CertificateAuthority } = await import("../../../lib/pki/mod.ts");
   const ca = await CertificateAuthority.create({
     commonName: `${hostname} maintenance`,
     ttlMs: 7 * 24 * 3600 * 1000,

@@ -16,7 +16,7 @@ import {
   Sys,
 } from "../../../lib/ffi/mod.ts";
 import { errorText } from "../../../lib/log/mod.ts";
-import { certificateFingerprint } from "../../../lib/pki/mod.ts";
+import { certificateFingerprint } from "../../../lib/pem/mod.ts";
 import {
   EARLY_MODULES,
   EPHEMERAL_MOUNT,
