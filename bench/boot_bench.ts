@@ -46,7 +46,7 @@ const MILESTONES: Array<[string, RegExp]> = [
   ["kernel: initramfs unpacked", /Freeing initrd memory/],
   ["kernel: runs the init", /Run \/usr\/bin\/deno as init process/],
   ["init: first line", /bronze-init: starting/],
-  ["init: exec machined", /bronze-init: switched root/],
+  ["init: hands PID 1 to machined", /bronze-init: switched root/],
   ["machined: first line", /machined: starting in image mode/],
   ["machined: config found", /machined: machine config from/],
   ["machined: services start", /machined: boot: start:/],
@@ -208,11 +208,11 @@ const phases: Array<[string, number | undefined]> = [
   ],
   [
     "initramfs init (Deno start + mounts)",
-    span("kernel: runs the init", "init: exec machined"),
+    span("kernel: runs the init", "init: hands PID 1 to machined"),
   ],
   [
-    "machined's Deno start",
-    span("init: exec machined", "machined: first line"),
+    "machined's bundle load (same process)",
+    span("init: hands PID 1 to machined", "machined: first line"),
   ],
   [
     "machined: modules, partitions, config",

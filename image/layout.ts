@@ -12,10 +12,11 @@ export const LIB_DIR = "/usr/lib/x86_64-linux-gnu";
 /** One bundled JS file per program: `<name>.js`. */
 export const BUNDLE_DIR = "/usr/lib/bronze";
 /**
- * The warm Deno cache (V8 code cache of every bundle), copied by the init
- * into PID 1's DENO_DIR (/run/deno).
+ * The warm Deno cache (V8 code cache of every bundle) in the initramfs: the
+ * init's own DENO_DIR (so PID 1, which the init becomes, finds machined's
+ * code compiled), copied by the init into the daemons' DENO_DIR (/run/deno).
  */
-export const DENO_DIR_SEED = "/usr/lib/bronze/deno-dir";
+export const INIT_DENO_DIR = "/deno-dir";
 /** Debian's nats-server binary. */
 export const NATS_SERVER_PATH = "/usr/sbin/nats-server";
 /** Mount point of the state partition (as in Talos). */
@@ -105,6 +106,12 @@ export const DENO_RUN_ARGS: readonly string[] = [
   ...imageV8FlagsArgs(),
 ];
 
+/**
+ * The entry of machined's bundle in the image: PID 1 in image mode, with no
+ * command line (the init hands its own process over to it).
+ */
+export const PID1_ENTRY = "services/machined/image_main.ts";
+
 /** Environment of the PID 1 program after the switch. */
 export const PID1_ENV: Readonly<Record<string, string>> = {
   PATH: "/usr/bin:/usr/sbin",
@@ -112,7 +119,9 @@ export const PID1_ENV: Readonly<Record<string, string>> = {
   TERM: "linux",
   NO_COLOR: "1",
   DENO_NO_UPDATE_CHECK: "1",
-  // /run is a tmpfs the init mounts before the switch.
+  // The daemons' cache: /run is a tmpfs the init mounts and seeds before
+  // the switch. PID 1 itself keeps the init's INIT_DENO_DIR, which its
+  // runtime opened at its start.
   DENO_DIR: "/run/deno",
 };
 
@@ -127,6 +136,7 @@ export function imageCmdline(): string {
     `rdinit=${DENO_PATH}`,
     "NO_COLOR=1",
     "DENO_NO_UPDATE_CHECK=1",
+    `DENO_DIR=${INIT_DENO_DIR}`,
     "--",
     ...DENO_RUN_ARGS,
     INIT_SCRIPT,

@@ -29,7 +29,7 @@ Deno.test("the image boots under QEMU to the probe and powers off", async (t) =>
     await wait(
       /bronze-init: mounted \/rootfs\.sqsh \(\/dev\/loop\d+\) read-only/,
     );
-    await wait(/bronze-init: switched root; exec probe/);
+    await wait(/bronze-init: switched root; handing PID 1 to probe/);
   });
 
   await t.step("the probe runs as PID 1 and reads /proc/version", async () => {

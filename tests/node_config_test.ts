@@ -80,6 +80,16 @@ Deno.test("machined exits 2 on a bad machine config, naming the field, with noth
     assertIncludes(r2.stderr, '--mode "image"');
   });
 
+  await t.step(
+    "image mode anywhere but PID 1 refuses before touching anything",
+    async () => {
+      // As root on a host its shutdown path would power the host off.
+      const r = await runMachined(["--mode", "image"]);
+      assertEquals(r.code, 2);
+      assertIncludes(r.stderr, "image mode runs only as PID 1");
+    },
+  );
+
   await t.step("nothing was started or written", async () => {
     await Deno.stat(marker).then(
       () => assert(false, "nats-server was started"),

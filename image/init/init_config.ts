@@ -5,12 +5,13 @@
  * @module
  */
 
-/** A program the init can exec as PID 1 on the new root. */
+/**
+ * A program the init hands PID 1 to on the new root: a bundle the init
+ * imports into its own process, which then is that program's.
+ */
 export interface InitProgram {
   /** Absolute path of the bundled JS file on the new root. */
   script: string;
-  /** Arguments after the script. */
-  args: string[];
 }
 
 /** The contents of /init.json. */
@@ -28,10 +29,6 @@ export interface InitConfig {
    * root: the Deno runtime and its libraries exist once in the image.
    */
   binds: string[];
-  /** The Deno binary, and the flags before the script. */
-  deno: string;
-  /** `deno` arguments before the script (e.g. run --allow-all ...). */
-  denoArgs: string[];
   /** Environment of the PID 1 program. */
   env: Record<string, string>;
   /** Programs by name (`bronze.init=<name>` on the kernel command line). */
@@ -39,8 +36,9 @@ export interface InitConfig {
   /** The program used when the command line names none. */
   defaultProgram: string;
   /**
-   * A folder of the new root holding a warm Deno cache, copied into the
-   * program's DENO_DIR before it starts (absent: a cold cache).
+   * A folder of the initramfs holding a warm Deno cache (the init's own
+   * DENO_DIR), copied into `env.DENO_DIR` on the new root for the programs
+   * PID 1 starts (absent: they start with a cold cache).
    */
   denoDirSeed?: string;
 }
@@ -94,7 +92,6 @@ export function parseInitConfig(raw: unknown): InitConfig {
     const q = p as Record<string, unknown>;
     programs[name] = {
       script: absPath(q?.script, `programs.${name}.script`),
-      args: strings(q?.args, `programs.${name}.args`),
     };
   }
   if (typeof r.defaultProgram !== "string" || !(r.defaultProgram in programs)) {
@@ -106,8 +103,6 @@ export function parseInitConfig(raw: unknown): InitConfig {
     rootfs: absPath(r.rootfs, "rootfs"),
     newRoot: absPath(r.newRoot, "newRoot"),
     binds: strings(r.binds, "binds").map((b) => absPath(b, "binds[]")),
-    deno: absPath(r.deno, "deno"),
-    denoArgs: strings(r.denoArgs, "denoArgs"),
     env: env as Record<string, string>,
     programs,
     defaultProgram: r.defaultProgram as string,

@@ -14,10 +14,8 @@ const GOOD = {
   rootfs: "/rootfs.sqsh",
   newRoot: "/newroot",
   binds: ["/usr/bin/deno"],
-  deno: "/usr/bin/deno",
-  denoArgs: ["run", "-A"],
   env: { HOME: "/" },
-  programs: { probe: { script: "/usr/lib/bronze/probe.js", args: [] } },
+  programs: { probe: { script: "/usr/lib/bronze/probe.js" } },
   defaultProgram: "probe",
 };
 
@@ -35,7 +33,7 @@ Deno.test("parseInitConfig() accepts the build's config and names bad fields", (
   assertIncludes(bad({ binds: ["/a/../b"] }), "binds[]");
   assertIncludes(bad({ defaultProgram: "machined" }), "defaultProgram");
   assertIncludes(
-    bad({ programs: { "Bad Name": { script: "/x", args: [] } } }),
+    bad({ programs: { "Bad Name": { script: "/x" } } }),
     "program name",
   );
   assertIncludes(bad({ env: { A: 1 } }), "env");

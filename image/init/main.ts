@@ -1,11 +1,16 @@
 /**
- * The initramfs init (PID 1 until it execs the real one). Run by the kernel
- * as `rdinit=/usr/bin/deno -- run --allow-all ... /init.js`:
- * mounts /dev, /proc, /sys; loads the loop and squashfs modules; attaches
- * /rootfs.sqsh to a loop device and mounts it read-only; bind-mounts the
- * Deno runtime of the initramfs into it (read-only); moves /dev, /proc, /sys
- * over and mounts a tmpfs on /run; switches root (MS_MOVE + chroot) and execs the chosen program
- * (machined in image mode, or the probe) with the shared Deno runtime.
+ * The initramfs init (PID 1 until it hands the process to the real one).
+ * Run by the kernel as `rdinit=/usr/bin/deno -- run --allow-all ...
+ * /init.js`: mounts /dev, /proc, /sys; loads the loop and squashfs modules;
+ * attaches /rootfs.sqsh to a loop device and mounts it read-only;
+ * bind-mounts the Deno runtime of the initramfs into it (read-only); moves
+ * /dev, /proc, /sys over and mounts a tmpfs on /run, seeded with the warm
+ * Deno cache for the daemons; switches root (MS_MOVE + chroot), sets PID 1's
+ * environment and imports the chosen program (machined in image mode, or
+ * the probe) into this same process. That is an exec without a second Deno
+ * start: under QEMU TCG a Deno runtime takes about a second to start, and
+ * PID 1 needs one only once. The program's code cache is found in the
+ * init's own DENO_DIR, which the runtime opened at its start.
  * Any failure is printed and the init exits, which panics the kernel; the
  * `panic=` kernel argument decides what happens next.
  * @module
@@ -56,19 +61,23 @@ function exists(path: string): boolean {
   }
 }
 
-/** Copies the warm Deno cache files into the (tmpfs) DENO_DIR. */
+/**
+ * Copies the warm Deno cache files into the (tmpfs) DENO_DIR of the daemons.
+ * Not SQLite's -wal, -shm and -journal files: this runtime has the cache
+ * open, and they belong to its connection.
+ */
 function seedDenoDir(from: string, to: string): number {
   Deno.mkdirSync(to, { recursive: true, mode: 0o755 });
   let n = 0;
   for (const e of Deno.readDirSync(from)) {
-    if (!e.isFile) continue;
+    if (!e.isFile || /-(wal|shm|journal)$/.test(e.name)) continue;
     Deno.copyFileSync(`${from}/${e.name}`, `${to}/${e.name}`);
     n++;
   }
   return n;
 }
 
-function boot(sys: Sys, log: (m: string) => void): never {
+async function boot(sys: Sys, log: (m: string) => void): Promise<void> {
   if (Deno.pid !== 1) {
     throw new Error(`The init runs only as PID 1 (this is PID ${Deno.pid})`);
   }
@@ -125,7 +134,7 @@ function boot(sys: Sys, log: (m: string) => void): never {
   sys.mount("tmpfs", root + "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
   const denoDir = cfg.env.DENO_DIR;
   if (cfg.denoDirSeed && denoDir) {
-    const n = seedDenoDir(root + cfg.denoDirSeed, root + denoDir);
+    const n = seedDenoDir(cfg.denoDirSeed, root + denoDir);
     log(`warm Deno cache: ${n} files into ${denoDir}`);
   }
 
@@ -133,22 +142,20 @@ function boot(sys: Sys, log: (m: string) => void): never {
   sys.mount(".", "/", null, MS_MOVE);
   sys.chroot(".");
   sys.chdir("/");
-  log(
-    `switched root; exec ${name}: ${program.script} ${program.args.join(" ")}`,
-  );
-  sys.execve(cfg.deno, [
-    cfg.deno,
-    ...cfg.denoArgs,
-    program.script,
-    ...program.args,
-  ], cfg.env);
+  // PID 1's environment, as an exec would set it (the kernel's leftovers go).
+  for (const k of Object.keys(Deno.env.toObject())) {
+    if (!(k in cfg.env)) Deno.env.delete(k);
+  }
+  for (const [k, v] of Object.entries(cfg.env)) Deno.env.set(k, v);
+  log(`switched root; handing PID 1 to ${name}: ${program.script}`);
+  await import(`file://${program.script}`);
 }
 
 const sys = Sys.open();
 const log = bootLog("bronze-init", () => sys.uptime());
 log(`starting (Deno ${Deno.version.deno})`);
 try {
-  boot(sys, log);
+  await boot(sys, log);
 } catch (err) {
   log(`fatal: ${errorText(err)}`);
   Deno.exit(1);

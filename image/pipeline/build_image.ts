@@ -33,18 +33,18 @@ import type { InitConfig } from "../init/init_config.ts";
 import {
   BOOT_MODULES,
   BUNDLE_DIR,
-  DENO_DIR_SEED,
   DENO_PATH,
-  DENO_RUN_ARGS,
   EPHEMERAL_MOUNT,
   IMAGE_DAEMONS,
   IMAGE_MODULES,
   IMAGE_V8_FLAGS,
   imageCmdline,
+  INIT_DENO_DIR,
   INIT_SCRIPT,
   LIB_DIR,
   NATS_SERVER_PATH,
   NEW_ROOT,
+  PID1_ENTRY,
   PID1_ENV,
   ROOTFS_IN_INITRAMFS,
   STATE_MOUNT,
@@ -258,7 +258,7 @@ export async function buildImage(
       ["image/init/main.ts", `${bundles}/init.js`],
       ["image/probe/main.ts", `${bundles}/probe.js`],
       ...daemons.map((d): [string, string] => [
-        `services/${d}/main.ts`,
+        d === "machined" ? PID1_ENTRY : `services/${d}/main.ts`,
         `${bundles}/${d}.js`,
       ]),
       ...extraBundles.map((b): [string, string] => [
@@ -340,12 +340,6 @@ export async function buildImage(
       mode: 0o644,
       source: `${bundles}/${d}.js`,
     })),
-    ...cacheFiles.map((f): TreeEntry => ({
-      path: `${strip(DENO_DIR_SEED)}/${f}`,
-      type: "file",
-      mode: 0o644,
-      source: `${stage}/code-cache/${f}`,
-    })),
     {
       path: `${strip(BUNDLE_DIR)}/build_info.json`,
       type: "file",
@@ -373,13 +367,10 @@ export async function buildImage(
 
   const defaultProgram = daemons.includes("machined") ? "machined" : "probe";
   const programs: InitConfig["programs"] = {
-    probe: { script: `${BUNDLE_DIR}/probe.js`, args: [] },
+    probe: { script: `${BUNDLE_DIR}/probe.js` },
   };
   if (daemons.includes("machined")) {
-    programs.machined = {
-      script: `${BUNDLE_DIR}/machined.js`,
-      args: ["--mode", "image"],
-    };
+    programs.machined = { script: `${BUNDLE_DIR}/machined.js` };
   }
   const initConfig: InitConfig = {
     release,
@@ -387,10 +378,8 @@ export async function buildImage(
     rootfs: ROOTFS_IN_INITRAMFS,
     newRoot: NEW_ROOT,
     binds: [DENO_PATH, LIB_DIR],
-    deno: DENO_PATH,
-    denoArgs: [...DENO_RUN_ARGS],
     env: { ...PID1_ENV },
-    denoDirSeed: cacheFiles.length > 0 ? DENO_DIR_SEED : undefined,
+    denoDirSeed: cacheFiles.length > 0 ? INIT_DENO_DIR : undefined,
     programs,
     defaultProgram,
   };
@@ -440,6 +429,14 @@ export async function buildImage(
       mode: 0o444,
       source: `${out}/${OUTPUT_NAMES.rootfs}`,
     },
+    // The warm Deno cache: the init's DENO_DIR (writable: SQLite).
+    ...(cacheFiles.length > 0 ? dirs([strip(INIT_DENO_DIR)]) : []),
+    ...cacheFiles.map((f): TreeEntry => ({
+      path: `${strip(INIT_DENO_DIR)}/${f}`,
+      type: "file",
+      mode: 0o644,
+      source: `${stage}/code-cache/${f}`,
+    })),
   ];
   await step("initramfs", async () => {
     const cpio = `${out}/${OUTPUT_NAMES.bootInitramfs}`;

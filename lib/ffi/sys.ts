@@ -1,7 +1,7 @@
 /**
  * The system calls of an init (the initramfs init, the probe, machined as
  * PID 1) that {@linkcode Libc} does not offer, through Deno FFI on glibc:
- * mount, umount2, chroot, chdir, open, close, ioctl, execve, sync, reboot,
+ * mount, umount2, chroot, chdir, open, close, ioctl, sync, reboot,
  * waitpid, clock_gettime. Each call throws a SyscallError naming what failed
  * and the errno.
  * @module
@@ -38,7 +38,6 @@ const SYMBOLS = {
     parameters: ["i32", "u64", "u64"],
     result: "i32",
   },
-  execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
   sync: { parameters: [], result: "void" },
   reboot: { parameters: ["i32"], result: "i32" },
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
@@ -186,34 +185,6 @@ export class Sys implements Disposable {
     return this.#check(
       this.#lib.symbols.ioctl_int(fd, BigInt(request), BigInt(arg)),
       `ioctl(${fd}, 0x${request.toString(16)}, ${arg})`,
-    );
-  }
-
-  /** execve(2): replaces this process; returns only by throwing. */
-  execve(
-    path: string,
-    argv: readonly string[],
-    env: Record<string, string>,
-  ): never {
-    const keep: Uint8Array<ArrayBuffer>[] = [];
-    const vec = (items: string[]): Uint8Array<ArrayBuffer> => {
-      const ptrs = new BigUint64Array(items.length + 1);
-      items.forEach((s, i) => {
-        const b = cstr(s);
-        keep.push(b);
-        ptrs[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)));
-      });
-      return new Uint8Array(ptrs.buffer);
-    };
-    const argvBuf = vec([...argv]);
-    const envBuf = vec(Object.entries(env).map(([k, v]) => `${k}=${v}`));
-    this.#lib.symbols.execve(cstr(path), argvBuf, envBuf);
-    throw new SyscallError(
-      `execve(${JSON.stringify(path)}) failed`,
-      this.errno(),
-      {
-        cause: keep.length, // keeps the strings alive until here
-      },
     );
   }
 

@@ -327,6 +327,14 @@ function finish(ctx: BootContext, action: PowerAction): void {
  * (a PID 1 that exits panics the kernel).
  */
 export async function runImageMode(): Promise<never> {
+  // Before anything: as root on a host, the shutdown path below would
+  // power that host off.
+  if (Deno.pid !== 1) {
+    console.error(
+      `machined: image mode runs only as PID 1 (this is PID ${Deno.pid}); use --mode process`,
+    );
+    Deno.exit(2);
+  }
   const sys = Sys.open();
   const con = serialConsole(() => sys.uptime());
   globalThis.addEventListener("unhandledrejection", (e) => {
@@ -352,11 +360,6 @@ export async function runImageMode(): Promise<never> {
     }
   };
   try {
-    if (Deno.pid !== 1) {
-      throw new Error(
-        `image mode runs only as PID 1 (this is PID ${Deno.pid}); use --mode process`,
-      );
-    }
     con.say(`starting in image mode (Deno ${Deno.version.deno})`);
     const now = mountMissing(sys, EARLY_MOUNTS);
     if (now.length > 0) con.say(`mounted ${now.join(", ")}`);
