@@ -6,7 +6,6 @@
  *     deno run -A bench/trust_bench.ts [--n 200]
  * @module
  */
-import { Buffer } from "node:buffer";
 import { parseArgs } from "node:util";
 import { SecurityServiceService } from "../lib/api/gen/security/security.ts";
 import {
@@ -80,14 +79,14 @@ const server = await GrpcServer.start({
   tls: { ca: ca.crtPem, cert: tls.crt, key: tls.key },
   requireClientCert: false,
   services: [trustdService({
-    ca,
+    ca: () => Promise.resolve(ca),
     tokens: new TokenVerifier(token),
     limiter: new PeerRateLimiter({ burst: 1e9, perMinute: 1e9 }),
     policy: { defaultTtlMs: 864e5, maxTtlMs: 864e5, minTtlMs: 1000 },
     log: createLogger("trustd", { level: "error" }),
   })],
 });
-const csr = Buffer.from(
+const csr = new TextEncoder().encode(
   await createCsr(await generateKeyPair(), {
     commonName: "w1",
     dnsNames: ["w1"],

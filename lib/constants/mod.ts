@@ -8,6 +8,8 @@
 export const APID_PORT = 50000;
 /** trustd's TLS gRPC port (control planes only). */
 export const TRUSTD_PORT = 50001;
+/** Node certificates' default lifetime: 24 h, renewed at half-life. */
+export const NODE_CERT_TTL_MS = 24 * 3600 * 1000;
 /** Client certificates' default lifetime: 1 year (`osctl config new`). */
 export const CLIENT_CERT_TTL_MS = 8760 * 3600 * 1000;
 

@@ -1,7 +1,9 @@
 import { GrpcServer } from "../../lib/grpc/mod.ts";
-import { waitForCertDir, watchCertDir } from "../../lib/nodecerts/mod.ts";
-import { CertificateAuthority, NODE_CERT_TTL_MS } from "../../lib/pki/mod.ts";
+import { waitForCertDir, watchCertDir } from "../../lib/certdir/mod.ts";
+import { NODE_CERT_TTL_MS } from "../../lib/constants/mod.ts";
+import type { CertificateAuthority } from "../../lib/pki/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
+import { checkCa } from "./ca_check.ts";
 import { PeerRateLimiter } from "./rate_limit.ts";
 import { parseTrustdSecrets } from "./secrets.ts";
 import { trustdService } from "./service.ts";
@@ -38,9 +40,15 @@ export async function runTrustd(
 ): Promise<void> {
   const { log, signal } = ctx;
   const secrets = parseTrustdSecrets(ctx.extra);
-  const ca = await CertificateAuthority.fromPem(secrets.caCrt, secrets.caKey);
+  // Checked now, loaded for signing when the first request comes.
+  checkCa(secrets.caCrt, secrets.caKey);
+  let ca: Promise<CertificateAuthority> | undefined;
+  const loadCa = () =>
+    ca ??= import("../../lib/pki/mod.ts").then((pki) =>
+      pki.CertificateAuthority.fromPem(secrets.caCrt, secrets.caKey)
+    );
   const service = trustdService({
-    ca,
+    ca: loadCa,
     tokens: new TokenVerifier(secrets.token),
     limiter: new PeerRateLimiter({
       burst: settings.rateBurst,

@@ -1,5 +1,5 @@
 import { TOKEN_PATTERN } from "../../lib/config/mod.ts";
-import { base64ToPem } from "../../lib/pki/mod.ts";
+import { base64ToPem } from "../../lib/pem/mod.ts";
 
 /** What trustd gets from machined on stdin (secrets.extra.trustd). */
 export interface TrustdSecrets {

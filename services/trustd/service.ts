@@ -4,13 +4,13 @@ import { type GrpcService, typedService } from "../../lib/grpc/mod.ts";
 import type { CertificateAuthority } from "../../lib/pki/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
 import { peerIp, type PeerRateLimiter } from "./rate_limit.ts";
-import { type SigningPolicy, signServerCsr } from "./signer.ts";
+import type { SigningPolicy } from "./signer.ts";
 import type { TokenVerifier } from "./token_auth.ts";
 
 /** What trustd's SecurityService is made of. */
 export interface TrustdServiceOptions {
-  /** The OS CA that signs. */
-  ca: CertificateAuthority;
+  /** The OS CA that signs, loaded on first use. */
+  ca: () => Promise<CertificateAuthority>;
   /** Checks the machine token. */
   tokens: TokenVerifier;
   /** Per-peer request limit (applied before the token check). */
@@ -45,8 +45,10 @@ export function trustdService(options: TrustdServiceOptions): GrpcService {
       }
       let issued;
       try {
+        // The X.509 code loads with the first request (see ca_check.ts).
+        const { signServerCsr } = await import("./signer.ts");
         issued = await signServerCsr(
-          ca,
+          await ca(),
           new TextDecoder().decode(request.csr),
           {
             requestedTtlMs: Number(request.ttlSeconds) * 1000,
@@ -70,7 +72,7 @@ export function trustdService(options: TrustdServiceOptions): GrpcService {
         strippedOrganizations: issued.strippedOrganizations,
       });
       return {
-        ca: new TextEncoder().encode(ca.crtPem),
+        ca: new TextEncoder().encode((await ca()).crtPem),
         crt: new TextEncoder().encode(issued.crt),
       };
     },
