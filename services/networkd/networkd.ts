@@ -72,6 +72,8 @@ export function createNetworkd(flags: NetworkdFlags): Networkd {
       }
     }
     log.info("serving", { address: flags.address, apply: flags.apply });
+    // The start's garbage (compiler zones, netlink buffers) goes back.
+    libc.mallocTrim();
     await new Promise<void>((resolve) => {
       if (signal.aborted) return resolve();
       signal.addEventListener("abort", () => resolve(), { once: true });

@@ -147,6 +147,8 @@ export function createUdevd(flags: UdevdFlags): Udevd {
       log.error("coldplug failed", { error: errorText(err) });
     }
     log.info("serving", { address: flags.address, sys: flags.sys });
+    // The coldplug's garbage (modules.alias, sysfs walks) goes back.
+    libc.mallocTrim();
     await listener;
   };
   return { run, health };
