@@ -37,6 +37,14 @@ export interface NodeServicesOptions {
   ) => Promise<void>;
   /** Why machined's own bus connection is down, or undefined when up. */
   busProblem: () => string | undefined;
+  /**
+   * A round trip on machined's own bus connection (PING/PONG), or
+   * undefined while it has none: nats-server's health once machined is
+   * connected. Until then the check dials the port; dialling every period
+   * for good made nats-server's memory grow (a client struct and its
+   * goroutines per connection, returned to the kernel only slowly).
+   */
+  busPing?: () => Promise<void> | undefined;
   /** Writes or renews a daemon's certificates before it starts. */
   prepareCerts?: (
     daemon: "apid" | "trustd",
@@ -73,14 +81,16 @@ export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
   const { launch } = o;
   const parallel = o.waitForAddress !== undefined;
   const natsHealth: HealthCheck = async (signal) => {
+    const problem = o.busProblem();
+    if (problem) throw new Error(problem);
+    const ping = o.busPing?.();
+    if (ping) return await ping;
     const conn = await Deno.connect({
       hostname: launch.busHost ?? launch.address,
       port: launch.natsPort,
       signal,
     });
     conn.close();
-    const problem = o.busProblem();
-    if (problem) throw new Error(problem);
   };
   const daemon = (
     id: SupervisedDaemon,
