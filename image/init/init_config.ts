@@ -20,6 +20,12 @@ export interface InitConfig {
   release: string;
   /** Modules to load before mounting the root (closure from modules.dep). */
   modules: string[];
+  /**
+   * Modules of the root (paths under its /lib/modules/<release>, in load
+   * order) the init starts loading in the background before it hands PID 1
+   * over: the program's own early modules, loaded while its code loads.
+   */
+  preload?: string[];
   /** The root squashfs inside the initramfs. */
   rootfs: string;
   /** Where the root is mounted before switching to it. */
@@ -97,9 +103,20 @@ export function parseInitConfig(raw: unknown): InitConfig {
   if (typeof r.defaultProgram !== "string" || !(r.defaultProgram in programs)) {
     fail("defaultProgram must name a program", r.defaultProgram);
   }
+  const preload = r.preload === undefined
+    ? undefined
+    : strings(r.preload, "preload").map((p) => {
+      if (
+        p.startsWith("/") || p.split("/").includes("..") || p.includes("\0")
+      ) {
+        fail("preload[] must be paths under the modules folder", p);
+      }
+      return p;
+    });
   return {
     release: r.release as string,
     modules: strings(r.modules, "modules"),
+    ...(preload === undefined ? {} : { preload }),
     rootfs: absPath(r.rootfs, "rootfs"),
     newRoot: absPath(r.newRoot, "newRoot"),
     binds: strings(r.binds, "binds").map((b) => absPath(b, "binds[]")),

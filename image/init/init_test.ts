@@ -72,3 +72,19 @@ Deno.test("composeCmdline() puts kernel arguments before the init's", () => {
   assertEquals(init.split(" ").at(-1), "/init.js");
   assertEquals(composeCmdline("a b", ["c"]), "a b c");
 });
+
+Deno.test("parseInitConfig() takes preload paths under the modules folder only", () => {
+  const ok = { ...GOOD, preload: ["kernel/fs/ext4/ext4.ko"] };
+  assertEquals(parseInitConfig(ok).preload, ["kernel/fs/ext4/ext4.ko"]);
+  for (const bad of ["/kernel/x.ko", "../x.ko", "a/../../x.ko"]) {
+    assertIncludes(
+      String(
+        (assertThrows(() =>
+          parseInitConfig({ ...GOOD, preload: [bad] })
+        ) as Error)
+          .message,
+      ),
+      "preload[]",
+    );
+  }
+});

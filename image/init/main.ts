@@ -112,6 +112,15 @@ async function boot(sys: Sys, log: (m: string) => void): Promise<void> {
   const root = cfg.newRoot;
   sys.mount(loop, root, "squashfs", MS_RDONLY);
   log(`mounted ${cfg.rootfs} (${loop}) read-only on ${root}`);
+  if (cfg.preload && cfg.preload.length > 0) {
+    // The kernel loads these on another CPU while the program's code loads
+    // here; the program loads them again (a quick EEXIST) and reports.
+    const bg = Libc.open();
+    const dir = `${root}/usr/lib/modules/${cfg.release}`;
+    bg.preloadModules(cfg.preload.map((p) => `${dir}/${p}`))
+      .catch(() => 0)
+      .finally(() => bg[Symbol.dispose]());
+  }
 
   for (const b of cfg.binds) {
     if (!exists(root + b)) {

@@ -34,6 +34,7 @@ import {
   BOOT_MODULES,
   BUNDLE_DIR,
   DENO_PATH,
+  EARLY_MODULES,
   EPHEMERAL_MOUNT,
   IMAGE_DAEMONS,
   IMAGE_MODULES,
@@ -234,6 +235,7 @@ export async function buildImage(
   const modules = await step("modules", () => indexModules(kernel.modulesDir));
   const bootSel = selectModules(modules, BOOT_MODULES);
   const imageSel = selectModules(modules, IMAGE_MODULES);
+  const earlySel = selectModules(modules, EARLY_MODULES);
   for (const u of [...bootSel.unresolved, ...imageSel.unresolved]) {
     log("unresolved module softdep", { softdep: u });
   }
@@ -379,6 +381,8 @@ export async function buildImage(
     newRoot: NEW_ROOT,
     binds: [DENO_PATH, LIB_DIR],
     env: { ...PID1_ENV },
+    // machined's early modules: the init starts them (see init/main.ts).
+    ...(daemons.includes("machined") ? { preload: earlySel.paths } : {}),
     denoDirSeed: cacheFiles.length > 0 ? INIT_DENO_DIR : undefined,
     programs,
     defaultProgram,

@@ -44,6 +44,13 @@ const SYMBOLS = {
   malloc_trim: { parameters: ["usize"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
   syscall: { parameters: ["i64", "i64", "buffer", "i64"], result: "i64" },
+  // The same on Deno's blocking pool: finit_module off the JS thread.
+  syscall_nb: {
+    name: "syscall",
+    parameters: ["i64", "i64", "buffer", "i64"],
+    result: "i64",
+    nonblocking: true,
+  },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
@@ -476,6 +483,48 @@ export class Libc implements Disposable {
     } finally {
       this.close(fd);
     }
+  }
+
+  /**
+   * Loads module files one after another on a thread of Deno's blocking
+   * pool while this thread goes on (the initramfs init starts the image's
+   * early modules so before it hands PID 1 to machined, which meanwhile
+   * loads its code). Each file is opened now, so the paths are resolved
+   * before any chroot. Resolves with how many loaded; which ones failed,
+   * and why, is not known here (another thread's errno): load them again
+   * with {@linkcode Libc.finitModule}, which is a quick EEXIST for one
+   * that is in, and reports the others properly.
+   */
+  preloadModules(paths: readonly string[]): Promise<number> {
+    const nr = SYS_FINIT_MODULE[Deno.build.arch];
+    if (nr === undefined) return Promise.resolve(0);
+    const fds: number[] = [];
+    for (const p of paths) {
+      const fd = this.#lib.symbols.open(
+        this.#encoder.encode(p + "\0"),
+        O_RDONLY | O_CLOEXEC,
+        0,
+      );
+      if (fd >= 0) fds.push(fd);
+    }
+    const noParams = new Uint8Array(1);
+    return (async () => {
+      let loaded = 0;
+      for (const fd of fds) {
+        try {
+          const r = await this.#lib.symbols.syscall_nb(
+            nr,
+            BigInt(fd),
+            noParams,
+            0n,
+          );
+          if (r >= 0n) loaded++;
+        } finally {
+          this.close(fd);
+        }
+      }
+      return loaded;
+    })();
   }
 
   /** Unloads the library. */

@@ -156,3 +156,16 @@ Deno.test("Libc.mallocTrim() gives freed C-heap memory back", () => {
     c.close();
   }
 });
+
+Deno.test("Libc.preloadModules() tries every file off the JS thread and counts the loads", async () => {
+  using libc = Libc.open();
+  await using dir = await tempDir();
+  // Not modules: finit_module refuses them (ENOEXEC, or EPERM unprivileged);
+  // a missing file is skipped. Nothing loads, and nothing throws.
+  await Deno.writeTextFile(`${dir.path}/a.ko`, "not an ELF module");
+  const n = await libc.preloadModules([
+    `${dir.path}/a.ko`,
+    `${dir.path}/missing.ko`,
+  ]);
+  assertEquals(n, 0);
+});
