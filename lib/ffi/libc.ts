@@ -44,13 +44,6 @@ const SYMBOLS = {
   malloc_trim: { parameters: ["usize"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
   syscall: { parameters: ["i64", "i64", "buffer", "i64"], result: "i64" },
-  // The same on Deno's blocking pool: finit_module off the JS thread.
-  syscall_nb: {
-    name: "syscall",
-    parameters: ["i64", "i64", "buffer", "i64"],
-    result: "i64",
-    nonblocking: true,
-  },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
@@ -100,6 +93,28 @@ export const POLLIN = 0x1;
 export const CLONE_NEWNET = 0x40000000;
 
 /** finit_module(2) syscall numbers per architecture. */
+/**
+ * The worker of {@linkcode Libc.preloadModules}: finit_module(2) on each
+ * descriptor in turn, synchronously (its own thread), then closes it.
+ */
+const PRELOAD_WORKER = `
+self.onmessage = (e) => {
+  const { fds, nr, lib: path } = e.data;
+  const lib = Deno.dlopen(path, {
+    syscall: { parameters: ["i64", "i64", "buffer", "i64"], result: "i64" },
+    close: { parameters: ["i32"], result: "i32" },
+  });
+  const noParams = new Uint8Array(1);
+  let loaded = 0;
+  for (const fd of fds) {
+    if (lib.symbols.syscall(BigInt(nr), BigInt(fd), noParams, 0n) >= 0n) loaded++;
+    lib.symbols.close(fd);
+  }
+  lib.close();
+  self.postMessage(loaded);
+};
+`;
+
 const SYS_FINIT_MODULE: Readonly<Record<string, bigint>> = {
   x86_64: 313n,
   aarch64: 273n,
@@ -486,18 +501,17 @@ export class Libc implements Disposable {
   }
 
   /**
-   * Loads module files one after another on a thread of Deno's blocking
-   * pool while this thread goes on (the initramfs init starts the image's
-   * early modules so before it hands PID 1 to machined, which meanwhile
-   * loads its code). Each file is opened now, so the paths are resolved
-   * before any chroot. Resolves with how many loaded; which ones failed,
-   * and why, is not known here (another thread's errno): load them again
-   * with {@linkcode Libc.finitModule}, which is a quick EEXIST for one
-   * that is in, and reports the others properly.
+   * Loads module files one after another on a thread of their own (a Web
+   * Worker) while this thread goes on: the initramfs init starts the
+   * image's early modules so before it hands PID 1 to machined, which
+   * meanwhile loads its code. Each file is opened here and now, so the
+   * paths are resolved before any chroot. Resolves with how many loaded;
+   * load them again with {@linkcode Libc.finitModule} to learn about the
+   * others (it is a quick EEXIST for a module that is in).
    */
   preloadModules(paths: readonly string[]): Promise<number> {
     const nr = SYS_FINIT_MODULE[Deno.build.arch];
-    if (nr === undefined) return Promise.resolve(0);
+    if (nr === undefined || paths.length === 0) return Promise.resolve(0);
     const fds: number[] = [];
     for (const p of paths) {
       const fd = this.#lib.symbols.open(
@@ -507,24 +521,24 @@ export class Libc implements Disposable {
       );
       if (fd >= 0) fds.push(fd);
     }
-    const noParams = new Uint8Array(1);
-    return (async () => {
-      let loaded = 0;
-      for (const fd of fds) {
-        try {
-          const r = await this.#lib.symbols.syscall_nb(
-            nr,
-            BigInt(fd),
-            noParams,
-            0n,
-          );
-          if (r >= 0n) loaded++;
-        } finally {
-          this.close(fd);
-        }
-      }
-      return loaded;
-    })();
+    const url = URL.createObjectURL(
+      new Blob([PRELOAD_WORKER], { type: "text/javascript" }),
+    );
+    const worker = new Worker(url, { type: "module" });
+    return new Promise<number>((resolve) => {
+      const done = (n: number) => {
+        worker.terminate();
+        URL.revokeObjectURL(url);
+        resolve(n);
+      };
+      worker.onmessage = (e) => done(Number(e.data));
+      worker.onerror = (e) => {
+        e.preventDefault();
+        for (const fd of fds) this.close(fd);
+        done(0);
+      };
+      worker.postMessage({ fds, nr: String(nr), lib: LIBC_PATH });
+    });
   }
 
   /** Unloads the library. */

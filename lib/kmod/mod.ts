@@ -18,5 +18,5 @@ export {
   parseSoftdepValue,
 } from "./modules_dep.ts";
 export type { ClosureOptions, ModuleIndex } from "./modules_dep.ts";
-export { loadModules } from "./load_modules.ts";
+export { loadModules, sysfsModuleLive } from "./load_modules.ts";
 export type { LoadModulesOptions, ModuleLoader } from "./load_modules.ts";
