@@ -177,8 +177,7 @@ export class Machined implements MachineBackend {
         trustdSecrets: () => this.#trustdSecrets(),
         networkConfig: () => options.network ?? options.config.machine.network,
         daemonHealth: (d, signal) => this.#daemonHealth(d, signal),
-        busPing: () =>
-          this.#bus && this.#busUp ? this.#bus.flush() : undefined,
+        busPing: () => this.#bus && this.#busUp ? this.#bus.flush() : undefined,
         busProblem: () =>
           this.#bus && !this.#busUp
             ? "machined's bus connection is down"
