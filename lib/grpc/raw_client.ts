@@ -10,6 +10,7 @@ import { nodeBuffer } from "../node_builtins/mod.ts";
 import * as grpc from "@grpc/grpc-js";
 import { ApiError } from "../bus/mod.ts";
 import { apiErrorOf as toApiError } from "./_status.ts";
+import { type ClosableClient, openClient } from "./_client.ts";
 
 /** Per-call options. */
 export interface RawCallOptions {
@@ -34,6 +35,7 @@ const toBuffer = (b: Uint8Array): Buffer =>
 /** One client channel to one address, carrying raw protobuf bytes. */
 export class RawChannel {
   #client: grpc.Client;
+  #closable: ClosableClient;
   #address: string;
 
   /** Opens a channel to "host:port" with the given credentials (lazily). */
@@ -43,12 +45,8 @@ export class RawChannel {
     options: RawChannelOptions = {},
   ) {
     this.#address = address;
-    this.#client = new grpc.Client(address, credentials, {
-      // A private subchannel pool: closing the channel really closes its
-      // connection (the shared pool keeps reconnecting for a while).
-      "grpc.use_local_subchannel_pool": 1,
-      ...options.channelOptions,
-    });
+    this.#closable = openClient(address, credentials, options.channelOptions);
+    this.#client = this.#closable.client;
   }
 
   /** The address this channel dials. */
@@ -152,9 +150,9 @@ export class RawChannel {
     });
   }
 
-  /** Closes the channel; calls in flight fail. */
+  /** Closes the channel at its sockets (no GOAWAY); calls in flight fail. */
   close(): void {
-    this.#client.close();
+    this.#closable.close();
   }
 }
 

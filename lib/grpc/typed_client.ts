@@ -8,6 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { ApiError } from "../bus/mod.ts";
 import { clientTls, type ClientTlsOptions } from "./tls.ts";
 import { apiErrorOf } from "./_status.ts";
+import { type ClosableClient, openClient } from "./_client.ts";
 
 /** The encoding half of a generated method definition. */
 export interface ClientMethodLike<Req, Res> {
@@ -38,6 +39,7 @@ export interface UnaryCallOptions {
 /** A client channel to one "host:port" over TLS. */
 export class TlsChannel {
   #client: grpc.Client;
+  #closable: ClosableClient;
   #address: string;
 
   /** Opens the channel lazily: nothing is dialed before the first call. */
@@ -48,10 +50,11 @@ export class TlsChannel {
   ) {
     const { credentials, channelOptions } = clientTls(tls);
     this.#address = address;
-    this.#client = new grpc.Client(address, credentials, {
+    this.#closable = openClient(address, credentials, {
       ...options.channelOptions,
       ...channelOptions,
     });
+    this.#client = this.#closable.client;
   }
 
   /** The address this channel dials. */
@@ -121,9 +124,9 @@ export class TlsChannel {
     }
   }
 
-  /** Closes the channel. */
+  /** Closes the channel at its sockets (no GOAWAY). */
   close(): void {
-    this.#client.close();
+    this.#closable.close();
   }
 }
 
