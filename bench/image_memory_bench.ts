@@ -1,6 +1,6 @@
 /**
  * Memory of a Bronze node in QEMU: `deno run -A bench/image_memory_bench.ts
- * [--runs 3] [--idle-seconds 20]`. Boots a configured node (cached build of
+ * [--runs 3] [--idle-seconds 60] [--kernel-args "..."]`. Boots a configured node (cached build of
  * the current sources) `--runs` times; each time lets it idle, then reads
  * through the API (mTLS): Memory (guest MemTotal - MemAvailable, and Shmem:
  * the initramfs and tmpfs files held in RAM) and Processes (RSS and PSS of
@@ -19,7 +19,8 @@ import { bootNode } from "./_image_node.ts";
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    "idle-seconds": { type: "string", default: "20" },
+    "idle-seconds": { type: "string", default: "60" },
+    "kernel-args": { type: "string", default: "" },
     runs: { type: "string", default: "3" },
   },
   strict: true,
@@ -49,7 +50,10 @@ interface Sample {
 const mib = (bytes: number) => (bytes / 1048576).toFixed(1).padStart(8);
 
 async function measure(): Promise<Sample> {
-  await using node = await bootNode(image, { accel });
+  await using node = await bootNode(image, {
+    accel,
+    kernelArgs: values["kernel-args"].split(/\s+/).filter((a) => a !== ""),
+  });
   await node.vm.console.waitFor(/machined: ready:/, { timeoutMs: 300_000 });
   await new Promise((r) => setTimeout(r, idleMs));
   const mem = (await node.client.unary(

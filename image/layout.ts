@@ -133,6 +133,11 @@ export const PID1_ENV: Readonly<Record<string, string>> = {
 export function imageCmdline(): string {
   return [
     "console=ttyS0",
+    // Huge pages only where a program asks (madvise), as for a small
+    // appliance: Debian's kernel backs every large anonymous mapping with
+    // 2 MiB pages ("always"), so the five V8 heaps and their malloc arenas
+    // grew by ~20 MiB in a node's first idle minute, pages never touched.
+    "transparent_hugepage=madvise",
     `rdinit=${DENO_PATH}`,
     "NO_COLOR=1",
     "DENO_NO_UPDATE_CHECK=1",

@@ -12,6 +12,7 @@ import { clusterDir, type ClusterRecord } from "../cli/cluster/state.ts";
 import { bundleCa, loadSecretsBundle } from "../lib/config/mod.ts";
 import type { CertificateAuthority } from "../lib/pki/mod.ts";
 import { tempDir } from "../lib/testing/mod.ts";
+import { type OsctlResult, runOsctl } from "./osctl_runner.ts";
 
 /** A running test cluster. */
 export interface TestCluster extends AsyncDisposable {
@@ -33,10 +34,8 @@ export interface TestCluster extends AsyncDisposable {
   osctl(
     args: string[],
     options?: { signal?: AbortSignal },
-  ): Promise<{ code: number; stdout: string; stderr: string }>;
+  ): Promise<OsctlResult>;
 }
-
-const ROOT = new URL("..", import.meta.url).pathname;
 
 /** Options for {@linkcode startTestCluster}. */
 export interface TestClusterOptions {
@@ -94,27 +93,8 @@ export async function startTestCluster(
         tls: { ca: ca.crtPem, cert: pair.crt, key: pair.key },
       });
     },
-    async osctl(args, opts = {}) {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--quiet",
-          "-A",
-          join(ROOT, "cli/main.ts"),
-          "--osconfig",
-          osconfig,
-          ...args,
-        ],
-        stdin: "null",
-        signal: opts.signal,
-        env: { NO_COLOR: "1" },
-      }).output();
-      const dec = new TextDecoder();
-      return {
-        code: out.code,
-        stdout: dec.decode(out.stdout),
-        stderr: dec.decode(out.stderr),
-      };
+    osctl(args, opts = {}) {
+      return runOsctl(["--osconfig", osconfig, ...args], opts);
     },
     async [Symbol.asyncDispose]() {
       // SIGCONT first: a test may have frozen a process with SIGSTOP.

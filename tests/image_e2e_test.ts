@@ -45,6 +45,7 @@ import {
   waitUntil,
 } from "../lib/testing/mod.ts";
 import { ApiClient } from "../cli/client/api_client.ts";
+import { runOsctl } from "./osctl_runner.ts";
 
 const repoRoot = repoRootOf(import.meta.url, 1);
 const BOOT_TIMEOUT_MS = 240_000;
@@ -65,30 +66,7 @@ function nodeConfig(secrets: SecretsBundle, hostname: string): MachineConfig {
   return controlplane;
 }
 
-async function osctl(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      "-A",
-      `${repoRoot}/cli/main.ts`,
-      ...args,
-    ],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
-}
+const osctl = (args: string[]) => runOsctl(args);
 
 /** The SHA-256 fingerprint of the certificate served at 127.0.0.1:port. */
 function servedFingerprint(port: number): Promise<string> {

@@ -10,6 +10,8 @@
 import { join } from "node:path";
 import { cachedBuild, repoRootOf } from "../image/cached_build.ts";
 import { readClusterRecord } from "../cli/cluster/state.ts";
+import { isAlive } from "../cli/cluster/processes.ts";
+import { runOsctl } from "./osctl_runner.ts";
 import {
   assert,
   assertEquals,
@@ -21,32 +23,14 @@ import {
 const ROOT = repoRootOf(import.meta.url, 1);
 const NAME = "qtest";
 
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test("osctl cluster create --provisioner qemu: two VMs that work as one cluster", async (t) => {
   await cachedBuild({ repoRoot: ROOT }); // built once, before the clock runs
   await using home = await tempDir("bronze-qemu-home-");
-  const osctl = async (...args: string[]) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "-A", join(ROOT, "cli/main.ts"), ...args],
-      stdin: "null",
-      env: { HOME: home.path, NO_COLOR: "1" },
+  const osctl = (...args: string[]) =>
+    runOsctl(args, {
+      env: { HOME: home.path },
       signal: AbortSignal.timeout(600_000),
-    }).output();
-    const dec = new TextDecoder();
-    return {
-      code: out.code,
-      stdout: dec.decode(out.stdout),
-      stderr: dec.decode(out.stderr),
-    };
-  };
+    });
   const root = join(home.path, ".osctl", "clusters");
   let pids: number[] = [];
   try {
@@ -72,7 +56,7 @@ Deno.test("osctl cluster create --provisioner qemu: two VMs that work as one clu
         ["worker", "10.5.77.3"],
       ]);
       pids = record.nodes.map((n) => n.pid);
-      assert(pids.every(alive), "both QEMU processes run");
+      for (const pid of pids) assert(await isAlive(pid), `QEMU ${pid} runs`);
       const contexts = await osctl("config", "contexts");
       assertIncludes(contexts.stdout, NAME);
     });
@@ -126,7 +110,10 @@ Deno.test("osctl cluster create --provisioner qemu: two VMs that work as one clu
       async () => {
         const r = await osctl("cluster", "destroy", "--name", NAME);
         assertEquals(r.code, 0, r.stderr);
-        await waitUntil(() => pids.every((p) => !alive(p)), {
+        await waitUntil(async () => {
+          for (const p of pids) if (await isAlive(p)) return false;
+          return true;
+        }, {
           timeoutMs: 60_000,
         });
         assertEquals(await readClusterRecord(NAME, root), undefined);

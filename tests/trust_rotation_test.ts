@@ -15,7 +15,8 @@ import {
   runNodeCertificates,
   watchCertDir,
 } from "../lib/nodecerts/mod.ts";
-import { CertificateAuthority, pemToBase64 } from "../lib/pki/mod.ts";
+import { CertificateAuthority } from "../lib/pki/mod.ts";
+import { pemToBase64 } from "../lib/pem/mod.ts";
 import { createLogger } from "../lib/log/mod.ts";
 import { assert, assertEquals, tempDir } from "../lib/testing/mod.ts";
 

@@ -8,9 +8,9 @@ import {
   type CsrOptions,
   generateKeyPair,
   parseCertificate,
-  pemToBase64,
   verifyCertificate,
 } from "../lib/pki/mod.ts";
+import { pemToBase64 } from "../lib/pem/mod.ts";
 import { readCertDir, runNodeCertificates } from "../lib/nodecerts/mod.ts";
 import { createLogger } from "../lib/log/mod.ts";
 import type { MachineConfig } from "../lib/config/mod.ts";

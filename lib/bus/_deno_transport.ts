@@ -13,6 +13,7 @@
 import {
   checkOptions,
   type ConnectionOptions,
+  DataBuffer,
   deferred,
   errors,
   extractProtocolMessage,
@@ -107,7 +108,7 @@ export class DenoTcpTransport implements Transport {
       }
       this.#early.push(buf.slice(0, n));
       seen += n;
-      const all = concat(this.#early);
+      const all = DataBuffer.concat(...this.#early);
       const line = extractProtocolMessage(all);
       if (line === "") continue;
       const m = INFO.exec(line);
@@ -211,17 +212,6 @@ export class DenoTcpTransport implements Transport {
 async function writeAll(conn: Deno.TcpConn, frame: Uint8Array): Promise<void> {
   let done = 0;
   while (done < frame.length) done += await conn.write(frame.subarray(done));
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }
 
 function asError(err: unknown): Error {

@@ -1,10 +1,6 @@
-import {
-  base64ToPem,
-  type CertificateAuthority,
-  CLIENT_CERT_TTL_MS,
-  pemToBase64,
-} from "../pki/mod.ts";
-import { type Role, ROLES } from "../constants/mod.ts";
+import type { CertificateAuthority } from "../pki/mod.ts";
+import { base64ToPem, pemToBase64 } from "../pem/mod.ts";
+import { CLIENT_CERT_TTL_MS, type Role, ROLES } from "../constants/mod.ts";
 import type { ClientConfig, ClientContext } from "./types.ts";
 
 /** Options for {@linkcode mintClientConfig}. */

@@ -12,6 +12,8 @@ export const TRUSTD_PORT = 50001;
 export const NODE_CERT_TTL_MS = 24 * 3600 * 1000;
 /** Client certificates' default lifetime: 1 year (`osctl config new`). */
 export const CLIENT_CERT_TTL_MS = 8760 * 3600 * 1000;
+/** Shortest node certificate lifetime accepted (tests use a few seconds). */
+export const MIN_NODE_CERT_TTL_MS = 2000;
 
 /** The node-local NATS port, bound to the node's own address only. */
 export const NATS_PORT = 4222;

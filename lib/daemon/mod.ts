@@ -16,6 +16,7 @@ export {
 export type { NodeFlags } from "./node_flags.ts";
 export { parseFlags } from "./parse_flags.ts";
 export { Readiness } from "./readiness.ts";
+export { untilAborted } from "./until_aborted.ts";
 export type {
   FlagSpec,
   FlagValue,

@@ -6,7 +6,6 @@
  */
 export {
   IMPERSONATOR_ROLE,
-  MIN_NODE_CERT_TTL_MS,
   NodeCertificates,
   runNodeCertificates,
 } from "./node_certificates.ts";

@@ -8,22 +8,19 @@
  */
 import type { MachineConfig } from "../config/mod.ts";
 import {
-  base64ToPem,
   CertificateAuthority,
   createCsr,
   exportPrivateKeyPem,
   generateKeyPair,
-  NODE_CERT_TTL_MS,
   parseCertificate,
 } from "../pki/mod.ts";
+import { base64ToPem } from "../pem/mod.ts";
+import { MIN_NODE_CERT_TTL_MS, NODE_CERT_TTL_MS } from "../constants/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { certDirOf, writeCertDir } from "../certdir/mod.ts";
 import { nodeIdentity } from "./sans.ts";
 import { requestCertificate } from "./trustd_request.ts";
 import { trustdEndpointsOf } from "./trustd_endpoints.ts";
-
-/** Shortest certificate lifetime accepted (tests use a few seconds). */
-export const MIN_NODE_CERT_TTL_MS = 2000;
 
 /** The role apid's forwarding client certificate carries. */
 export const IMPERSONATOR_ROLE = "os:impersonator";

@@ -2,9 +2,9 @@ import type { MachineConfig } from "../config/mod.ts";
 import {
   CertificateAuthority,
   parseCertificate,
-  pemToBase64,
   verifyCertificate,
 } from "../pki/mod.ts";
+import { pemToBase64 } from "../pem/mod.ts";
 import { createLogger } from "../log/mod.ts";
 import {
   assert,

@@ -2,7 +2,7 @@
  * PEM blocks and base64, and certificate fingerprints: the text forms of
  * keys and certificates, without any X.509 library, so a daemon that only
  * moves PEM around (machined reading its config, PID 1 printing its API
- * fingerprint) never loads one. lib/pki re-exports these.
+ * fingerprint) never loads one.
  * @module
  */
 export {

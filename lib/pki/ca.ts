@@ -14,11 +14,9 @@ import {
   signingAlgorithm,
 } from "./keys.ts";
 import { subjectAltNames, subjectName } from "./_names.ts";
-import { CLIENT_CERT_TTL_MS, NODE_CERT_TTL_MS } from "../constants/mod.ts";
 
 /** The OS CA lifetime: 10 years (Talos's CAValidityTime). */
 export const CA_TTL_MS = 87600 * 3600 * 1000;
-export { CLIENT_CERT_TTL_MS, NODE_CERT_TTL_MS };
 /** Backdating of notBefore, for clock skew between nodes. */
 export const CLOCK_SKEW_MS = 60 * 1000;
 

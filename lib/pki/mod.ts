@@ -3,13 +3,7 @@
  * keys, CSRs and PEM, on Deno's WebCrypto through @peculiar/x509.
  * @module
  */
-export {
-  CA_TTL_MS,
-  CertificateAuthority,
-  CLIENT_CERT_TTL_MS,
-  CLOCK_SKEW_MS,
-  NODE_CERT_TTL_MS,
-} from "./ca.ts";
+export { CA_TTL_MS, CertificateAuthority, CLOCK_SKEW_MS } from "./ca.ts";
 export type {
   CreateCaOptions,
   IssuedKeyPair,
@@ -38,14 +32,3 @@ export {
   keyAlgorithmOf,
 } from "./keys.ts";
 export type { KeyAlgorithm, KeyPair } from "./keys.ts";
-export {
-  base64ToBytes,
-  base64ToPem,
-  bytesToBase64,
-  certificateFingerprint,
-  pemDecode,
-  pemDecodeOne,
-  pemEncode,
-  pemToBase64,
-} from "../pem/mod.ts";
-export type { PemBlock } from "../pem/mod.ts";

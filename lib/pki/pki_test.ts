@@ -1,15 +1,13 @@
 import {
-  base64ToPem,
   CertificateAuthority,
   createCsr,
   generateKeyPair,
   importPrivateKeyPem,
   parseCertificate,
   parseCsr,
-  pemDecode,
-  pemToBase64,
   verifyCertificate,
 } from "./mod.ts";
+import { base64ToPem, pemDecode, pemToBase64 } from "../pem/mod.ts";
 import {
   assert,
   assertEquals,

@@ -21,6 +21,7 @@ import { errorText, type Logger } from "../../lib/log/mod.ts";
 import { waitForCertDir, watchCertDir } from "../../lib/certdir/mod.ts";
 import { type BusLike, LocalBackend, RemoteBackend } from "./backends.ts";
 import { ApidProxy } from "./proxy.ts";
+import { untilAborted } from "../../lib/daemon/mod.ts";
 
 /** How apid runs. */
 export interface ApidOptions extends ProxyServerLimits {
@@ -118,12 +119,7 @@ export async function runApid(
   });
 
   try {
-    await new Promise<void>((resolve) => {
-      if (ctx.signal.aborted) resolve();
-      else {ctx.signal.addEventListener("abort", () => resolve(), {
-          once: true,
-        });}
-    });
+    await untilAborted(ctx.signal);
   } finally {
     await server.stop(5000);
     pool.close();

@@ -2,10 +2,58 @@
  * apid's command-line flags, validated into {@linkcode ApidOptions}.
  * @module
  */
+import { type FlagSpec, parseFlags } from "../../lib/daemon/mod.ts";
 import type { ApidOptions } from "./apid.ts";
 
+/** apid's flags, as parseFlags takes them. */
+const APID_FLAGS = {
+  address: { type: "string" },
+  hostname: { type: "string" },
+  certs: { type: "string" },
+  "control-plane": { type: "boolean", default: false },
+  port: { type: "string" },
+  "leg-timeout-ms": { type: "string" },
+  "handshake-timeout-ms": { type: "string" },
+  "idle-timeout-ms": { type: "string" },
+} as const;
+
+/** The flags apid's maintenance form takes: the node and the port. */
+const MAINTENANCE_FLAGS: ReadonlySet<string> = new Set([
+  "address",
+  "hostname",
+  "certs",
+  "port",
+]);
+
+/** Options for {@linkcode parseApidArgs}. */
+export interface ParseApidArgsOptions {
+  /** The maintenance form's command line: any other flag is refused. */
+  maintenance?: boolean;
+}
+
+/**
+ * Parses and validates apid's command line; throws an Error naming the bad
+ * flag and value.
+ */
+export function parseApidArgs(
+  args: readonly string[],
+  options: ParseApidArgsOptions = {},
+): ApidOptions {
+  const { values } = parseFlags(args, APID_FLAGS);
+  if (options.maintenance) {
+    for (const [name, value] of Object.entries(values)) {
+      const spec: FlagSpec = APID_FLAGS[name as keyof typeof APID_FLAGS];
+      const unset = value === undefined || value === spec.default;
+      if (!unset && !MAINTENANCE_FLAGS.has(name)) {
+        throw new Error(`apid: --${name} is not taken in maintenance mode`);
+      }
+    }
+  }
+  return parseApidFlags(values);
+}
+
 /** The raw flag values parseFlags produced. */
-export interface ApidFlagValues {
+interface ApidFlagValues {
   /** --address */
   address?: string;
   /** --hostname */
@@ -27,7 +75,7 @@ export interface ApidFlagValues {
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 /** Validates apid's flags; throws an Error naming the bad flag and value. */
-export function parseApidFlags(values: ApidFlagValues): ApidOptions {
+function parseApidFlags(values: ApidFlagValues): ApidOptions {
   const address = required(values.address, "--address");
   const v4 = IPV4.exec(address);
   const isV6 = address.includes(":") && /^[0-9a-fA-F:.]+$/.test(address);

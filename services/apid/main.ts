@@ -8,24 +8,13 @@
  * Secrets (bus credentials) arrive on stdin from machined.
  * @module
  */
-import { parseFlags, Readiness, runDaemon } from "../../lib/daemon/mod.ts";
+import { Readiness, runDaemon } from "../../lib/daemon/mod.ts";
 import { type ApidOptions, runApid } from "./apid.ts";
-import { parseApidFlags } from "./flags.ts";
+import { parseApidArgs } from "./flags.ts";
 
 let options: ApidOptions;
 try {
-  options = parseApidFlags(
-    parseFlags(Deno.args, {
-      address: { type: "string" },
-      hostname: { type: "string" },
-      certs: { type: "string" },
-      "control-plane": { type: "boolean", default: false },
-      port: { type: "string" },
-      "leg-timeout-ms": { type: "string" },
-      "handshake-timeout-ms": { type: "string" },
-      "idle-timeout-ms": { type: "string" },
-    }).values,
-  );
+  options = parseApidArgs(Deno.args);
 } catch (err) {
   console.error(`apid: ${(err as Error).message}`);
   Deno.exit(2);

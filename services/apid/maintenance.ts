@@ -33,6 +33,7 @@ import {
 } from "../../lib/grpc/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
 import { waitForCertDir } from "../../lib/certdir/mod.ts";
+import { untilAborted } from "../../lib/daemon/mod.ts";
 
 /** The methods a maintenance-mode node serves. */
 export const MAINTENANCE_METHODS: readonly string[] = [
@@ -132,12 +133,7 @@ export async function runMaintenanceApid(
   });
   ctx.onListening?.(server.port);
   try {
-    await new Promise<void>((resolve) => {
-      if (ctx.signal.aborted) resolve();
-      else {ctx.signal.addEventListener("abort", () => resolve(), {
-          once: true,
-        });}
-    });
+    await untilAborted(ctx.signal);
   } finally {
     await server.close(2000);
   }

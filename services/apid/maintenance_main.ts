@@ -7,21 +7,14 @@
  * Same Deno permissions as apid. Secrets (bus credentials) arrive on stdin.
  * @module
  */
-import { parseFlags, runDaemon } from "../../lib/daemon/mod.ts";
-import { parseApidFlags } from "./flags.ts";
+import { runDaemon } from "../../lib/daemon/mod.ts";
+import { parseApidArgs } from "./flags.ts";
 import type { ApidOptions } from "./apid.ts";
 import { runMaintenanceApid } from "./maintenance.ts";
 
 let options: ApidOptions;
 try {
-  options = parseApidFlags(
-    parseFlags(Deno.args, {
-      address: { type: "string" },
-      hostname: { type: "string" },
-      certs: { type: "string" },
-      port: { type: "string" },
-    }).values,
-  );
+  options = parseApidArgs(Deno.args, { maintenance: true });
 } catch (err) {
   console.error(`apid: ${(err as Error).message}`);
   Deno.exit(2);

@@ -1,5 +1,6 @@
 import { parseFlags } from "../../lib/daemon/mod.ts";
 import { isIpv4 } from "../../lib/config/mod.ts";
+import { MIN_NODE_CERT_TTL_MS } from "../../lib/constants/mod.ts";
 
 /** machined's command line, validated. */
 export interface MachinedFlags {
@@ -37,9 +38,6 @@ export function isImageMode(args: readonly string[]): boolean {
   return args.length === 2 && args[0] === "--mode" && args[1] === "image" ||
     args.length === 1 && args[0] === "--mode=image";
 }
-
-/** Shortest node certificate lifetime accepted (lib/nodecerts' minimum). */
-const MIN_CERT_TTL_MS = 2000;
 
 /** Parses "90s", "15m", "24h" (or plain milliseconds "1500ms") to ms. */
 export function parseDuration(text: string): number | undefined {
@@ -100,7 +98,7 @@ export function parseMachinedFlags(
   let certTtlMs: number | undefined;
   if (values["cert-ttl"] !== undefined) {
     certTtlMs = parseDuration(values["cert-ttl"]);
-    if (certTtlMs === undefined || certTtlMs < MIN_CERT_TTL_MS) {
+    if (certTtlMs === undefined || certTtlMs < MIN_NODE_CERT_TTL_MS) {
       throw new FlagError(
         `--cert-ttl ${
           JSON.stringify(values["cert-ttl"])

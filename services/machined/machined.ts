@@ -49,6 +49,7 @@ import { GroupProcessRunner } from "./runner/process_runner.ts";
 import type { ServiceSnapshot } from "./runner/service_runner.ts";
 import { Supervisor } from "./runner/supervisor.ts";
 import { type BuildInfo, readBuildInfo } from "./version_info.ts";
+import { untilAborted } from "../../lib/daemon/mod.ts";
 
 /** Everything machined needs to run a node in process mode. */
 export interface MachinedOptions {
@@ -396,11 +397,7 @@ export class Machined implements MachineBackend {
   }
 
   #waitForShutdownRequest(): Promise<void> {
-    const signal = this.#shutdown.signal;
-    return new Promise((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener("abort", () => resolve(), { once: true });
-    });
+    return untilAborted(this.#shutdown.signal);
   }
 
   #requestShutdown(reason: string): void {

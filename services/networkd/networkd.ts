@@ -3,7 +3,11 @@
  * apply the network section it was handed when told to.
  * @module
  */
-import type { DaemonContext, HealthCheck } from "../../lib/daemon/mod.ts";
+import {
+  type DaemonContext,
+  type HealthCheck,
+  untilAborted,
+} from "../../lib/daemon/mod.ts";
 import { Libc, RouteNetlink } from "../../lib/ffi/mod.ts";
 import { errorText } from "../../lib/log/mod.ts";
 import { applyNetworkConfig } from "./apply_network.ts";
@@ -74,10 +78,7 @@ export function createNetworkd(flags: NetworkdFlags): Networkd {
     log.info("serving", { address: flags.address, apply: flags.apply });
     // The start's garbage (compiler zones, netlink buffers) goes back.
     libc.mallocTrim();
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) return resolve();
-      signal.addEventListener("abort", () => resolve(), { once: true });
-    });
+    await untilAborted(signal);
     netlink = undefined;
   };
   return { run, health };

@@ -1,5 +1,6 @@
 import { ApiError } from "../../lib/bus/mod.ts";
-import { CertificateAuthority, pemToBase64 } from "../../lib/pki/mod.ts";
+import { CertificateAuthority } from "../../lib/pki/mod.ts";
+import { pemToBase64 } from "../../lib/pem/mod.ts";
 import {
   assert,
   assertEquals,

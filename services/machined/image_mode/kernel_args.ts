@@ -5,6 +5,7 @@
  * @module
  */
 import { isIpv4 } from "../../../lib/config/mod.ts";
+import { base64ToBytes } from "../../../lib/pem/mod.ts";
 
 /** Where `bronze.config=` says the machine config comes from. */
 export type CmdlineConfig =
@@ -57,18 +58,13 @@ export function parseConfigArg(value: string): CmdlineConfig {
     );
   }
   const padded = b64 + "=".repeat((4 - (b64.length % 4)) % 4);
-  let bin: string;
   try {
-    bin = atob(padded);
+    return { kind: "inline", data: base64ToBytes(padded) };
   } catch (cause) {
     throw new Error("bronze.config=: the value is not valid base64", {
       cause,
     });
   }
-  return {
-    kind: "inline",
-    data: Uint8Array.from(bin, (c) => c.charCodeAt(0)),
-  };
 }
 
 function prefixOfMask(mask: string): number | undefined {
