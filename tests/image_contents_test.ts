@@ -161,6 +161,38 @@ Deno.test("the image holds no shell and only the programs it needs", async (t) =
     }
   });
 
+  await t.step("every file a bundle imports is in the root", async () => {
+    // Code a daemon only imports dynamically lives in chunk files beside
+    // the bundles (image/pipeline/bundle.ts); a missing one fails only when
+    // the daemon gets there (a worker's first certificate, say).
+    const dir = await Deno.makeTempDir({ prefix: "bronze-bundles-" });
+    try {
+      await new Deno.Command("unsquashfs", {
+        args: ["-q", "-f", "-d", dir, image.rootfs, "/usr/lib/bronze"],
+        stdout: "null",
+      }).output();
+      const files = new Set<string>();
+      for await (const e of Deno.readDir(`${dir}/usr/lib/bronze`)) {
+        files.add(e.name);
+      }
+      assert(
+        [...files].some((f) => /^chunk-\w+\.js$/.test(f)),
+        "chunks in the root",
+      );
+      for (const f of [...files].filter((f) => f.endsWith(".js"))) {
+        const code = await Deno.readTextFile(`${dir}/usr/lib/bronze/${f}`);
+        const imports = code.matchAll(
+          /(?:from\s*|import\s*\(\s*)["']\.\/([^"']+)["']/g,
+        );
+        for (const [, target] of imports) {
+          assert(files.has(target), `${f} imports ./${target}: missing`);
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
   await t.step("the initramfs carries the init, its config, the root", () => {
     const paths = new Set(initramfs.map((e) => e.path));
     for (

@@ -254,7 +254,10 @@ export async function buildImage(
     ? [{ name: "apid-maintenance", entry: "services/apid/maintenance_main.ts" }]
     : [];
   const bundles = `${stage}/bundles`;
+  await Deno.remove(bundles, { recursive: true }).catch(() => {});
   await Deno.mkdir(bundles, { recursive: true });
+  // Chunk files the daemons' bundles import (dynamically imported code).
+  const chunks = new Set<string>();
   await step("bundle", async () => {
     const jobs: Array<[string, string]> = [
       ["image/init/main.ts", `${bundles}/init.js`],
@@ -269,13 +272,17 @@ export async function buildImage(
       ]),
     ];
     for (const [entry, file] of jobs) {
-      await bundle(entry, file, {
+      // The init and the probe use no npm package and run before /proc;
+      // the init is alone in the initramfs, so it stays one file.
+      const program = !entry.startsWith("image/");
+      const written = await bundle(entry, file, {
         deno,
         cwd: options.repoRoot,
         signal,
-        // The init and the probe use no npm package and run before /proc.
-        nodeRequire: !entry.startsWith("image/"),
+        nodeRequire: program,
+        codeSplitting: program,
       });
+      for (const c of written) chunks.add(c);
     }
   });
 
@@ -284,6 +291,7 @@ export async function buildImage(
       deno,
       bundleDir: bundles,
       names: [...daemons, ...extraBundles.map((b) => b.name)],
+      chunks: [...chunks].sort(),
       imageBundleDir: BUNDLE_DIR,
       scratchDir: `${stage}/deno-dir`,
       outDir: `${stage}/code-cache`,
@@ -341,6 +349,12 @@ export async function buildImage(
       type: "file",
       mode: 0o644,
       source: `${bundles}/${d}.js`,
+    })),
+    ...[...chunks].sort().map((c): TreeEntry => ({
+      path: `${strip(BUNDLE_DIR)}/${c}`,
+      type: "file",
+      mode: 0o644,
+      source: `${bundles}/${c}`,
     })),
     {
       path: `${strip(BUNDLE_DIR)}/build_info.json`,

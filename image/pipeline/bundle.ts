@@ -1,9 +1,13 @@
 /**
  * `deno bundle`: one minified JS file per program (daemon, init, probe),
- * run in the image by one shared Deno runtime.
+ * run in the image by one shared Deno runtime. With code splitting, what a
+ * program only imports dynamically (X.509 in machined and trustd, the
+ * trustd client, maintenance mode) goes to chunk files beside it, read and
+ * compiled only when the program gets there.
  * @module
  */
 
+import { basename, dirname, join } from "node:path";
 import { run } from "./exec.ts";
 
 /** Options for {@linkcode bundle}. */
@@ -19,6 +23,12 @@ export interface BundleOptions {
    * initramfs init: createRequire needs /proc, which it has not mounted yet.
    */
   nodeRequire?: boolean;
+  /**
+   * Put dynamically imported code into `chunk-<hash>.js` files beside the
+   * output (default false). Chunks of different programs may share a
+   * folder: a chunk's name is a hash of its content.
+   */
+  codeSplitting?: boolean;
 }
 
 /**
@@ -63,20 +73,66 @@ export function countUsingDeclarations(code: string): number {
 }
 
 /**
- * Bundles `entry` (a path relative to `cwd`) into the file `out`, minified.
- * esbuild's minifier (deno 2.9) inlines a `using` variable that is used
- * once, and the resource is then never disposed (seen: a file descriptor
- * kept open, so a partition could not be unmounted); so the entry is also
- * bundled without minifying, and the build fails if minifying lost a
- * `using` declaration.
+ * Bundles `entry` (a path relative to `cwd`) into the file `out`, minified,
+ * and returns the names of the chunk files written beside it (none without
+ * code splitting). esbuild's minifier (deno 2.9) inlines a `using` variable
+ * that is used once, and the resource is then never disposed (seen: a file
+ * descriptor kept open, so a partition could not be unmounted); so the
+ * entry is also bundled without minifying, and the build fails if minifying
+ * lost a `using` declaration.
  */
 export async function bundle(
   entry: string,
   out: string,
   options: BundleOptions,
-): Promise<void> {
-  const esbuild = (file: string, minify: boolean) =>
-    run(options.deno, [
+): Promise<string[]> {
+  const scratch = await Deno.makeTempDir({ prefix: "bronze-bundle-" });
+  try {
+    const minified = await esbuild(entry, `${scratch}/min`, true, options);
+    const plain = await esbuild(entry, `${scratch}/plain`, false, options);
+    const want = await usingDeclarationsIn(`${scratch}/plain`, plain);
+    const got = await usingDeclarationsIn(`${scratch}/min`, minified);
+    if (got !== want) {
+      throw new Error(
+        `Cannot bundle ${JSON.stringify(entry)}: minifying dropped ${
+          want - got
+        } of ${want} \`using\` declarations (esbuild inlines a single-use \`using\` variable and never disposes it); use try/finally there`,
+      );
+    }
+    const entryFile = basename(entry).replace(/\.[cm]?[jt]sx?$/, ".js");
+    const chunks = minified.filter((f) => f !== entryFile);
+    if (!minified.includes(entryFile)) {
+      throw new Error(
+        `Cannot bundle ${JSON.stringify(entry)}: esbuild wrote no ${entryFile}`,
+      );
+    }
+    const banner = (options.nodeRequire ?? true) ? REQUIRE_BANNER : "";
+    await Deno.writeTextFile(
+      out,
+      banner + await Deno.readTextFile(`${scratch}/min/${entryFile}`),
+    );
+    for (const chunk of chunks) {
+      await placeChunk(
+        `${scratch}/min/${chunk}`,
+        join(dirname(out), chunk),
+        banner,
+      );
+    }
+    return chunks;
+  } finally {
+    await Deno.remove(scratch, { recursive: true });
+  }
+}
+
+/** Runs `deno bundle` into `outDir`; returns the file names it wrote. */
+async function esbuild(
+  entry: string,
+  outDir: string,
+  minify: boolean,
+  options: BundleOptions,
+): Promise<string[]> {
+  try {
+    await run(options.deno, [
       "bundle",
       "--quiet",
       // The packages' runtime-neutral builds ("browser"/"default" export
@@ -86,6 +142,7 @@ export async function bundle(
       "--platform",
       "browser",
       ...(minify ? ["--minify", "--keep-names"] : []),
+      ...(options.codeSplitting ? ["--code-splitting"] : []),
       // grpc-js requires proto-loader (and with it protobufjs) only to serve
       // channelz, which no daemon registers: left out, the bundles of apid,
       // trustd and machined lose ~150 KB each, which every start parses
@@ -94,33 +151,57 @@ export async function bundle(
       "--external",
       "@grpc/proto-loader",
       "--no-lock",
-      "-o",
-      file,
+      "--outdir",
+      outDir,
       entry,
     ], {
       cwd: options.cwd,
       env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
       signal: options.signal,
     });
-  const plain = `${out}.plain.js`;
-  try {
-    await esbuild(out, true);
-    await esbuild(plain, false);
   } catch (cause) {
     throw new Error(`Cannot bundle ${JSON.stringify(entry)}`, { cause });
   }
-  const want = countUsingDeclarations(await Deno.readTextFile(plain));
-  await Deno.remove(plain);
-  const got = countUsingDeclarations(await Deno.readTextFile(out));
-  if (got !== want) {
-    throw new Error(
-      `Cannot bundle ${JSON.stringify(entry)}: minifying dropped ${
-        want - got
-      } of ${want} \`using\` declarations (esbuild inlines a single-use \`using\` variable and never disposes it); use try/finally there`,
-    );
+  const files: string[] = [];
+  for await (const e of Deno.readDir(outDir)) {
+    if (!e.isFile || !e.name.endsWith(".js")) {
+      throw new Error(
+        `Cannot bundle ${JSON.stringify(entry)}: unexpected output ${
+          JSON.stringify(e.name)
+        }`,
+      );
+    }
+    files.push(e.name);
   }
-  if (options.nodeRequire ?? true) {
-    const code = await Deno.readTextFile(out);
-    await Deno.writeTextFile(out, REQUIRE_BANNER + code);
+  return files.sort();
+}
+
+async function usingDeclarationsIn(
+  dir: string,
+  files: readonly string[],
+): Promise<number> {
+  let n = 0;
+  for (const f of files) {
+    n += countUsingDeclarations(await Deno.readTextFile(`${dir}/${f}`));
+  }
+  return n;
+}
+
+/**
+ * Writes `banner` + the chunk at `from` to `to`. A chunk already there from
+ * another program must be the same bytes (its name holds its content's hash).
+ */
+async function placeChunk(
+  from: string,
+  to: string,
+  banner: string,
+): Promise<void> {
+  const code = banner + await Deno.readTextFile(from);
+  const existing = await Deno.readTextFile(to).catch(() => undefined);
+  if (existing === undefined) await Deno.writeTextFile(to, code);
+  else if (existing !== code) {
+    throw new Error(
+      `Cannot bundle: two programs made different ${basename(to)}`,
+    );
   }
 }

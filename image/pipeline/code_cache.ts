@@ -37,6 +37,11 @@ export interface CodeCacheOptions {
   bundleDir: string;
   /** Bundle names to compile. */
   names: readonly string[];
+  /**
+   * Chunk files beside the bundles (`chunk-<hash>.js`...): copied with
+   * them and compiled too, so dynamically imported code is warm as well.
+   */
+  chunks?: readonly string[];
   /** Folder in the image the bundles are at (e.g. /usr/lib/bronze). */
   imageBundleDir: string;
   /** A scratch DENO_DIR (created). */
@@ -47,6 +52,10 @@ export interface CodeCacheOptions {
   v8Flags?: readonly string[];
   /** Aborts. */
   signal?: AbortSignal;
+}
+
+function bundleFiles(options: CodeCacheOptions): string[] {
+  return [...options.names.map((n) => `${n}.js`), ...(options.chunks ?? [])];
 }
 
 function fileUrl(dir: string): string {
@@ -68,10 +77,10 @@ export async function buildCodeCache(
     await lock.lock(true);
     await Deno.remove(PREWARM_DIR, { recursive: true }).catch(() => {});
     await Deno.mkdir(PREWARM_DIR, { recursive: true });
-    for (const name of options.names) {
+    for (const file of bundleFiles(options)) {
       await Deno.copyFile(
-        `${options.bundleDir}/${name}.js`,
-        `${PREWARM_DIR}/${name}.js`,
+        `${options.bundleDir}/${file}`,
+        `${PREWARM_DIR}/${file}`,
       );
     }
     return await compileAndCopy(options);
@@ -85,7 +94,9 @@ async function compileAndCopy(options: CodeCacheOptions): Promise<string[]> {
   await Deno.remove(options.scratchDir, { recursive: true }).catch(() => {});
   await Deno.mkdir(options.scratchDir, { recursive: true });
   await Deno.mkdir(options.outDir, { recursive: true });
-  for (const name of options.names) {
+  // A chunk run as a program only defines its exports (or fails without
+  // permissions); either way it is compiled and its code cached.
+  for (const file of bundleFiles(options)) {
     // No permissions: the program only gets as far as refusing the flag.
     await run(options.deno, [
       "run",
@@ -95,7 +106,7 @@ async function compileAndCopy(options: CodeCacheOptions): Promise<string[]> {
       ...(options.v8Flags?.length
         ? [`--v8-flags=${options.v8Flags.join(",")}`]
         : []),
-      `${PREWARM_DIR}/${name}.js`,
+      `${PREWARM_DIR}/${file}`,
       PREWARM_ARG,
     ], {
       env: {
