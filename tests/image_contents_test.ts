@@ -138,58 +138,62 @@ Deno.test("the image holds no shell and only the programs it needs", async (t) =
     ) assert(paths.has(p), `missing ${p}`);
   });
 
-  await t.step("networkd and udevd-lite load nothing of Node's", async () => {
-    // Deno's Node layer costs a daemon ~8 MB and ~0.5 s of its start under
-    // TCG; these two need none of it (NATS over Deno's TCP, own flags).
+  // The bundles and their chunks, as the root holds them: name -> code.
+  const bundles = new Map<string, string>();
+  {
     const dir = await Deno.makeTempDir({ prefix: "bronze-bundles-" });
     try {
       await new Deno.Command("unsquashfs", {
         args: ["-q", "-f", "-d", dir, image.rootfs, "/usr/lib/bronze"],
         stdout: "null",
       }).output();
-      for (const name of ["networkd", "udevd-lite"]) {
-        const code = await Deno.readTextFile(
-          `${dir}/usr/lib/bronze/${name}.js`,
-        );
-        const found = code.match(
-          /(from\s*|import\s*\(\s*)["']node:[\w/]+["']/g,
-        );
-        assertEquals(found, null, `${name}.js imports ${found?.join(", ")}`);
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  });
-
-  await t.step("every file a bundle imports is in the root", async () => {
-    // Code a daemon only imports dynamically lives in chunk files beside
-    // the bundles (image/pipeline/bundle.ts); a missing one fails only when
-    // the daemon gets there (a worker's first certificate, say).
-    const dir = await Deno.makeTempDir({ prefix: "bronze-bundles-" });
-    try {
-      await new Deno.Command("unsquashfs", {
-        args: ["-q", "-f", "-d", dir, image.rootfs, "/usr/lib/bronze"],
-        stdout: "null",
-      }).output();
-      const files = new Set<string>();
       for await (const e of Deno.readDir(`${dir}/usr/lib/bronze`)) {
-        files.add(e.name);
-      }
-      assert(
-        [...files].some((f) => /^chunk-\w+\.js$/.test(f)),
-        "chunks in the root",
-      );
-      for (const f of [...files].filter((f) => f.endsWith(".js"))) {
-        const code = await Deno.readTextFile(`${dir}/usr/lib/bronze/${f}`);
-        const imports = code.matchAll(
-          /(?:from\s*|import\s*\(\s*)["']\.\/([^"']+)["']/g,
-        );
-        for (const [, target] of imports) {
-          assert(files.has(target), `${f} imports ./${target}: missing`);
+        if (e.name.endsWith(".js")) {
+          bundles.set(
+            e.name,
+            await Deno.readTextFile(`${dir}/usr/lib/bronze/${e.name}`),
+          );
         }
       }
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  }
+  const localImports = (code: string): string[] =>
+    [...code.matchAll(/(?:from\s*|import\s*\(\s*)["']\.\/([^"']+)["']/g)]
+      .map((m) => m[1]);
+
+  await t.step("every file a bundle imports is in the root", () => {
+    // Code a daemon only imports dynamically lives in chunk files beside
+    // the bundles (image/pipeline/bundle.ts); a missing one fails only when
+    // the daemon gets there (a worker's first certificate, say).
+    assert(
+      [...bundles.keys()].some((f) => /^chunk-\w+\.js$/.test(f)),
+      "chunks in the root",
+    );
+    for (const [file, code] of bundles) {
+      for (const target of localImports(code)) {
+        assert(bundles.has(target), `${file} imports ./${target}: missing`);
+      }
+    }
+  });
+
+  await t.step("networkd and udevd-lite load nothing of Node's", () => {
+    // Deno's Node layer costs a daemon ~8 MB and ~0.5 s of its start under
+    // TCG; these two need none of it (NATS over Deno's TCP, own flags).
+    for (const name of ["networkd.js", "udevd-lite.js"]) {
+      const seen = new Set<string>();
+      const visit = (file: string) => {
+        if (seen.has(file)) return;
+        seen.add(file);
+        const code = bundles.get(file) ?? "";
+        const found = code.match(
+          /(from\s*|import\s*\(\s*)["']node:[\w/]+["']/g,
+        );
+        assertEquals(found, null, `${file} imports ${found?.join(", ")}`);
+        for (const target of localImports(code)) visit(target);
+      };
+      visit(name);
     }
   });
 

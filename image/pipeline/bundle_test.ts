@@ -109,3 +109,60 @@ Deno.test("REQUIRE_BANNER hands esbuild's require shim Node built-ins on first u
     assert(!/\bimport\b/.test(REQUIRE_BANNER));
   });
 });
+
+Deno.test("bundle() with code splitting writes dynamically imported code beside the entry", async (t) => {
+  await using dir = await tempDir();
+  const deno = Deno.execPath();
+  await Deno.writeTextFile(
+    `${dir.path}/lazy.ts`,
+    `export function greet(): string { return "from the chunk"; }\n`,
+  );
+  await Deno.writeTextFile(
+    `${dir.path}/a.ts`,
+    `const { greet } = await import("./lazy.ts");\nconsole.log(greet());\n`,
+  );
+  await Deno.writeTextFile(
+    `${dir.path}/b.ts`,
+    `const { greet } = await import("./lazy.ts");\nconsole.log(greet(), 2);\n`,
+  );
+  await Deno.mkdir(`${dir.path}/out`);
+  const a = await bundle("a.ts", `${dir.path}/out/a.js`, {
+    deno,
+    cwd: dir.path,
+    codeSplitting: true,
+  });
+  await t.step("the lazy module is a file of its own", async () => {
+    assertEquals(a.length, 1);
+    const entry = await Deno.readTextFile(`${dir.path}/out/a.js`);
+    assert(!entry.includes("from the chunk"), "not inlined in the entry");
+    const chunk = await Deno.readTextFile(`${dir.path}/out/${a[0]}`);
+    assert(chunk.startsWith(REQUIRE_BANNER), "the chunk has the require shim");
+  });
+  await t.step("the entry runs and reaches it", async () => {
+    const out = await new Deno.Command(deno, {
+      args: ["run", "--no-config", `${dir.path}/out/a.js`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(new TextDecoder().decode(out.stdout), "from the chunk\n");
+  });
+  await t.step("a second program shares the identical chunk", async () => {
+    const b = await bundle("b.ts", `${dir.path}/out/b.js`, {
+      deno,
+      cwd: dir.path,
+      codeSplitting: true,
+    });
+    assertEquals(b, a);
+  });
+  await t.step("a different chunk under the same name is refused", async () => {
+    await Deno.writeTextFile(`${dir.path}/out/${a[0]}`, "// changed\n");
+    const err = await assertRejects(() =>
+      bundle("a.ts", `${dir.path}/out/a.js`, {
+        deno,
+        cwd: dir.path,
+        codeSplitting: true,
+      })
+    );
+    assertIncludes(String(err), `two programs made different ${a[0]}`);
+  });
+});
