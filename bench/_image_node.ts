@@ -30,6 +30,11 @@ export interface BenchNode extends AsyncDisposable {
   newClient(): ApiClient;
 }
 
+/** The kernel arguments of a `--kernel-args "a b"` flag, as a list. */
+export function splitKernelArgs(text: string): string[] {
+  return text.split(/\s+/).filter((a) => a !== "");
+}
+
 /** Starts a configured control-plane node; dispose it to kill and clean up. */
 export async function bootNode(
   image: BuiltImage,

@@ -17,7 +17,7 @@ import { cachedBuild, repoRootOf } from "../image/cached_build.ts";
 import { chooseAccel } from "../image/qemu.ts";
 import type { ConsoleLine } from "../image/console_reader.ts";
 import { MachineServiceService } from "../lib/api/gen/machine/machine.ts";
-import { bootNode } from "./_image_node.ts";
+import { bootNode, splitKernelArgs } from "./_image_node.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -83,7 +83,7 @@ async function bootOnce(): Promise<Run> {
   await using node = await bootNode(image, {
     accel,
     onLine,
-    kernelArgs: values["kernel-args"].split(/\s+/).filter((a) => a !== ""),
+    kernelArgs: splitKernelArgs(values["kernel-args"]),
   });
   const deadline = t0 + 300_000;
   let apiMs = 0;

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { cachedBuild, repoRootOf } from "../image/cached_build.ts";
 import { chooseAccel } from "../image/qemu.ts";
 import { MachineServiceService } from "../lib/api/gen/machine/machine.ts";
-import { bootNode } from "./_image_node.ts";
+import { bootNode, splitKernelArgs } from "./_image_node.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -52,7 +52,7 @@ const mib = (bytes: number) => (bytes / 1048576).toFixed(1).padStart(8);
 async function measure(): Promise<Sample> {
   await using node = await bootNode(image, {
     accel,
-    kernelArgs: values["kernel-args"].split(/\s+/).filter((a) => a !== ""),
+    kernelArgs: splitKernelArgs(values["kernel-args"]),
   });
   await node.vm.console.waitFor(/machined: ready:/, { timeoutMs: 300_000 });
   await new Promise((r) => setTimeout(r, idleMs));

@@ -24,9 +24,10 @@ export interface BundleOptions {
    */
   nodeRequire?: boolean;
   /**
-   * Put dynamically imported code into `chunk-<hash>.js` files beside the
-   * output (default false). Chunks of different programs may share a
-   * folder: a chunk's name is a hash of its content.
+   * Put dynamically imported code into chunk files beside the output
+   * (`chunk-<hash>.js`, `<module>-<hash>.js`; default false). Chunks of
+   * different programs may share a folder: a chunk's name holds a hash of
+   * its content.
    */
   codeSplitting?: boolean;
 }

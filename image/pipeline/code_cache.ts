@@ -38,7 +38,7 @@ export interface CodeCacheOptions {
   /** Bundle names to compile. */
   names: readonly string[];
   /**
-   * Chunk files beside the bundles (`chunk-<hash>.js`...): copied with
+   * Chunk files beside the bundles (`chunk-<hash>.js`, ...): copied with
    * them and compiled too, so dynamically imported code is warm as well.
    */
   chunks?: readonly string[];

@@ -25,19 +25,11 @@ interface ConnectorFactory {
   _createSecureConnector(...args: unknown[]): SecureConnectorLike;
 }
 
-/** A grpc-js client and the close that goes with it. */
-export interface ClosableClient {
-  /** The client: make calls on it. */
-  client: grpc.Client;
-  /** Destroys every connection's socket, then closes the client. */
-  close(): void;
-}
-
 /**
  * Credentials that behave as `credentials` and add each connection's
  * socket to `sockets` (removed again when it closes).
  */
-export function socketRecordingCredentials(
+function socketRecordingCredentials(
   credentials: grpc.ChannelCredentials,
   sockets: Set<SocketLike>,
 ): grpc.ChannelCredentials {
@@ -62,29 +54,30 @@ export function socketRecordingCredentials(
   return recording as unknown as grpc.ChannelCredentials;
 }
 
-/** Opens a grpc-js client to `address` that closes without GOAWAY. */
-export function openClient(
-  address: string,
-  credentials: grpc.ChannelCredentials,
-  channelOptions: grpc.ChannelOptions = {},
-): ClosableClient {
-  const sockets = new Set<SocketLike>();
-  const client = new grpc.Client(
-    address,
-    socketRecordingCredentials(credentials, sockets),
-    {
+/** A grpc-js client whose close() destroys its sockets first (no GOAWAY). */
+export class SocketClosingClient extends grpc.Client {
+  #sockets: Set<SocketLike>;
+
+  /** Opens a client to `address` (lazily) with a private subchannel pool. */
+  constructor(
+    address: string,
+    credentials: grpc.ChannelCredentials,
+    channelOptions: grpc.ChannelOptions = {},
+  ) {
+    const sockets = new Set<SocketLike>();
+    super(address, socketRecordingCredentials(credentials, sockets), {
       // A private subchannel pool: closing the channel really closes its
       // connection (the shared pool keeps reconnecting for a while).
       "grpc.use_local_subchannel_pool": 1,
       ...channelOptions,
-    },
-  );
-  return {
-    client,
-    close() {
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
-      client.close();
-    },
-  };
+    });
+    this.#sockets = sockets;
+  }
+
+  /** Destroys every connection's socket, then closes the client. */
+  override close(): void {
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+    super.close();
+  }
 }

@@ -10,7 +10,7 @@ import { nodeBuffer } from "../node_builtins/mod.ts";
 import * as grpc from "@grpc/grpc-js";
 import { ApiError } from "../bus/mod.ts";
 import { apiErrorOf as toApiError } from "./_status.ts";
-import { type ClosableClient, openClient } from "./_client.ts";
+import { SocketClosingClient } from "./_client.ts";
 
 /** Per-call options. */
 export interface RawCallOptions {
@@ -34,8 +34,7 @@ const toBuffer = (b: Uint8Array): Buffer =>
 
 /** One client channel to one address, carrying raw protobuf bytes. */
 export class RawChannel {
-  #client: grpc.Client;
-  #closable: ClosableClient;
+  #client: SocketClosingClient;
   #address: string;
 
   /** Opens a channel to "host:port" with the given credentials (lazily). */
@@ -45,8 +44,11 @@ export class RawChannel {
     options: RawChannelOptions = {},
   ) {
     this.#address = address;
-    this.#closable = openClient(address, credentials, options.channelOptions);
-    this.#client = this.#closable.client;
+    this.#client = new SocketClosingClient(
+      address,
+      credentials,
+      options.channelOptions,
+    );
   }
 
   /** The address this channel dials. */
@@ -152,7 +154,7 @@ export class RawChannel {
 
   /** Closes the channel at its sockets (no GOAWAY); calls in flight fail. */
   close(): void {
-    this.#closable.close();
+    this.#client.close();
   }
 }
 

@@ -8,7 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { ApiError } from "../bus/mod.ts";
 import { clientTls, type ClientTlsOptions } from "./tls.ts";
 import { apiErrorOf } from "./_status.ts";
-import { type ClosableClient, openClient } from "./_client.ts";
+import { SocketClosingClient } from "./_client.ts";
 
 /** The encoding half of a generated method definition. */
 export interface ClientMethodLike<Req, Res> {
@@ -38,8 +38,7 @@ export interface UnaryCallOptions {
 
 /** A client channel to one "host:port" over TLS. */
 export class TlsChannel {
-  #client: grpc.Client;
-  #closable: ClosableClient;
+  #client: SocketClosingClient;
   #address: string;
 
   /** Opens the channel lazily: nothing is dialed before the first call. */
@@ -50,11 +49,10 @@ export class TlsChannel {
   ) {
     const { credentials, channelOptions } = clientTls(tls);
     this.#address = address;
-    this.#closable = openClient(address, credentials, {
+    this.#client = new SocketClosingClient(address, credentials, {
       ...options.channelOptions,
       ...channelOptions,
     });
-    this.#client = this.#closable.client;
   }
 
   /** The address this channel dials. */
@@ -126,7 +124,7 @@ export class TlsChannel {
 
   /** Closes the channel at its sockets (no GOAWAY). */
   close(): void {
-    this.#closable.close();
+    this.#client.close();
   }
 }
 
