@@ -138,6 +138,9 @@ export function imageCmdline(): string {
     // 2 MiB pages ("always"), so the five V8 heaps and their malloc arenas
     // grew by ~20 MiB in a node's first idle minute, pages never touched.
     "transparent_hugepage=madvise",
+    // Console lines of the init and machined are kernel log records
+    // (lib/log/boot_log.ts); without this the kernel keeps 10 in 5 s.
+    "printk.devkmsg=on",
     `rdinit=${DENO_PATH}`,
     "NO_COLOR=1",
     "DENO_NO_UPDATE_CHECK=1",

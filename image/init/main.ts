@@ -82,6 +82,8 @@ async function boot(sys: Sys, log: (m: string) => void): Promise<void> {
     throw new Error(`The init runs only as PID 1 (this is PID ${Deno.pid})`);
   }
   mountOnce(sys, "devtmpfs", "/dev", MS_NOSUID);
+  // With /dev mounted, console lines are kernel log records (/dev/kmsg).
+  log(`starting (Deno ${Deno.version.deno})`);
   mountOnce(sys, "proc", "/proc", MS_NOSUID | MS_NOEXEC);
   mountOnce(sys, "sysfs", "/sys", MS_NOSUID | MS_NOEXEC);
 
@@ -162,7 +164,6 @@ async function boot(sys: Sys, log: (m: string) => void): Promise<void> {
 
 const sys = Sys.open();
 const log = bootLog("bronze-init", () => sys.uptime());
-log(`starting (Deno ${Deno.version.deno})`);
 try {
   await boot(sys, log);
 } catch (err) {
