@@ -48,6 +48,7 @@ const MILESTONES: Array<[string, RegExp]> = [
   ["init: first line", /bronze-init: starting/],
   ["init: hands PID 1 to machined", /bronze-init: switched root/],
   ["machined: first line", /machined: starting in image mode/],
+  ["init: early modules preloaded", /bronze-init: preloaded/],
   ["machined: config found", /machined: machine config from/],
   ["machined: services start", /machined: boot: start:/],
   ["machined: all services up", /machined: boot: stop: All services are up/],

@@ -24,7 +24,11 @@ import {
   programFromCmdline,
 } from "./init_config.ts";
 import { attachLoop } from "./loop.ts";
-import { loadModules } from "../../lib/kmod/mod.ts";
+import {
+  inDependencyOrder,
+  loadModules,
+  parseModulesDep,
+} from "../../lib/kmod/mod.ts";
 import {
   EBUSY,
   Libc,
@@ -77,6 +81,46 @@ function seedDenoDir(from: string, to: string): number {
   return n;
 }
 
+/**
+ * Starts loading the program's early modules (`paths` under `dir`, the new
+ * root's modules folder) on Deno's blocking pool, each once what it depends
+ * on is in, while the program's code loads on this thread; the program loads
+ * them again (a quick EEXIST, or a skip when /sys/module says live) and
+ * reports. Each file is opened now, before the root switch.
+ */
+function preload(
+  dir: string,
+  paths: readonly string[],
+  log: (m: string) => void,
+): void {
+  let before: Map<string, string[]>;
+  try {
+    before = parseModulesDep(Deno.readTextFileSync(`${dir}/modules.dep`));
+  } catch {
+    return; // the program loads them all itself
+  }
+  const libc = Libc.open();
+  const fds = new Map<string, number>();
+  for (const p of paths) {
+    try {
+      fds.set(p, libc.openModule(`${dir}/${p}`));
+    } catch {
+      // left to the program, which says why
+    }
+  }
+  let loaded = 0;
+  inDependencyOrder([...fds.keys()], before, async (p) => {
+    await libc.finitModuleFd(fds.get(p)!, p);
+    loaded++;
+  })
+    .catch(() => {})
+    .finally(() => {
+      log(`preloaded ${loaded} of ${paths.length} modules`);
+      for (const fd of fds.values()) libc.close(fd);
+      libc[Symbol.dispose]();
+    });
+}
+
 async function boot(sys: Sys, log: (m: string) => void): Promise<void> {
   if (Deno.pid !== 1) {
     throw new Error(`The init runs only as PID 1 (this is PID ${Deno.pid})`);
@@ -115,13 +159,7 @@ async function boot(sys: Sys, log: (m: string) => void): Promise<void> {
   sys.mount(loop, root, "squashfs", MS_RDONLY);
   log(`mounted ${cfg.rootfs} (${loop}) read-only on ${root}`);
   if (cfg.preload && cfg.preload.length > 0) {
-    // The kernel loads these on another CPU while the program's code loads
-    // here; the program loads them again (a quick EEXIST) and reports.
-    const bg = Libc.open();
-    const dir = `${root}/usr/lib/modules/${cfg.release}`;
-    bg.preloadModules(cfg.preload.map((p) => `${dir}/${p}`))
-      .catch(() => 0)
-      .finally(() => bg[Symbol.dispose]());
+    preload(`${root}/usr/lib/modules/${cfg.release}`, cfg.preload, log);
   }
 
   for (const b of cfg.binds) {

@@ -44,6 +44,13 @@ const SYMBOLS = {
   malloc_trim: { parameters: ["usize"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
   syscall: { parameters: ["i64", "i64", "buffer", "i64"], result: "i64" },
+  // finit_module(2) on Deno's blocking pool (Libc.finitModuleFd).
+  syscall_nb: {
+    name: "syscall",
+    parameters: ["i64", "i64", "buffer", "i64"],
+    result: "i64",
+    nonblocking: true,
+  },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
@@ -93,28 +100,6 @@ export const POLLIN = 0x1;
 export const CLONE_NEWNET = 0x40000000;
 
 /** finit_module(2) syscall numbers per architecture. */
-/**
- * The worker of {@linkcode Libc.preloadModules}: finit_module(2) on each
- * descriptor in turn, synchronously (its own thread), then closes it.
- */
-const PRELOAD_WORKER = `
-self.onmessage = (e) => {
-  const { fds, nr, lib: path } = e.data;
-  const lib = Deno.dlopen(path, {
-    syscall: { parameters: ["i64", "i64", "buffer", "i64"], result: "i64" },
-    close: { parameters: ["i32"], result: "i32" },
-  });
-  const noParams = new Uint8Array(1);
-  let loaded = 0;
-  for (const fd of fds) {
-    if (lib.symbols.syscall(BigInt(nr), BigInt(fd), noParams, 0n) >= 0n) loaded++;
-    lib.symbols.close(fd);
-  }
-  lib.close();
-  self.postMessage(loaded);
-};
-`;
-
 const SYS_FINIT_MODULE: Readonly<Record<string, bigint>> = {
   x86_64: 313n,
   aarch64: 273n,
@@ -458,16 +443,11 @@ export class Libc implements Disposable {
     return this.#lib.symbols.malloc_trim(0n) === 1;
   }
 
-  /** Loads a kernel module file with finit_module(2) (root, image mode). */
-  finitModule(path: string, options: { params?: string } = {}): void {
-    const nr = SYS_FINIT_MODULE[Deno.build.arch];
-    if (nr === undefined) {
-      throw new Error(
-        `Cannot load module ${
-          JSON.stringify(path)
-        }: finit_module is unknown on ${Deno.build.arch}`,
-      );
-    }
+  /**
+   * Opens a kernel module file for {@linkcode Libc.finitModuleFd}: the raw
+   * descriptor (O_CLOEXEC). Throws a SyscallError naming the file.
+   */
+  openModule(path: string): number {
     const fd = this.#lib.symbols.open(
       this.#encoder.encode(path + "\0"),
       O_RDONLY | O_CLOEXEC,
@@ -479,17 +459,30 @@ export class Libc implements Disposable {
         this.errno(),
       );
     }
-    try {
-      const compressed = /\.ko\.(xz|zst|gz)$/.test(path)
-        ? MODULE_INIT_COMPRESSED_FILE
-        : 0;
-      const r = this.#lib.symbols.syscall(
-        nr,
-        BigInt(fd),
-        this.#encoder.encode((options.params ?? "") + "\0"),
-        BigInt(compressed),
+    return fd;
+  }
+
+  #finitArgs(path: string, params: string): [bigint, Uint8Array, bigint] {
+    const nr = SYS_FINIT_MODULE[Deno.build.arch];
+    if (nr === undefined) {
+      throw new Error(
+        `Cannot load module ${
+          JSON.stringify(path)
+        }: finit_module is unknown on ${Deno.build.arch}`,
       );
-      if (r < 0n) {
+    }
+    const flags = /\.ko\.(xz|zst|gz)$/.test(path)
+      ? MODULE_INIT_COMPRESSED_FILE
+      : 0;
+    return [nr, this.#encoder.encode(params + "\0"), BigInt(flags)];
+  }
+
+  /** Loads a kernel module file with finit_module(2) (root, image mode). */
+  finitModule(path: string, options: { params?: string } = {}): void {
+    const [nr, params, flags] = this.#finitArgs(path, options.params ?? "");
+    const fd = this.openModule(path);
+    try {
+      if (this.#lib.symbols.syscall(nr, BigInt(fd), params, flags) < 0n) {
         throw new SyscallError(
           `Cannot load module ${JSON.stringify(path)}`,
           this.errno(),
@@ -501,44 +494,31 @@ export class Libc implements Disposable {
   }
 
   /**
-   * Loads module files one after another on a thread of their own (a Web
-   * Worker) while this thread goes on: the initramfs init starts the
-   * image's early modules so before it hands PID 1 to machined, which
-   * meanwhile loads its code. Each file is opened here and now, so the
-   * paths are resolved before any chroot. Resolves with how many loaded;
-   * load them again with {@linkcode Libc.finitModule} to learn about the
-   * others (it is a quick EEXIST for a module that is in).
+   * finit_module(2) of the module file open at `fd` (named `path`) on Deno's
+   * blocking pool: the event loop goes on while the kernel loads it. The
+   * caller closes `fd`. errno belongs to the pool's thread, so a failure is
+   * asked again here, on this thread, for its reason: a quick EEXIST when
+   * the module is in by now.
    */
-  preloadModules(paths: readonly string[]): Promise<number> {
-    const nr = SYS_FINIT_MODULE[Deno.build.arch];
-    if (nr === undefined || paths.length === 0) return Promise.resolve(0);
-    const fds: number[] = [];
-    for (const p of paths) {
-      const fd = this.#lib.symbols.open(
-        this.#encoder.encode(p + "\0"),
-        O_RDONLY | O_CLOEXEC,
-        0,
-      );
-      if (fd >= 0) fds.push(fd);
-    }
-    const url = URL.createObjectURL(
-      new Blob([PRELOAD_WORKER], { type: "text/javascript" }),
+  async finitModuleFd(fd: number, path: string): Promise<void> {
+    const [nr, params, flags] = this.#finitArgs(path, "");
+    const r = await this.#lib.symbols.syscall_nb(nr, BigInt(fd), params, flags);
+    if (r >= 0n) return;
+    if (this.#lib.symbols.syscall(nr, BigInt(fd), params, flags) >= 0n) return;
+    throw new SyscallError(
+      `Cannot load module ${JSON.stringify(path)}`,
+      this.errno(),
     );
-    const worker = new Worker(url, { type: "module" });
-    return new Promise<number>((resolve) => {
-      const done = (n: number) => {
-        worker.terminate();
-        URL.revokeObjectURL(url);
-        resolve(n);
-      };
-      worker.onmessage = (e) => done(Number(e.data));
-      worker.onerror = (e) => {
-        e.preventDefault();
-        for (const fd of fds) this.close(fd);
-        done(0);
-      };
-      worker.postMessage({ fds, nr: String(nr), lib: LIBC_PATH });
-    });
+  }
+
+  /** {@linkcode Libc.finitModule} on Deno's blocking pool. */
+  async finitModuleAsync(path: string): Promise<void> {
+    const fd = this.openModule(path);
+    try {
+      await this.finitModuleFd(fd, path);
+    } finally {
+      this.close(fd);
+    }
   }
 
   /** Unloads the library. */

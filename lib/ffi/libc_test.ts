@@ -4,6 +4,7 @@ import {
   assert,
   assertEquals,
   assertIncludes,
+  assertRejects,
   assertThrows,
   tempDir,
 } from "../testing/mod.ts";
@@ -157,15 +158,22 @@ Deno.test("Libc.mallocTrim() gives freed C-heap memory back", () => {
   }
 });
 
-Deno.test("Libc.preloadModules() tries every file off the JS thread and counts the loads", async () => {
+Deno.test("Libc.finitModuleAsync() loads off the JS thread and names the errno of a refusal", async () => {
   using libc = Libc.open();
   await using dir = await tempDir();
-  // Not modules: finit_module refuses them (ENOEXEC, or EPERM unprivileged);
-  // a missing file is skipped. Nothing loads, and nothing throws.
+  // Not a module: finit_module refuses it (ENOEXEC; EPERM unprivileged;
+  // ENOSYS in a sandbox without module loading).
+  // The errno is the kernel's, though the call ran on another thread.
   await Deno.writeTextFile(`${dir.path}/a.ko`, "not an ELF module");
-  const n = await libc.preloadModules([
-    `${dir.path}/a.ko`,
-    `${dir.path}/missing.ko`,
-  ]);
-  assertEquals(n, 0);
+  const err = await assertRejects(() =>
+    libc.finitModuleAsync(`${dir.path}/a.ko`)
+  );
+  assert(err instanceof SyscallError, String(err));
+  assert(["ENOEXEC", "EPERM", "ENOSYS"].includes(err.code), err.message);
+  assertIncludes(err.message, `Cannot load module "${dir.path}/a.ko"`);
+  const missing = await assertRejects(() =>
+    libc.finitModuleAsync(`${dir.path}/missing.ko`)
+  );
+  assert(missing instanceof SyscallError, String(missing));
+  assertEquals(missing.code, "ENOENT");
 });

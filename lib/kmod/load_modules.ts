@@ -7,6 +7,7 @@
 import {
   moduleClosure,
   moduleName,
+  normalizeModuleName,
   parseModulesDep,
   parseModulesSoftdep,
 } from "./modules_dep.ts";
@@ -42,6 +43,41 @@ export function sysfsModuleLive(
   }
 }
 
+/** What loads module files on another thread (lib/ffi's Libc). */
+export interface AsyncModuleLoader {
+  /** finit_module(2) of the file at `path`, off the event loop. */
+  finitModuleAsync(path: string): Promise<void>;
+}
+
+/** A load plan: the closure in order and what each path waits for. */
+interface Plan {
+  order: string[];
+  before: Map<string, string[]>;
+}
+
+function plan(names: readonly string[], dir: string): Plan {
+  const deps = parseModulesDep(Deno.readTextFileSync(`${dir}/modules.dep`));
+  let softdepPre = new Map<string, string[]>();
+  try {
+    softdepPre = parseModulesSoftdep(
+      Deno.readTextFileSync(`${dir}/modules.softdep`),
+    );
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  const order = moduleClosure(names, { deps, softdepPre });
+  const byName = new Map(order.map((p) => [moduleName(p), p]));
+  const before = new Map<string, string[]>();
+  for (const p of order) {
+    const soft = (softdepPre.get(moduleName(p)) ?? []).flatMap((n) => {
+      const q = byName.get(normalizeModuleName(n));
+      return q === undefined ? [] : [q];
+    });
+    before.set(p, [...(deps.get(p) ?? []), ...soft]);
+  }
+  return { order, before };
+}
+
 /**
  * Loads `names` and what they depend on, dependencies first. A module that
  * is already loaded is skipped without a system call: finit_module would
@@ -53,18 +89,7 @@ export function loadModules(
   names: readonly string[],
   options: LoadModulesOptions,
 ): string[] {
-  const deps = parseModulesDep(
-    Deno.readTextFileSync(`${options.dir}/modules.dep`),
-  );
-  let softdepPre = new Map<string, string[]>();
-  try {
-    softdepPre = parseModulesSoftdep(
-      Deno.readTextFileSync(`${options.dir}/modules.softdep`),
-    );
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  const order = moduleClosure(names, { deps, softdepPre });
+  const { order } = plan(names, options.dir);
   const isLoaded = options.isLoaded ?? ((n: string) => sysfsModuleLive(n));
   for (const p of order) {
     if (isLoaded(moduleName(p))) continue;
@@ -74,5 +99,56 @@ export function loadModules(
       if (!(err instanceof SyscallError && err.errno === EEXIST)) throw err;
     }
   }
+  return order;
+}
+
+/**
+ * Runs `task` for each of `order` once every path `before` names for it
+ * (those in `order`) has finished; paths that wait for nothing of each other
+ * run at once. A path whose prerequisite failed is not run and fails with
+ * that error. Resolves when all are done; rejects with the first failure
+ * (in `order`) after all have settled.
+ */
+export async function inDependencyOrder(
+  order: readonly string[],
+  before: ReadonlyMap<string, readonly string[]>,
+  task: (path: string) => Promise<void>,
+): Promise<void> {
+  const runs = new Map<string, Promise<void>>();
+  for (const p of order) {
+    const prior = (before.get(p) ?? []).flatMap((d) => {
+      const r = runs.get(d);
+      return r === undefined ? [] : [r];
+    });
+    runs.set(
+      p,
+      prior.length === 0 ? task(p) : Promise.all(prior).then(() => task(p)),
+    );
+  }
+  const results = await Promise.allSettled(runs.values());
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
+}
+
+/**
+ * {@linkcode loadModules} off the event loop: each file is loaded on
+ * another thread as soon as what it depends on is in, so modules that need
+ * nothing of each other load at once.
+ */
+export async function loadModulesAsync(
+  loader: AsyncModuleLoader,
+  names: readonly string[],
+  options: LoadModulesOptions,
+): Promise<string[]> {
+  const { order, before } = plan(names, options.dir);
+  const isLoaded = options.isLoaded ?? ((n: string) => sysfsModuleLive(n));
+  await inDependencyOrder(order, before, async (p) => {
+    if (isLoaded(moduleName(p))) return;
+    try {
+      await loader.finitModuleAsync(`${options.dir}/${p}`);
+    } catch (err) {
+      if (!(err instanceof SyscallError && err.errno === EEXIST)) throw err;
+    }
+  });
   return order;
 }

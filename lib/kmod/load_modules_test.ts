@@ -1,8 +1,15 @@
-import { loadModules, sysfsModuleLive } from "./load_modules.ts";
+import {
+  inDependencyOrder,
+  loadModules,
+  loadModulesAsync,
+  sysfsModuleLive,
+} from "./load_modules.ts";
 import { EEXIST, SyscallError } from "../ffi/mod.ts";
 import {
+  assert,
   assertEquals,
   assertIncludes,
+  assertRejects,
   assertThrows,
   tempDir,
   writeTree,
@@ -74,4 +81,109 @@ Deno.test("sysfsModuleLive() reads initstate", async () => {
   assertEquals(sysfsModuleLive("ext4", dir.path), true);
   assertEquals(sysfsModuleLive("jbd2", dir.path), false);
   assertEquals(sysfsModuleLive("nope", dir.path), false);
+});
+
+/** Lets pending promise callbacks and timers run. */
+const tick = () => new Promise<void>((r) => setTimeout(r, 0));
+
+Deno.test("inDependencyOrder() runs what waits for nothing at once, the rest after", async () => {
+  const started: string[] = [];
+  const finish = new Map<string, () => void>();
+  const task = (p: string) =>
+    new Promise<void>((resolve) => {
+      started.push(p);
+      finish.set(p, resolve);
+    });
+  const before = new Map([["ext4", ["jbd2", "crc16"]], ["jbd2", []]]);
+  const done = inDependencyOrder(
+    ["jbd2", "crc16", "virtio", "ext4"],
+    before,
+    task,
+  );
+  await tick();
+  assertEquals(started, ["jbd2", "crc16", "virtio"]);
+  finish.get("jbd2")!();
+  await tick();
+  assertEquals(started, ["jbd2", "crc16", "virtio"], "ext4 waits for crc16");
+  finish.get("crc16")!();
+  await tick();
+  assertEquals(started, ["jbd2", "crc16", "virtio", "ext4"]);
+  finish.get("virtio")!();
+  finish.get("ext4")!();
+  await done;
+});
+
+Deno.test("inDependencyOrder() does not run what a failure left without its dependency", async () => {
+  const ran: string[] = [];
+  const err = await assertRejects(() =>
+    inDependencyOrder(
+      ["jbd2", "ext4", "virtio"],
+      new Map([["ext4", ["jbd2"]]]),
+      (p) => {
+        ran.push(p);
+        return p === "jbd2"
+          ? Promise.reject(new Error("jbd2 refused"))
+          : Promise.resolve();
+      },
+    )
+  );
+  assertIncludes(String(err), "jbd2 refused");
+  assertEquals(ran, ["jbd2", "virtio"]);
+});
+
+Deno.test("loadModulesAsync() loads the closure after its dependencies and skips what is in", async () => {
+  await using dir = await tempDir();
+  await writeTree(dir.path, {
+    "modules.dep": [
+      "kernel/fs/ext4/ext4.ko: kernel/fs/jbd2/jbd2.ko kernel/lib/crc16.ko",
+      "kernel/fs/jbd2/jbd2.ko:",
+      "kernel/lib/crc16.ko:",
+      "kernel/crypto/crc32c_generic.ko:",
+      "",
+    ].join("\n"),
+    "modules.softdep": "softdep ext4 pre: crc32c-generic\n",
+  });
+  const done = new Set<string>();
+  const calls: string[] = [];
+  const loader = {
+    async finitModuleAsync(path: string) {
+      const p = path.slice(dir.path.length + 1);
+      calls.push(p);
+      if (p.endsWith("ext4.ko")) {
+        for (const d of ["crc16", "crc32c_generic"]) {
+          assert(
+            [...done].some((x) => x.endsWith(`/${d}.ko`)),
+            `${d} before ext4`,
+          );
+        }
+      }
+      await tick();
+      done.add(p);
+      if (p.endsWith("crc16.ko")) {
+        throw new SyscallError("Cannot load module", EEXIST);
+      }
+    },
+  };
+  const order = await loadModulesAsync(loader, ["ext4"], {
+    dir: dir.path,
+    isLoaded: (name) => name === "jbd2",
+  });
+  assertEquals(order.at(-1), "kernel/fs/ext4/ext4.ko");
+  assertEquals(order.length, 4);
+  assertEquals(calls.sort(), [
+    "kernel/crypto/crc32c_generic.ko",
+    "kernel/fs/ext4/ext4.ko",
+    "kernel/lib/crc16.ko",
+  ]);
+  const refused = await assertRejects(() =>
+    loadModulesAsync(
+      {
+        finitModuleAsync: () =>
+          Promise.reject(new SyscallError("Cannot load module", 8)),
+      },
+      ["crc16"],
+      { dir: dir.path, isLoaded: () => false },
+    )
+  );
+  assertIncludes(String(refused), "Cannot load module");
 });

@@ -18,5 +18,14 @@ export {
   parseSoftdepValue,
 } from "./modules_dep.ts";
 export type { ClosureOptions, ModuleIndex } from "./modules_dep.ts";
-export { loadModules, sysfsModuleLive } from "./load_modules.ts";
-export type { LoadModulesOptions, ModuleLoader } from "./load_modules.ts";
+export {
+  inDependencyOrder,
+  loadModules,
+  loadModulesAsync,
+  sysfsModuleLive,
+} from "./load_modules.ts";
+export type {
+  AsyncModuleLoader,
+  LoadModulesOptions,
+  ModuleLoader,
+} from "./load_modules.ts";

@@ -11,7 +11,7 @@ import {
   parseCidr,
   RouteNetlink,
 } from "../../../lib/ffi/mod.ts";
-import { loadModules } from "../../../lib/kmod/mod.ts";
+import { loadModulesAsync } from "../../../lib/kmod/mod.ts";
 import { errorText } from "../../../lib/log/mod.ts";
 import { sleep } from "../runner/notifier.ts";
 
@@ -25,15 +25,16 @@ export interface EarlyModules {
 
 /**
  * Loads `names` with their dependencies from `dir` (modules.dep,
- * modules.softdep); a module that fails is reported and the rest still load.
+ * modules.softdep) on Deno's blocking pool, each once what it needs is in;
+ * a module that fails is reported and the rest still load.
  */
-export function loadEarlyModules(
+export async function loadEarlyModules(
   libc: Libc,
   names: readonly string[],
   dir: string,
-): EarlyModules {
+): Promise<EarlyModules> {
   try {
-    return { loaded: loadModules(libc, names, { dir }), failed: [] };
+    return { loaded: await loadModulesAsync(libc, names, { dir }), failed: [] };
   } catch {
     // One bad apple: load them one by one to know which.
   }
@@ -41,7 +42,7 @@ export function loadEarlyModules(
   const failed: string[] = [];
   for (const name of names) {
     try {
-      for (const p of loadModules(libc, [name], { dir })) {
+      for (const p of await loadModulesAsync(libc, [name], { dir })) {
         if (!loaded.includes(p)) loaded.push(p);
       }
     } catch (err) {

@@ -131,8 +131,11 @@ async function readyLine(address: string, hostname: string): Promise<string> {
   return `ready: ${hostname} at ${address}, apid on ${address}:50000, API certificate SHA-256 ${fingerprint}`;
 }
 
-function loadModuleSet(ctx: BootContext, names: readonly string[]): void {
-  const modules = loadEarlyModules(
+async function loadModuleSet(
+  ctx: BootContext,
+  names: readonly string[],
+): Promise<void> {
+  const modules = await loadEarlyModules(
     ctx.libc,
     names,
     `/lib/modules/${Deno.osRelease()}`,
@@ -145,27 +148,30 @@ function loadModuleSet(ctx: BootContext, names: readonly string[]): void {
 
 /**
  * What the node needs soon but not to boot: the rest of the image's
- * modules, then the power button (ACPI) as a clean shutdown. Runs once.
+ * modules (loaded off the event loop while the services start), then the
+ * power button (ACPI) as a clean shutdown. Runs once.
  */
 function lateHardware(ctx: BootContext): void {
   if (ctx.lateDone) return;
   ctx.lateDone = true;
-  loadModuleSet(ctx, IMAGE_MODULES.filter((m) => !EARLY_MODULES.includes(m)));
-  for (const button of powerButtons()) {
-    watchPowerButton(button, () => {
-      if (!ctx.stop.signal.aborted) {
-        ctx.con.say("power button pressed: shutting down");
-        ctx.stop.abort();
-      }
-    }, ctx.stop.signal).catch((err) =>
-      ctx.con.say(`warning: power button ${button}: ${errorText(err)}`)
-    );
-  }
+  const late = IMAGE_MODULES.filter((m) => !EARLY_MODULES.includes(m));
+  loadModuleSet(ctx, late).then(() => {
+    for (const button of powerButtons()) {
+      watchPowerButton(button, () => {
+        if (!ctx.stop.signal.aborted) {
+          ctx.con.say("power button pressed: shutting down");
+          ctx.stop.abort();
+        }
+      }, ctx.stop.signal).catch((err) =>
+        ctx.con.say(`warning: power button ${button}: ${errorText(err)}`)
+      );
+    }
+  }).catch((err) => ctx.con.say(`warning: late hardware: ${errorText(err)}`));
 }
 
 async function boot(ctx: BootContext): Promise<PowerAction> {
   const { libc, con } = ctx;
-  loadModuleSet(ctx, EARLY_MODULES);
+  await loadModuleSet(ctx, EARLY_MODULES);
   await loopbackUp(libc);
 
   const hasState = await mountPartition(
