@@ -8,7 +8,8 @@ import { readCpio } from "../image/pipeline/cpio.ts";
 import { sha256File, sha256Hex } from "../image/pipeline/exec.ts";
 import { SIZE_GOAL } from "../image/sizes.ts";
 import { hasPvhEntry } from "../image/pipeline/vmlinux.ts";
-import { assert, assertEquals } from "../lib/testing/mod.ts";
+import { assert, assertEquals, tempDir } from "../lib/testing/mod.ts";
+import { DatabaseSync } from "node:sqlite";
 
 const repoRoot = repoRootOf(import.meta.url, 1);
 
@@ -211,6 +212,35 @@ Deno.test("the image holds no shell and only the programs it needs", async (t) =
       ]
     ) assert(paths.has(p), `missing ${p}`);
   });
+
+  await t.step(
+    "every program and chunk is in the warm code cache",
+    async () => {
+      const cache = initramfs.find((e) =>
+        e.path === "deno-dir/v8_code_cache_v2"
+      );
+      assert(cache?.type === "file", "no code cache in the initramfs");
+      await using dir = await tempDir();
+      await Deno.writeFile(`${dir.path}/cache`, cache.data);
+      const db = new DatabaseSync(`${dir.path}/cache`, { readOnly: true });
+      let cached: string[];
+      try {
+        cached = (db.prepare("SELECT specifier FROM codecache").all() as Array<
+          { specifier: string }
+        >).map((r) => r.specifier).filter((s) => s.startsWith("file:"));
+      } finally {
+        db.close();
+      }
+      const programs = root.map((e) => e.path)
+        .filter((p) => p.startsWith("/usr/lib/bronze/") && p.endsWith(".js"))
+        .map((p) => `file://${p}`);
+      assertEquals(
+        cached.sort(),
+        ["file:///init.js", ...programs].sort(),
+        "cached code: the init, each bundle and chunk, nothing else",
+      );
+    },
+  );
 
   await t.step("the manifest's sums match the bytes", async () => {
     for (const e of initramfs) {

@@ -1,9 +1,12 @@
 /**
  * A warm Deno cache for the image: each bundle is compiled once at build
- * time (run with a flag it refuses, so it exits right after its module is
- * loaded), and Deno's V8 code cache and module-analysis cache are copied
- * into the root with the bundles' paths rewritten to where they live in the
- * image. The init copies them into DENO_DIR (/run/deno) before PID 1
+ * time, and Deno's V8 code cache and module-analysis cache are copied into
+ * the root with the bundles' paths rewritten to where they live in the
+ * image. Deno writes a module's code cache when its evaluation ends, so a
+ * program that exits from its top level (Deno.exit on a flag it refuses)
+ * would leave none: each bundle is imported by a small warm-up script that
+ * turns Deno.exit into a throw, under no permission but reading the
+ * bundles, then exits itself. The init copies them into DENO_DIR (/run/deno) before PID 1
  * starts, so no program parses and compiles its 0.2-1.2 MB bundle from
  * scratch: under TCG that is seconds per program, and the compiler's peak
  * memory (~40 MB per process) is never reached.
@@ -26,8 +29,31 @@ export const CACHE_FILES: readonly string[] = [
 /** Where bundles are compiled: the same path in every build. */
 export const PREWARM_DIR = "/tmp/bronze-image-code-cache/bundles";
 
-/** The argument every bundle refuses (it exits after loading). */
+/** The argument every bundle refuses (it stops after loading). */
 const PREWARM_ARG = "--bronze-code-cache-prewarm";
+
+/** How long one bundle's warm-up may take. */
+const WARM_LIMIT_MS = 120_000;
+
+/** The warm-up script's name in PREWARM_DIR (its cache row is dropped). */
+const WARM_SCRIPT = ".warm.js";
+
+/**
+ * Imports the bundle named by its first argument with Deno.exit made a
+ * throw, so the bundle's evaluation ends (and its code cache is written)
+ * however the program stops, then exits.
+ */
+const WARM_SOURCE = `const exit = Deno.exit;
+Deno.exit = (code) => {
+  throw new Error("exit(" + code + ") while warming the code cache");
+};
+try {
+  await import(new URL(Deno.args[0], import.meta.url).href);
+} catch {
+  // the program stopped: compiled all the same
+}
+exit(0);
+`;
 
 /** Options for {@linkcode buildCodeCache}. */
 export interface CodeCacheOptions {
@@ -44,6 +70,11 @@ export interface CodeCacheOptions {
   chunks?: readonly string[];
   /** Folder in the image the bundles are at (e.g. /usr/lib/bronze). */
   imageBundleDir: string;
+  /**
+   * Bundles that live elsewhere in the image: name (`init.js`) to its
+   * absolute path there (`/init.js`); compiled too.
+   */
+  elsewhere?: Readonly<Record<string, string>>;
   /** A scratch DENO_DIR (created). */
   scratchDir: string;
   /** Where the rewritten cache files go (created). */
@@ -55,7 +86,11 @@ export interface CodeCacheOptions {
 }
 
 function bundleFiles(options: CodeCacheOptions): string[] {
-  return [...options.names.map((n) => `${n}.js`), ...(options.chunks ?? [])];
+  return [
+    ...options.names.map((n) => `${n}.js`),
+    ...Object.keys(options.elsewhere ?? {}),
+    ...(options.chunks ?? []),
+  ];
 }
 
 function fileUrl(dir: string): string {
@@ -83,6 +118,7 @@ export async function buildCodeCache(
         `${PREWARM_DIR}/${file}`,
       );
     }
+    await Deno.writeTextFile(`${PREWARM_DIR}/${WARM_SCRIPT}`, WARM_SOURCE);
     return await compileAndCopy(options);
   } finally {
     await Deno.remove(PREWARM_DIR, { recursive: true }).catch(() => {});
@@ -94,19 +130,20 @@ async function compileAndCopy(options: CodeCacheOptions): Promise<string[]> {
   await Deno.remove(options.scratchDir, { recursive: true }).catch(() => {});
   await Deno.mkdir(options.scratchDir, { recursive: true });
   await Deno.mkdir(options.outDir, { recursive: true });
-  // A chunk run as a program only defines its exports (or fails without
-  // permissions); either way it is compiled and its code cached.
+  // A chunk imported as a program only defines its exports; either way it
+  // is compiled and its code cached. Reading the bundles is all it may do.
   for (const file of bundleFiles(options)) {
-    // No permissions: the program only gets as far as refusing the flag.
     await run(options.deno, [
       "run",
       "--no-prompt",
       "--no-config",
       "--no-lock",
+      `--allow-read=${PREWARM_DIR}`,
       ...(options.v8Flags?.length
         ? [`--v8-flags=${options.v8Flags.join(",")}`]
         : []),
-      `${PREWARM_DIR}/${file}`,
+      `${PREWARM_DIR}/${WARM_SCRIPT}`,
+      `./${file}`,
       PREWARM_ARG,
     ], {
       env: {
@@ -114,11 +151,27 @@ async function compileAndCopy(options: CodeCacheOptions): Promise<string[]> {
         NO_COLOR: "1",
         DENO_NO_UPDATE_CHECK: "1",
       },
-      signal: options.signal,
-    }).catch(() => {}); // exits non-zero by design
+      // A program that never ends its evaluation is stopped (and uncached).
+      signal: options.signal
+        ? AbortSignal.any([options.signal, AbortSignal.timeout(WARM_LIMIT_MS)])
+        : AbortSignal.timeout(WARM_LIMIT_MS),
+    });
   }
   const from = fileUrl(PREWARM_DIR);
   const to = fileUrl(options.imageBundleDir);
+  const moved = new Map(
+    Object.entries(options.elsewhere ?? {}).map((
+      [name, path],
+    ) => [from + name, new URL(`file://${path}`).href]),
+  );
+  const rename = (specifier: string): string | undefined => {
+    if (specifier === from + WARM_SCRIPT) return undefined;
+    const m = moved.get(specifier);
+    if (m !== undefined) return m;
+    return specifier.startsWith(from)
+      ? to + specifier.slice(from.length)
+      : specifier;
+  };
   const written: string[] = [];
   for (const file of CACHE_FILES) {
     const src = `${options.scratchDir}/${file}`;
@@ -129,7 +182,7 @@ async function compileAndCopy(options: CodeCacheOptions): Promise<string[]> {
     }
     const target = `${options.outDir}/${file}`;
     await Deno.remove(target).catch(() => {});
-    rewriteCache(src, target, from, to);
+    rewriteCache(src, target, rename);
     written.push(file);
   }
   return written;
@@ -137,13 +190,13 @@ async function compileAndCopy(options: CodeCacheOptions): Promise<string[]> {
 
 /**
  * Copies every table of the SQLite cache at `src` into a new file at
- * `target`, rows sorted, `specifier` prefixes `from` replaced by `to`.
+ * `target`, rows sorted, each `specifier` renamed by `rename` (a row it
+ * answers undefined for is left out).
  */
 export function rewriteCache(
   src: string,
   target: string,
-  from: string,
-  to: string,
+  rename: (specifier: string) => string | undefined,
 ): void {
   const inDb = new DatabaseSync(src, { readOnly: true });
   const outDb = new DatabaseSync(target);
@@ -173,13 +226,10 @@ export function rewriteCache(
       );
       outDb.exec("BEGIN");
       for (const row of select.all() as Array<Record<string, unknown>>) {
-        const values = cols.map((c) => {
-          const v = row[c];
-          return c === "specifier" && typeof v === "string" &&
-              v.startsWith(from)
-            ? to + v.slice(from.length)
-            : v;
-        });
+        const spec = row.specifier;
+        const renamed = typeof spec === "string" ? rename(spec) : spec;
+        if (typeof spec === "string" && renamed === undefined) continue;
+        const values = cols.map((c) => c === "specifier" ? renamed : row[c]);
         insert.run(...(values as Array<string | number | bigint | Uint8Array>));
       }
       outDb.exec("COMMIT");
