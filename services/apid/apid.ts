@@ -5,14 +5,12 @@
  * certificate watcher that rotates both without dropping calls.
  * @module
  */
-import { MachineServiceService } from "../../lib/api/gen/machine/machine.ts";
 import { APID_PORT } from "../../lib/constants/mod.ts";
 import {
   ChannelPool,
   clientTls,
   ProxyServer,
   type ProxyServerLimits,
-  rawMethods,
   rawService,
   RotatingServerCredentials,
   type TlsMaterial,
@@ -21,6 +19,7 @@ import { errorText, type Logger } from "../../lib/log/mod.ts";
 import { waitForCertDir, watchCertDir } from "../../lib/certdir/mod.ts";
 import { type BusLike, LocalBackend, RemoteBackend } from "./backends.ts";
 import { ApidProxy } from "./proxy.ts";
+import { servedMethods } from "./roles.ts";
 import { untilAborted } from "../../lib/daemon/mod.ts";
 
 /** How apid runs. */
@@ -87,7 +86,7 @@ export async function runApid(
     log,
   });
   const server = await ProxyServer.start(
-    rawService(rawMethods(MachineServiceService), proxy),
+    rawService(servedMethods(), proxy),
     {
       ...options,
       address: options.address.includes(":")

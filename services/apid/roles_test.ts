@@ -7,7 +7,9 @@ import {
   METHOD_RULES,
   parseRoles,
   ruleOf,
+  servedMethods,
 } from "./roles.ts";
+import { type RawMethod, rawMethods } from "../../lib/grpc/mod.ts";
 
 function allowed(method: string, roles: string[]): boolean {
   try {
@@ -27,6 +29,18 @@ Deno.test("role table", async (t) => {
     const missing = methods.filter((m) => !Object.hasOwn(METHOD_RULES, m));
     assertEquals(missing, []);
   });
+
+  await t.step(
+    "serves exactly the definition's methods, streams as streams",
+    () => {
+      const byPath = (a: RawMethod, b: RawMethod) =>
+        a.path.localeCompare(b.path);
+      assertEquals(
+        servedMethods().sort(byPath),
+        rawMethods(MachineServiceService).sort(byPath),
+      );
+    },
+  );
 
   await t.step("admin may call everything", () => {
     for (const m of Object.keys(METHOD_RULES)) {
