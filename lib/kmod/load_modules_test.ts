@@ -15,13 +15,18 @@ import {
   writeTree,
 } from "../testing/mod.ts";
 
+/** modules.dep lines of ext4 and what it needs. */
+const EXT4_DEP = [
+  "kernel/fs/ext4/ext4.ko: kernel/fs/jbd2/jbd2.ko kernel/lib/crc16.ko",
+  "kernel/fs/jbd2/jbd2.ko:",
+  "kernel/lib/crc16.ko:",
+];
+
 Deno.test("loadModules() loads the closure in order and skips what is in", async (t) => {
   await using dir = await tempDir();
   await writeTree(dir.path, {
     "modules.dep": [
-      "kernel/fs/ext4/ext4.ko: kernel/fs/jbd2/jbd2.ko kernel/lib/crc16.ko",
-      "kernel/fs/jbd2/jbd2.ko:",
-      "kernel/lib/crc16.ko:",
+      ...EXT4_DEP,
       "kernel/drivers/virtio/virtio-pci.ko:",
       "",
     ].join("\n"),
@@ -135,9 +140,7 @@ Deno.test("loadModulesAsync() loads the closure after its dependencies and skips
   await using dir = await tempDir();
   await writeTree(dir.path, {
     "modules.dep": [
-      "kernel/fs/ext4/ext4.ko: kernel/fs/jbd2/jbd2.ko kernel/lib/crc16.ko",
-      "kernel/fs/jbd2/jbd2.ko:",
-      "kernel/lib/crc16.ko:",
+      ...EXT4_DEP,
       "kernel/crypto/crc32c_generic.ko:",
       "",
     ].join("\n"),
