@@ -68,14 +68,15 @@ function exists(path: string): boolean {
 /**
  * Copies the warm Deno cache files into the (tmpfs) DENO_DIR of the daemons.
  * Not SQLite's -wal, -shm and -journal files: this runtime has the cache
- * open, and they belong to its connection.
+ * open, and they belong to its connection. Asynchronous, so the module
+ * preload moves on to the next modules while the files are copied.
  */
-function seedDenoDir(from: string, to: string): number {
-  Deno.mkdirSync(to, { recursive: true, mode: 0o755 });
+async function seedDenoDir(from: string, to: string): Promise<number> {
+  await Deno.mkdir(to, { recursive: true, mode: 0o755 });
   let n = 0;
-  for (const e of Deno.readDirSync(from)) {
+  for await (const e of Deno.readDir(from)) {
     if (!e.isFile || /-(wal|shm|journal)$/.test(e.name)) continue;
-    Deno.copyFileSync(`${from}/${e.name}`, `${to}/${e.name}`);
+    await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
     n++;
   }
   return n;
@@ -183,7 +184,7 @@ async function boot(sys: Sys, log: (m: string) => void): Promise<void> {
   sys.mount("tmpfs", root + "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
   const denoDir = cfg.env.DENO_DIR;
   if (cfg.denoDirSeed && denoDir) {
-    const n = seedDenoDir(cfg.denoDirSeed, root + denoDir);
+    const n = await seedDenoDir(cfg.denoDirSeed, root + denoDir);
     log(`warm Deno cache: ${n} files into ${denoDir}`);
   }
 
@@ -197,6 +198,9 @@ async function boot(sys: Sys, log: (m: string) => void): Promise<void> {
   }
   for (const [k, v] of Object.entries(cfg.env)) Deno.env.set(k, v);
   log(`switched root; handing PID 1 to ${name}: ${program.script}`);
+  // One turn of the event loop first: preloaded modules whose dependencies
+  // are in by now start before the program's code holds this thread.
+  await new Promise((r) => setTimeout(r, 0));
   await import(`file://${program.script}`);
 }
 
