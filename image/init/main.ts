@@ -110,8 +110,11 @@ function preload(
     }
   }
   let loaded = 0;
-  inDependencyOrder([...fds.keys()], before, async (p) => {
-    await libc.finitModuleFd(fds.get(p)!, p);
+  inDependencyOrder(paths, before, async (p) => {
+    const fd = fds.get(p);
+    // Not opened: what needs it waits for the program too.
+    if (fd === undefined) throw new Error(`${p} could not be opened`);
+    await libc.finitModuleFd(fd, p);
     loaded++;
   })
     .catch(() => {})

@@ -105,6 +105,12 @@ const SYS_FINIT_MODULE: Readonly<Record<string, bigint>> = {
   aarch64: 273n,
 };
 
+/** Options of {@linkcode Libc.finitModuleFd}. */
+export interface FinitOptions {
+  /** Whether the module is in already (asked only when the load failed). */
+  alreadyIn?: () => boolean;
+}
+
 /** finit_module flag: the file is compressed (.ko.xz/.ko.zst/.ko.gz). */
 export const MODULE_INIT_COMPRESSED_FILE = 4;
 
@@ -496,14 +502,19 @@ export class Libc implements Disposable {
   /**
    * finit_module(2) of the module file open at `fd` (named `path`) on Deno's
    * blocking pool: the event loop goes on while the kernel loads it. The
-   * caller closes `fd`. errno belongs to the pool's thread, so a failure is
-   * asked again here, on this thread, for its reason: a quick EEXIST when
-   * the module is in by now.
+   * caller closes `fd`. A failure that `options.alreadyIn()` explains (the
+   * module is in: another load of it won) is none. errno belongs to the
+   * pool's thread, so any other failure is asked again here, on this thread,
+   * for its reason.
    */
-  async finitModuleFd(fd: number, path: string): Promise<void> {
+  async finitModuleFd(
+    fd: number,
+    path: string,
+    options: FinitOptions = {},
+  ): Promise<void> {
     const [nr, params, flags] = this.#finitArgs(path, "");
     const r = await this.#lib.symbols.syscall_nb(nr, BigInt(fd), params, flags);
-    if (r >= 0n) return;
+    if (r >= 0n || options.alreadyIn?.()) return;
     if (this.#lib.symbols.syscall(nr, BigInt(fd), params, flags) >= 0n) return;
     throw new SyscallError(
       `Cannot load module ${JSON.stringify(path)}`,
@@ -512,10 +523,13 @@ export class Libc implements Disposable {
   }
 
   /** {@linkcode Libc.finitModule} on Deno's blocking pool. */
-  async finitModuleAsync(path: string): Promise<void> {
+  async finitModuleAsync(
+    path: string,
+    options: FinitOptions = {},
+  ): Promise<void> {
     const fd = this.openModule(path);
     try {
-      await this.finitModuleFd(fd, path);
+      await this.finitModuleFd(fd, path, options);
     } finally {
       this.close(fd);
     }

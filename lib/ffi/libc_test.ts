@@ -174,6 +174,12 @@ Deno.test("Libc.finitModuleAsync() loads off the JS thread and names the errno o
   const missing = await assertRejects(() =>
     libc.finitModuleAsync(`${dir.path}/missing.ko`)
   );
+  // A failure the caller explains (the module is in by now) is none.
+  let asked = 0;
+  await libc.finitModuleAsync(`${dir.path}/a.ko`, {
+    alreadyIn: () => ++asked > 0,
+  });
+  assertEquals(asked, 1);
   assert(missing instanceof SyscallError, String(missing));
   assertEquals(missing.code, "ENOENT");
 });

@@ -16,6 +16,7 @@ export {
   SyscallError,
 } from "./errno.ts";
 export { Libc, LIBC_PATH } from "./libc.ts";
+export type { FinitOptions } from "./libc.ts";
 export {
   EBUSY,
   ECHILD,

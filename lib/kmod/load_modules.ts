@@ -45,8 +45,14 @@ export function sysfsModuleLive(
 
 /** What loads module files on another thread (lib/ffi's Libc). */
 export interface AsyncModuleLoader {
-  /** finit_module(2) of the file at `path`, off the event loop. */
-  finitModuleAsync(path: string): Promise<void>;
+  /**
+   * finit_module(2) of the file at `path`, off the event loop; a failure
+   * `alreadyIn()` explains is none.
+   */
+  finitModuleAsync(
+    path: string,
+    options: { alreadyIn: () => boolean },
+  ): Promise<void>;
 }
 
 /** A load plan: the closure in order and what each path waits for. */
@@ -143,9 +149,14 @@ export async function loadModulesAsync(
   const { order, before } = plan(names, options.dir);
   const isLoaded = options.isLoaded ?? ((n: string) => sysfsModuleLive(n));
   await inDependencyOrder(order, before, async (p) => {
-    if (isLoaded(moduleName(p))) return;
+    const name = moduleName(p);
+    if (isLoaded(name)) return;
     try {
-      await loader.finitModuleAsync(`${options.dir}/${p}`);
+      // A module another load had in flight (the init's preload) fails
+      // here once that load is done: it is in, and that is no failure.
+      await loader.finitModuleAsync(`${options.dir}/${p}`, {
+        alreadyIn: () => isLoaded(name),
+      });
     } catch (err) {
       if (!(err instanceof SyscallError && err.errno === EEXIST)) throw err;
     }

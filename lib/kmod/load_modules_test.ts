@@ -178,6 +178,22 @@ Deno.test("loadModulesAsync() loads the closure after its dependencies and skips
     "kernel/fs/ext4/ext4.ko",
     "kernel/lib/crc16.ko",
   ]);
+  // What the loader may ask after a failure: whether the module is in now.
+  const asked: boolean[] = [];
+  let jbd2In = false;
+  await loadModulesAsync(
+    {
+      finitModuleAsync(_path, { alreadyIn }) {
+        asked.push(alreadyIn());
+        jbd2In = true;
+        asked.push(alreadyIn());
+        return Promise.resolve();
+      },
+    },
+    ["jbd2"],
+    { dir: dir.path, isLoaded: (n) => n === "jbd2" && jbd2In },
+  );
+  assertEquals(asked, [false, true]);
   const refused = await assertRejects(() =>
     loadModulesAsync(
       {
