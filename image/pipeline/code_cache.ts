@@ -6,10 +6,10 @@
  * program that exits from its top level (Deno.exit on a flag it refuses)
  * would leave none: each bundle is imported by a small warm-up script that
  * turns Deno.exit into a throw, under no permission but reading the
- * bundles, then exits itself. The init copies them into DENO_DIR (/run/deno) before PID 1
- * starts, so no program parses and compiles its 0.2-1.2 MB bundle from
- * scratch: under TCG that is seconds per program, and the compiler's peak
- * memory (~40 MB per process) is never reached.
+ * bundles, then exits itself. The init copies them into DENO_DIR
+ * (/run/deno) before PID 1 starts, so no program parses and compiles its
+ * 0.2-1.2 MB bundle from scratch: under TCG that is seconds per program, and
+ * the compiler's peak memory (~40 MB per process) is never reached.
  *
  * V8 embeds the path a bundle was compiled at in its code cache, so the
  * bundles are compiled at one fixed path, {@linkcode PREWARM_DIR} (builds
