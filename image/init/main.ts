@@ -25,9 +25,10 @@ import {
 } from "./init_config.ts";
 import { attachLoop } from "./loop.ts";
 import {
-  inDependencyOrder,
+  type AsyncModuleLoader,
   loadModules,
-  parseModulesDep,
+  loadModulesAsync,
+  moduleName,
 } from "../../lib/kmod/mod.ts";
 import {
   EBUSY,
@@ -84,39 +85,37 @@ async function seedDenoDir(from: string, to: string): Promise<number> {
 
 /**
  * Starts loading the program's early modules (`paths` under `dir`, the new
- * root's modules folder) on Deno's blocking pool, each once what it depends
- * on is in, while the program's code loads on this thread; the program loads
- * them again (a quick EEXIST, or a skip when /sys/module says live) and
- * reports. Each file is opened now, before the root switch.
+ * root's modules folder) as machined loads them (`loadModulesAsync`: the
+ * same closure, each once what it needs is in, on Deno's blocking pool)
+ * while the program's code loads on this thread; the program loads them
+ * again (a skip when /sys/module says live) and reports. Each file is opened
+ * now, before the root switch.
  */
 function preload(
   dir: string,
   paths: readonly string[],
   log: (m: string) => void,
 ): void {
-  let before: Map<string, string[]>;
-  try {
-    before = parseModulesDep(Deno.readTextFileSync(`${dir}/modules.dep`));
-  } catch {
-    return; // the program loads them all itself
-  }
   const libc = Libc.open();
   const fds = new Map<string, number>();
   for (const p of paths) {
     try {
-      fds.set(p, libc.openModule(`${dir}/${p}`));
+      fds.set(`${dir}/${p}`, libc.openModule(`${dir}/${p}`));
     } catch {
       // left to the program, which says why
     }
   }
   let loaded = 0;
-  inDependencyOrder(paths, before, async (p) => {
-    const fd = fds.get(p);
-    // Not opened: what needs it waits for the program too.
-    if (fd === undefined) throw new Error(`${p} could not be opened`);
-    await libc.finitModuleFd(fd, p);
-    loaded++;
-  })
+  const loader: AsyncModuleLoader = {
+    async finitModuleAsync(path, options) {
+      const fd = fds.get(path);
+      // Not opened: what needs it waits for the program too.
+      if (fd === undefined) throw new Error(`${path} could not be opened`);
+      await libc.finitModuleFd(fd, path, options);
+      loaded++;
+    },
+  };
+  loadModulesAsync(loader, paths.map(moduleName), { dir })
     .catch(() => {})
     .finally(() => {
       log(`preloaded ${loaded} of ${paths.length} modules`);

@@ -290,14 +290,11 @@ export async function buildImage(
     buildCodeCache({
       deno,
       bundleDir: bundles,
-      names: [...daemons, ...extraBundles.map((b) => b.name)],
+      names: ["probe", ...daemons, ...extraBundles.map((b) => b.name)],
       chunks: [...chunks].sort(),
       imageBundleDir: BUNDLE_DIR,
-      // The init runs from the initramfs's root; the probe is a bundle.
-      elsewhere: {
-        "init.js": INIT_SCRIPT,
-        "probe.js": `${BUNDLE_DIR}/probe.js`,
-      },
+      // The init runs from the initramfs's root, not the bundles' folder.
+      elsewhere: { "init.js": INIT_SCRIPT },
       scratchDir: `${stage}/deno-dir`,
       outDir: `${stage}/code-cache`,
       v8Flags: IMAGE_V8_FLAGS,

@@ -19,7 +19,6 @@ export {
 } from "./modules_dep.ts";
 export type { ClosureOptions, ModuleIndex } from "./modules_dep.ts";
 export {
-  inDependencyOrder,
   loadModules,
   loadModulesAsync,
   sysfsModuleLive,
