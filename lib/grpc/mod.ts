@@ -2,7 +2,7 @@
  * The one wrapper around grpc-js: (m)TLS servers whose certificates rotate
  * without dropping calls, client channels that verify a node's DNS SAN when
  * dialing an IP, typed and raw services whose handlers never see grpc-js
- * types, ApiError <-> gRPC status at the edge, and apid's fan-out helpers.
+ * types, and ApiError <-> gRPC status at the edge.
  * @module
  */
 export {
@@ -31,14 +31,6 @@ export type {
 } from "./typed_client.ts";
 export { ChannelPool } from "./channel_pool.ts";
 export type { ChannelPoolOptions } from "./channel_pool.ts";
-export { fanOutStream, fanOutUnary, legTimeoutMs } from "./fanout.ts";
-export type {
-  FanOutOptions,
-  LegResult,
-  MergedEvent,
-  StreamLeg,
-  UnaryLeg,
-} from "./fanout.ts";
 export { ProxyServer } from "./proxy_server.ts";
 export type { ProxyServerLimits, ProxyServerOptions } from "./proxy_server.ts";
 export { RawChannel } from "./raw_client.ts";
@@ -54,11 +46,3 @@ export type {
   RawStreamContext,
   ServiceDefinitionLike,
 } from "./raw_service.ts";
-export {
-  errorItem,
-  joinItems,
-  replyItems,
-  tagItem,
-  tagReply,
-} from "./reply_merge.ts";
-export type { NodeTag } from "./reply_merge.ts";

@@ -13,19 +13,19 @@ import {
   METADATA_NODES,
   METADATA_PROXY_FROM,
 } from "../../lib/constants/mod.ts";
+import type {
+  RawCallContext,
+  RawHandlers,
+  RawStreamContext,
+} from "../../lib/grpc/mod.ts";
+import { fanOutStream, fanOutUnary, legTimeoutMs } from "./fanout.ts";
 import {
   errorItem,
-  fanOutStream,
-  fanOutUnary,
   joinItems,
-  legTimeoutMs,
   type NodeTag,
-  type RawCallContext,
-  type RawHandlers,
-  type RawStreamContext,
   tagItem,
   tagReply,
-} from "../../lib/grpc/mod.ts";
+} from "./reply_merge.ts";
 import type { Logger } from "../../lib/log/mod.ts";
 import type { Backend, BackendCallOptions } from "./backends.ts";
 import { authorize, effectiveRoles, ruleOf } from "./roles.ts";

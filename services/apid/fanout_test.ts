@@ -1,5 +1,5 @@
-import { assert, assertEquals, delay } from "../testing/mod.ts";
-import { ApiError } from "../bus/mod.ts";
+import { assert, assertEquals, delay } from "../../lib/testing/mod.ts";
+import { ApiError } from "../../lib/bus/mod.ts";
 import {
   fanOutStream,
   fanOutUnary,

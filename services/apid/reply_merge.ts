@@ -7,7 +7,7 @@
  * @module
  */
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { Metadata } from "../api/gen/common/common.ts";
+import { Metadata } from "../../lib/api/gen/common/common.ts";
 
 /** What a proxy stamps on one node's items. */
 export interface NodeTag {

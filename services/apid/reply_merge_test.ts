@@ -1,11 +1,11 @@
 import { Buffer } from "node:buffer";
-import { assertEquals } from "../testing/mod.ts";
+import { assertEquals } from "../../lib/testing/mod.ts";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { DataResponse, Empty } from "../api/gen/common/common.ts";
+import { DataResponse, Empty } from "../../lib/api/gen/common/common.ts";
 import {
   ServiceListResponse,
   VersionResponse,
-} from "../api/gen/machine/machine.ts";
+} from "../../lib/api/gen/machine/machine.ts";
 import {
   errorItem,
   joinItems,
