@@ -15,7 +15,7 @@ import {
 import { ApiError } from "../lib/bus/mod.ts";
 import { HEADER_CALLER, HEADER_ROLES } from "../lib/constants/mod.ts";
 import { NODE_SERVER_NAME, type RawChannel } from "../lib/grpc/mod.ts";
-import { writeCertDir } from "../lib/nodecerts/mod.ts";
+import { writeCertDir } from "../lib/certdir/mod.ts";
 import {
   CertificateAuthority,
   parseCertificate,

@@ -10,11 +10,8 @@ import {
   TlsChannel,
   typedService,
 } from "../lib/grpc/mod.ts";
-import {
-  readCertDir,
-  runNodeCertificates,
-  watchCertDir,
-} from "../lib/nodecerts/mod.ts";
+import { readCertDir, watchCertDir } from "../lib/certdir/mod.ts";
+import { runNodeCertificates } from "../services/machined/certificates/node_certificates.ts";
 import { CertificateAuthority } from "../lib/pki/mod.ts";
 import { pemToBase64 } from "../lib/pem/mod.ts";
 import { createLogger } from "../lib/log/mod.ts";

@@ -11,7 +11,8 @@ import {
   verifyCertificate,
 } from "../lib/pki/mod.ts";
 import { pemToBase64 } from "../lib/pem/mod.ts";
-import { readCertDir, runNodeCertificates } from "../lib/nodecerts/mod.ts";
+import { readCertDir } from "../lib/certdir/mod.ts";
+import { runNodeCertificates } from "../services/machined/certificates/node_certificates.ts";
 import { createLogger } from "../lib/log/mod.ts";
 import type { MachineConfig } from "../lib/config/mod.ts";
 import {

@@ -15,7 +15,7 @@ import {
   mintClientConfig,
   stringifyClientConfig,
 } from "../../lib/clientconfig/mod.ts";
-import { writeFileAtomic } from "../../lib/nodecerts/mod.ts";
+import { writeFileAtomic } from "../../lib/certdir/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../command.ts";
 

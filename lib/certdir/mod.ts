@@ -1,8 +1,9 @@
 /**
  * Certificate folders: what apid and trustd read (server.crt, server.key,
  * ca.crt, client.crt/key) and machined writes, atomically; a watcher for
- * rotation. Apart from lib/nodecerts (which issues the certificates) so a
- * daemon that only reads its folder does not load the PKI (x509) code.
+ * rotation. Apart from services/machined/certificates/ (which issues the
+ * certificates) so a daemon that only reads its folder does not load the PKI
+ * (x509) code.
  * @module
  */
 export {

@@ -8,7 +8,7 @@ import { ApiError, Bus, serveTyped } from "../../lib/bus/mod.ts";
 import { HEADER_CALLER, rpcSubject } from "../../lib/constants/mod.ts";
 import { TlsChannel } from "../../lib/grpc/mod.ts";
 import { createLogger } from "../../lib/log/mod.ts";
-import { writeCertDir } from "../../lib/nodecerts/mod.ts";
+import { writeCertDir } from "../../lib/certdir/mod.ts";
 import { CertificateAuthority } from "../../lib/pki/mod.ts";
 import {
   assert,

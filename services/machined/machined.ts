@@ -10,7 +10,7 @@ import {
   randomPassword,
 } from "../../lib/bus/mod.ts";
 import type { MachineConfig, NetworkConfig } from "../../lib/config/mod.ts";
-import type { NodeCertificates } from "../../lib/nodecerts/mod.ts";
+import type { NodeCertificates } from "./certificates/node_certificates.ts";
 import {
   type DaemonName,
   DAEMONS,
@@ -446,7 +446,7 @@ export class Machined implements MachineBackend {
     // One turn of the event loop: the services' processes are spawned first.
     await new Promise((r) => setTimeout(r, 0));
     const { runNodeCertificates } = await import(
-      "../../lib/nodecerts/mod.ts"
+      "./certificates/node_certificates.ts"
     );
     return runNodeCertificates({
       config: this.#o.config,

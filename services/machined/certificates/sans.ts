@@ -1,5 +1,5 @@
-import { ipFamily, type MachineConfig } from "../config/mod.ts";
-import { NODE_SERVER_NAME } from "../certdir/mod.ts";
+import { ipFamily, type MachineConfig } from "../../../lib/config/mod.ts";
+import { NODE_SERVER_NAME } from "../../../lib/certdir/mod.ts";
 
 /** The identity a node's server certificates carry. */
 export interface NodeIdentity {

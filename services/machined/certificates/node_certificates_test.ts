@@ -1,19 +1,20 @@
-import type { MachineConfig } from "../config/mod.ts";
+import type { MachineConfig } from "../../../lib/config/mod.ts";
 import {
   CertificateAuthority,
   parseCertificate,
   verifyCertificate,
-} from "../pki/mod.ts";
-import { pemToBase64 } from "../pem/mod.ts";
-import { createLogger } from "../log/mod.ts";
+} from "../../../lib/pki/mod.ts";
+import { pemToBase64 } from "../../../lib/pem/mod.ts";
+import { createLogger } from "../../../lib/log/mod.ts";
 import {
   assert,
   assertEquals,
   assertThrows,
   tempDir,
   waitUntil,
-} from "../testing/mod.ts";
-import { readCertDir, runNodeCertificates, writeCertDir } from "./mod.ts";
+} from "../../../lib/testing/mod.ts";
+import { readCertDir, writeCertDir } from "../../../lib/certdir/mod.ts";
+import { runNodeCertificates } from "./node_certificates.ts";
 
 async function cpConfig(): Promise<
   { ca: CertificateAuthority; config: MachineConfig }

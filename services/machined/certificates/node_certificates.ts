@@ -6,18 +6,21 @@
  * certSANs or the CA change.
  * @module
  */
-import type { MachineConfig } from "../config/mod.ts";
+import type { MachineConfig } from "../../../lib/config/mod.ts";
 import {
   CertificateAuthority,
   createCsr,
   exportPrivateKeyPem,
   generateKeyPair,
   parseCertificate,
-} from "../pki/mod.ts";
-import { base64ToPem } from "../pem/mod.ts";
-import { MIN_NODE_CERT_TTL_MS, NODE_CERT_TTL_MS } from "../constants/mod.ts";
-import type { Logger } from "../log/mod.ts";
-import { certDirOf, writeCertDir } from "../certdir/mod.ts";
+} from "../../../lib/pki/mod.ts";
+import { base64ToPem } from "../../../lib/pem/mod.ts";
+import {
+  MIN_NODE_CERT_TTL_MS,
+  NODE_CERT_TTL_MS,
+} from "../../../lib/constants/mod.ts";
+import type { Logger } from "../../../lib/log/mod.ts";
+import { certDirOf, writeCertDir } from "../../../lib/certdir/mod.ts";
 import { nodeIdentity } from "./sans.ts";
 import { requestCertificate } from "./trustd_request.ts";
 import { trustdEndpointsOf } from "./trustd_endpoints.ts";

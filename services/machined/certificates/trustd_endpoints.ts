@@ -1,6 +1,6 @@
 /** Where a node finds trustd: the control-plane endpoint's host on TRUSTD_PORT. @module */
-import { parseEndpoint } from "../config/mod.ts";
-import { TRUSTD_PORT } from "../constants/mod.ts";
+import { parseEndpoint } from "../../../lib/config/mod.ts";
+import { TRUSTD_PORT } from "../../../lib/constants/mod.ts";
 
 /**
  * trustd endpoints from the config's control-plane endpoint: its host on

@@ -1,7 +1,7 @@
-import { ApiError } from "../bus/mod.ts";
-import { SecurityServiceService } from "../api/gen/security/security.ts";
-import { TlsChannel } from "../grpc/mod.ts";
-import type { Logger } from "../log/mod.ts";
+import { ApiError } from "../../../lib/bus/mod.ts";
+import { SecurityServiceService } from "../../../lib/api/gen/security/security.ts";
+import { TlsChannel } from "../../../lib/grpc/mod.ts";
+import type { Logger } from "../../../lib/log/mod.ts";
 
 /** Options for {@linkcode requestCertificate}. */
 export interface RequestCertificateOptions {
