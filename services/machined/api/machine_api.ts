@@ -103,7 +103,7 @@ export function serviceInfo(s: ServiceSnapshot): ServiceInfo {
     pid: s.pid,
     dependsOn: s.dependsOn,
     events: s.events.map((e) => ({
-      msg: e.message,
+      msg: e.count ? `${e.message} (${e.count} times)` : e.message,
       state: e.state,
       ts: new Date(e.ts).toISOString(),
     })),

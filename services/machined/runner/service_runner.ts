@@ -5,7 +5,7 @@ import {
   type HealthSettings,
   runHealthChecks,
 } from "./health.ts";
-import { type ServiceEvent, ServiceHistory } from "./history.ts";
+import { HEALTH_OK, type ServiceEvent, ServiceHistory } from "./history.ts";
 import { Poke, sleep } from "./notifier.ts";
 import type {
   ExitStatus,
@@ -165,14 +165,15 @@ export class ServiceRunner {
     this.start();
   }
 
-  #set(state: ServiceState, message: string): void {
+  #set(state: ServiceState, message: string, health = false): void {
     this.#state = state;
     if (state !== "Running") {
       this.#health = unknownHealth();
       this.#healthySince = 0;
     }
     const event: ServiceEvent = { ts: this.#now(), state, message };
-    this.#history.push(event);
+    if (health) this.#history.pushHealth(event);
+    else this.#history.push(event);
     this.#hooks.onEvent(this.id, event);
   }
 
@@ -196,7 +197,8 @@ export class ServiceRunner {
     if (changed) {
       this.#set(
         "Running",
-        healthy ? "Health check successful" : `Health check failed: ${failure}`,
+        healthy ? HEALTH_OK : `Health check failed: ${failure}`,
+        true,
       );
     }
   }

@@ -253,3 +253,37 @@ Deno.test("Supervisor refuses unknown dependencies and cycles", () => {
     "dependency cycle",
   );
 });
+
+Deno.test("ServiceRunner keeps its own events while a dependency restarts", async () => {
+  const sup: Supervisor = new Supervisor([
+    sh("dep", "exec sleep 30"),
+    sh("h", "exec sleep 30", {
+      health: () =>
+        sup.isUp("dep")
+          ? Promise.resolve()
+          : Promise.reject(new Error("dep is down")),
+      healthSettings: FAST_HEALTH,
+    }),
+  ], { runner: new GroupProcessRunner() });
+  try {
+    sup.startAll();
+    await waitUntil(() => sup.isUp("h"));
+    for (let i = 0; i < 40; i++) {
+      await sup.stop("dep");
+      await waitUntil(() => !sup.get("h").health.healthy);
+      sup.start("dep");
+      await waitUntil(() => sup.get("h").health.healthy);
+    }
+    const events = sup.get("h").events;
+    assert(events.length <= 64);
+    assertEquals(events[0].message, "Starting service");
+    assert(events.some((e) => e.message.startsWith("Started process")));
+    const failed = events.filter((e) =>
+      e.message === "Health check failed: dep is down"
+    );
+    assertEquals(failed.length, 1);
+    assertEquals(failed[0].count, 40);
+  } finally {
+    await sup.stopAll();
+  }
+});
