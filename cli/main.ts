@@ -5,10 +5,24 @@ import { dispatch } from "./dispatch.ts";
 const encoder = new TextEncoder();
 const ac = new AbortController();
 Deno.addSignalListener("SIGINT", () => ac.abort());
+
+/** Writes all of `text`; a closed pipe (`osctl ps | head`) ends osctl quietly. */
+function write(file: typeof Deno.stdout, text: string): void {
+  try {
+    const bytes = encoder.encode(text);
+    for (let off = 0; off < bytes.length;) {
+      off += file.writeSync(bytes.subarray(off));
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.BrokenPipe) Deno.exit(0);
+    throw err;
+  }
+}
+
 const code = await dispatch(COMMANDS, Deno.args, {
   io: {
-    stdout: (s) => void Deno.stdout.writeSync(encoder.encode(s)),
-    stderr: (s) => void Deno.stderr.writeSync(encoder.encode(s)),
+    stdout: (s) => write(Deno.stdout, s),
+    stderr: (s) => write(Deno.stderr, s),
   },
   signal: ac.signal,
 });

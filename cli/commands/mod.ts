@@ -21,6 +21,7 @@ import { rebootCommand } from "./reboot.ts";
 import { serviceCommand } from "./service.ts";
 import { shutdownCommand } from "./shutdown.ts";
 import { versionCommand } from "./version.ts";
+import { NODE_INFO_COMMANDS } from "./node_info.ts";
 
 /** Every osctl command, in help order. */
 export const COMMANDS: readonly Command[] = [
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   logsCommand,
   eventsCommand,
   dmesgCommand,
+  ...NODE_INFO_COMMANDS,
   rebootCommand,
   shutdownCommand,
   applyConfigCommand,

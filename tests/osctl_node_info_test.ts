@@ -1,0 +1,170 @@
+/**
+ * osctl's node-information commands against a real 2-node process-mode
+ * cluster: memory, processes (sorted, --watch redrawing in place) and disks,
+ * each with a NODE column and honouring -o json|yaml.
+ */
+import { COMMANDS } from "../cli/commands/mod.ts";
+import { CLEAR_SCREEN } from "../cli/commands/processes.ts";
+import { dispatch } from "../cli/dispatch.ts";
+import { parseYaml } from "../lib/config/mod.ts";
+import { assert, assertEquals, assertIncludes } from "../lib/testing/mod.ts";
+import { startTestCluster } from "./cluster_harness.ts";
+
+/** The rows of a table as arrays of cells (columns 3+ spaces apart). */
+function tableRows(text: string): string[][] {
+  return text.trimEnd().split("\n").map((l) => l.split(/ {3,}/));
+}
+
+Deno.test("osctl memory, processes and disks on a cluster", async (t) => {
+  await using cluster = await startTestCluster({
+    cidr: "127.16.1.0/24",
+    nodes: 2,
+  });
+  const nodes = cluster.addresses;
+  const all = ["-n", nodes.join(",")];
+
+  await t.step("memory: a row per node, in MiB", async () => {
+    const r = await cluster.osctl([...all, "memory"]);
+    assertEquals(r.code, 0, r.stderr);
+    const rows = tableRows(r.stdout);
+    assertEquals(rows[0], [
+      "NODE",
+      "TOTAL",
+      "USED",
+      "FREE",
+      "SHARED",
+      "BUFFERS",
+      "CACHE",
+      "AVAILABLE",
+    ]);
+    assertEquals(rows.slice(1).map((r) => r[0]).sort(), [...nodes].sort());
+    const totalKb = Number(
+      /MemTotal:\s+(\d+)/.exec(await Deno.readTextFile("/proc/meminfo"))![1],
+    );
+    for (const row of rows.slice(1)) {
+      assertEquals(Number(row[1]), Math.floor(totalKb / 1024), row.join(" "));
+      assert(Number(row[3]) > 0 && Number(row[3]) <= Number(row[1]));
+    }
+  });
+
+  await t.step("memory -o json and free -o yaml: the whole reply", async () => {
+    const j = await cluster.osctl([...all, "memory", "-o", "json"]);
+    assertEquals(j.code, 0, j.stderr);
+    const reply = JSON.parse(j.stdout) as {
+      messages: {
+        metadata: { hostname: string };
+        meminfo: { memtotal: string };
+      }[];
+    };
+    assertEquals(
+      reply.messages.map((m) => m.metadata.hostname).sort(),
+      [...nodes].sort(),
+    );
+    assert(Number(reply.messages[0].meminfo.memtotal) > 0);
+    const y = await cluster.osctl([...all, "-o", "yaml", "free"]);
+    assertEquals(y.code, 0, y.stderr);
+    const doc = parseYaml(y.stdout, { what: "osctl output" }) as {
+      messages: unknown[];
+    };
+    assertEquals(doc.messages.length, 2);
+  });
+
+  await t.step(
+    "processes: each node's machined, sorted by memory",
+    async () => {
+      const r = await cluster.osctl(["-n", nodes[1], "processes"]);
+      assertEquals(r.code, 0, r.stderr);
+      const rows = tableRows(r.stdout);
+      assertEquals(rows[0].slice(0, 5), [
+        "NODE",
+        "PID",
+        "STATE",
+        "THREADS",
+        "CPU-TIME",
+      ]);
+      const body = rows.slice(1);
+      assert(body.every((row) => row[0] === nodes[1]));
+      const machined = body.find((row) => row[7] === "machined");
+      assert(machined, "a row labelled machined");
+      assertEquals(Number(machined[1]), cluster.record.nodes[1].pid);
+      // Sorted by resident memory, largest first: check through -o json.
+      const j = await cluster.osctl(["-n", nodes[1], "ps", "-o", "json"]);
+      const procs = (JSON.parse(j.stdout) as {
+        messages: { processes: { pid: number; residentMemory: string }[] }[];
+      }).messages[0].processes;
+      const rss = new Map(procs.map((p) => [p.pid, Number(p.residentMemory)]));
+      const order = body.map((row) => rss.get(Number(row[1])) ?? -1);
+      // Rows whose process ended between the two calls are -1; the rest descend.
+      const seen = order.filter((v) => v >= 0);
+      assert(seen.length > 3, "most processes seen in both calls");
+      for (let i = 1; i < seen.length; i++) {
+        assert(seen[i - 1] >= seen[i] * 0.5, `rows sorted by RSS: ${seen}`);
+      }
+    },
+  );
+
+  await t.step("ps --sort cpu orders by CPU time", async () => {
+    const r = await cluster.osctl(["-n", nodes[0], "ps", "--sort", "cpu"]);
+    assertEquals(r.code, 0, r.stderr);
+    const cpu = tableRows(r.stdout).slice(1).map((row) => Number(row[4]));
+    assert(cpu.length > 3);
+    for (let i = 1; i < cpu.length; i++) assert(cpu[i - 1] >= cpu[i], `${cpu}`);
+    const bad = await cluster.osctl(["ps", "--sort", "pid"]);
+    assertEquals(bad.code, 2);
+    assertIncludes(bad.stderr, `--sort "pid": want rss, memory or cpu`);
+  });
+
+  await t.step("ps --watch redraws in place until interrupted", async () => {
+    const ac = new AbortController();
+    let out = "";
+    let err = "";
+    const code = await dispatch(COMMANDS, [
+      "--osconfig",
+      cluster.osconfig,
+      ...all,
+      "ps",
+      "--watch",
+      "--interval",
+      "1s",
+    ], {
+      io: {
+        stdout: (s) => {
+          out += s;
+          if (out.split(CLEAR_SCREEN).length > 3) ac.abort();
+        },
+        stderr: (s) => (err += s),
+      },
+      signal: ac.signal,
+    });
+    assertEquals(code, 0, err);
+    const frames = out.split(CLEAR_SCREEN).slice(1);
+    assert(frames.length >= 3, `${frames.length} frames`);
+    for (const frame of frames) {
+      assertIncludes(frame, "NODE ");
+      for (const n of nodes) assertIncludes(frame, `\n${n} `);
+    }
+  });
+
+  await t.step("disks: a row per device with NODE first", async () => {
+    const r = await cluster.osctl([...all, "disks"]);
+    assertEquals(r.code, 0, r.stderr);
+    const rows = tableRows(r.stdout);
+    assertEquals(rows[0].slice(0, 3), ["NODE", "DEV", "MODEL"]);
+    const blocks = [...Deno.readDirSync("/sys/block")].length;
+    for (const n of nodes) {
+      assertEquals(rows.filter((row) => row[0] === n).length, blocks, n);
+    }
+    const j = await cluster.osctl([...all, "disks", "-o", "json"]);
+    assertEquals(
+      (JSON.parse(j.stdout) as { messages: unknown[] }).messages.length,
+      2,
+    );
+  });
+
+  await t.step("a node that is down: the others answer, exit 1", async () => {
+    const r = await cluster.osctl(["-n", `${nodes[0]},127.16.1.99`, "memory"]);
+    assertEquals(r.code, 1);
+    assertIncludes(r.stdout, `\n${nodes[0]} `);
+    assertIncludes(r.stderr, "127.16.1.99:");
+  });
+});
