@@ -49,6 +49,16 @@ bronze_need_nats() {
   bronze_apt_install nats-server
 }
 
+# bronze_need_etcd installs Debian's etcd-server (etcd on control planes)
+# and etcd-client (etcdctl, for operators and tests).
+bronze_need_etcd() {
+  local pkgs=()
+  command -v etcd >/dev/null || [ -x /usr/bin/etcd ] || pkgs+=(etcd-server)
+  command -v etcdctl >/dev/null || [ -x /usr/bin/etcdctl ] || pkgs+=(etcd-client)
+  [ "${#pkgs[@]}" -eq 0 ] && return 0
+  bronze_apt_install "${pkgs[@]}"
+}
+
 # bronze_need_cmd CMD PKG installs PKG when CMD is missing.
 bronze_need_cmd() {
   command -v "$1" >/dev/null && return 0

@@ -67,7 +67,16 @@ Deno.test("osctl gen config round trip", async (t) => {
     assertEquals(cp.cluster, {
       name: "demo",
       controlPlane: { endpoint: "https://127.5.0.2:6443" },
+      etcd: { ca: secrets.certs.etcd! },
     });
+    assertEquals(worker.cluster.etcd, undefined);
+    // etcd's CA is its own, apart from the OS CA.
+    assert(secrets.certs.etcd && secrets.certs.etcd.crt !== cp.machine.ca.crt);
+    const etcdCa = await parseCertificate(
+      atob(secrets.certs.etcd.crt),
+    );
+    assertEquals(etcdCa.subject.commonName, "etcd");
+    assert(etcdCa.isCa);
     for (const f of ["controlplane.yaml", "worker.yaml"]) {
       const v = await osctl("validate", "--config", `${out}/${f}`);
       assertEquals(v.code, 0, v.stderr);

@@ -11,6 +11,10 @@ export const CA_CRT = b64(
 export const CA_KEY = b64(
   "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIHRlc3Q=\n-----END PRIVATE KEY-----\n",
 );
+/** A PEM-shaped private key for the etcd CA (differs from CA_KEY). */
+export const ETCD_KEY = b64(
+  "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIGV0Y2Q=\n-----END PRIVATE KEY-----\n",
+);
 /** A valid machine token. */
 export const TOKEN = "abc123.0123456789abcdef";
 
@@ -38,6 +42,7 @@ export function goodConfig(): MachineConfig {
     cluster: {
       name: "demo",
       controlPlane: { endpoint: "https://10.5.0.2:6443" },
+      etcd: { ca: { crt: CA_CRT, key: ETCD_KEY } },
     },
   };
 }

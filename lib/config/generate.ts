@@ -18,7 +18,8 @@ export interface GenerateConfigOptions {
 /**
  * Makes the controlplane and worker configs of a cluster (as `talosctl gen
  * config`): both share token and CA certificate; only the control plane holds
- * the CA key. Throws ConfigValidationError for a bad name or endpoint.
+ * the CA key, and the etcd CA (certificate and key) when the
+ * secrets have one. Throws ConfigValidationError for a bad name or endpoint.
  */
 export function generateMachineConfigs(
   clusterName: string,
@@ -38,6 +39,11 @@ export function generateMachineConfigs(
       },
       cluster: { name: clusterName, controlPlane: { endpoint } },
     };
+    // etcd runs on control planes only; only they hold its CA.
+    const etcd = secrets.certs.etcd;
+    if (type === "controlplane" && etcd) {
+      cfg.cluster.etcd = { ca: { crt: etcd.crt, key: etcd.key } };
+    }
     if (options.additionalSans?.length) {
       cfg.machine.certSANs = [...options.additionalSans];
     }

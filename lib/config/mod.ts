@@ -6,6 +6,7 @@
 export type {
   CertificateAndKey,
   ClusterSection,
+  EtcdSection,
   InstallConfig,
   MachineConfig,
   MachineSection,

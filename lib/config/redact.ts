@@ -8,5 +8,7 @@ export function redactMachineConfig(config: MachineConfig): MachineConfig {
   const copy = structuredClone(config);
   copy.machine.token = REDACTED;
   if (copy.machine.ca.key !== undefined) copy.machine.ca.key = REDACTED;
+  const etcdCa = copy.cluster.etcd?.ca;
+  if (etcdCa?.key !== undefined) etcdCa.key = REDACTED;
   return copy;
 }

@@ -19,8 +19,13 @@ export interface SecretsBundle {
   version: "v1alpha1";
   /** The machine token workers prove to trustd. */
   trustdinfo: { token: string };
-  /** The OS CA. */
-  certs: { os: { crt: string; key: string } };
+  /** The OS CA, and etcd's own CA (absent in bundles made before etcd). */
+  certs: {
+    /** The OS CA. */
+    os: { crt: string; key: string };
+    /** The etcd CA: peer and client certificates of the etcd members. */
+    etcd?: { crt: string; key: string };
+  };
 }
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -47,18 +52,30 @@ export interface GenerateSecretsOptions {
   algorithm?: KeyAlgorithm;
 }
 
-/** Makes new cluster secrets: an OS CA (10 years) and a machine token. */
+/**
+ * Makes new cluster secrets: an OS CA and an etcd CA (10 years each, apart
+ * as in Talos) and a machine token.
+ */
 export async function generateSecretsBundle(
   options: GenerateSecretsOptions = {},
 ): Promise<SecretsBundle> {
   const { CertificateAuthority } = await pki();
-  const ca = await CertificateAuthority.create({
-    algorithm: options.algorithm,
+  const [ca, etcd] = await Promise.all([
+    CertificateAuthority.create({ algorithm: options.algorithm }),
+    CertificateAuthority.create({
+      algorithm: options.algorithm,
+      commonName: "etcd",
+      organization: "etcd",
+    }),
+  ]);
+  const b64 = (c: { crtPem: string; keyPem: string }) => ({
+    crt: pemToBase64(c.crtPem),
+    key: pemToBase64(c.keyPem),
   });
   return {
     version: "v1alpha1",
     trustdinfo: { token: generateToken() },
-    certs: { os: { crt: pemToBase64(ca.crtPem), key: pemToBase64(ca.keyPem) } },
+    certs: { os: b64(ca), etcd: b64(etcd) },
   };
 }
 
@@ -112,15 +129,23 @@ export function parseSecretsBundle(
     if (!isObject(c) || !isObject(c.os)) {
       p.push({ path: ".certs.os", message: "OS CA is required" });
     } else {
-      checkKeys(c, ".certs", ["os"], p);
-      checkKeys(c.os, ".certs.os", ["crt", "key"], p);
-      for (const f of ["crt", "key"]) {
-        const v = c.os[f];
-        if (typeof v !== "string" || !B64_PEM.test(v)) {
-          p.push({
-            path: `.certs.os.${f}`,
-            message: "expected base64-encoded PEM",
-          });
+      checkKeys(c, ".certs", ["os", "etcd"], p);
+      for (const name of ["os", "etcd"]) {
+        const pair = c[name];
+        if (pair === undefined && name === "etcd") continue;
+        if (!isObject(pair)) {
+          p.push({ path: `.certs.${name}`, message: "expected a mapping" });
+          continue;
+        }
+        checkKeys(pair, `.certs.${name}`, ["crt", "key"], p);
+        for (const f of ["crt", "key"]) {
+          const v = pair[f];
+          if (typeof v !== "string" || !B64_PEM.test(v)) {
+            p.push({
+              path: `.certs.${name}.${f}`,
+              message: "expected base64-encoded PEM",
+            });
+          }
         }
       }
     }

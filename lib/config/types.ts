@@ -70,6 +70,12 @@ export interface MachineSection {
   install?: InstallConfig;
 }
 
+/** cluster.etcd (control planes only): etcd's own PKI, apart from the OS CA. */
+export interface EtcdSection {
+  /** The etcd CA: certificate and key, both base64 PEM. */
+  ca: CertificateAndKey;
+}
+
 /** cluster.* */
 export interface ClusterSection {
   /** The cluster's name. */
@@ -79,6 +85,8 @@ export interface ClusterSection {
     /** Control-plane endpoint: "https://host:port", "host:port" or "host". */
     endpoint: string;
   };
+  /** etcd settings (control planes only). */
+  etcd?: EtcdSection;
 }
 
 /** A v1alpha1 machine config document. */

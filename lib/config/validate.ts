@@ -160,21 +160,33 @@ const CERT_PEM =
 const KEY_PEM =
   /^\s*-----BEGIN ((?:EC |ED25519 )?PRIVATE KEY)-----\r?\n[A-Za-z0-9+/=\r\n]+-----END \1-----\s*$/;
 
+/** What a CA check reports on: its path and the words naming it. */
+interface CaWhat {
+  /** The mapping's path, e.g. ".machine.ca". */
+  path: string;
+  /** How problems name it, e.g. "issuing CA". */
+  label: string;
+}
+
+const OS_CA: CaWhat = { path: ".machine.ca", label: "issuing CA" };
+const ETCD_CA: CaWhat = { path: ".cluster.etcd.ca", label: "etcd CA" };
+
 function checkCa(
   v: unknown,
   type: MachineType | undefined,
   p: Problems,
+  what: CaWhat = OS_CA,
 ): CertificateAndKey | undefined {
-  const path = ".machine.ca";
+  const { path, label } = what;
   if (v === undefined || v === null) {
-    p.add(path, "issuing CA is required");
+    p.add(path, `${label} is required`);
     return undefined;
   }
   const ca = mapping(v, path, ["crt", "key"], p);
   if (!ca) return undefined;
   let ok = true;
   if (ca.crt === undefined || ca.crt === "") {
-    p.add(`${path}.crt`, "issuing CA certificate is required");
+    p.add(`${path}.crt`, `${label} certificate is required`);
     ok = false;
   } else {
     const crt = string(ca.crt, `${path}.crt`, p);
@@ -182,17 +194,17 @@ function checkCa(
     else if (!CERT_PEM.test(decodeBase64Pem(crt) ?? "")) {
       p.add(
         `${path}.crt`,
-        "issuing CA certificate is not a base64-encoded PEM certificate",
+        `${label} certificate is not a base64-encoded PEM certificate`,
       );
       ok = false;
     }
   }
   const hasKey = ca.key !== undefined && ca.key !== "";
   if (type === "controlplane" && !hasKey) {
-    p.add(`${path}.key`, "issuing CA key is required for controlplane nodes");
+    p.add(`${path}.key`, `${label} key is required for controlplane nodes`);
     ok = false;
   } else if (type === "worker" && hasKey) {
-    p.add(path, "issuing CA key is not allowed on non-controlplane nodes");
+    p.add(path, `${label} key is not allowed on non-controlplane nodes`);
     ok = false;
   } else if (hasKey) {
     const key = string(ca.key, `${path}.key`, p);
@@ -201,7 +213,7 @@ function checkCa(
       // Never quote the value: it is a secret.
       p.add(
         `${path}.key`,
-        "issuing CA key is not a base64-encoded PEM private key",
+        `${label} key is not a base64-encoded PEM private key`,
       );
       ok = false;
     }
@@ -210,6 +222,21 @@ function checkCa(
   return hasKey
     ? { crt: ca.crt as string, key: ca.key as string }
     : { crt: ca.crt as string };
+}
+
+/** cluster.etcd: control planes only, and then with its CA's key. */
+function checkEtcd(
+  v: unknown,
+  type: MachineType | undefined,
+  p: Problems,
+): void {
+  const path = ".cluster.etcd";
+  if (type === "worker") {
+    p.add(path, "etcd is configured on controlplane nodes only");
+    return;
+  }
+  const e = mapping(v, path, ["ca"], p);
+  if (e) checkCa(e.ca, type, p, ETCD_CA);
 }
 
 function checkHostOrIp(s: string, path: string, p: Problems): boolean {
@@ -464,7 +491,7 @@ function checkCluster(v: unknown, p: Problems): ClusterSection | undefined {
     p.add(path, "cluster instructions are required");
     return undefined;
   }
-  const c = mapping(v, path, ["name", "controlPlane"], p);
+  const c = mapping(v, path, ["name", "controlPlane", "etcd"], p);
   if (!c) return undefined;
   let ok = true;
   if (c.name === undefined || c.name === "") {
@@ -525,6 +552,11 @@ export function validateMachineConfig(raw: unknown): ConfigProblem[] {
   }
   checkMachine(top.machine, p);
   checkCluster(top.cluster, p);
+  if (isPlainObject(top.cluster) && top.cluster.etcd !== undefined) {
+    const t = isPlainObject(top.machine) ? top.machine.type : undefined;
+    const type = t === "controlplane" || t === "worker" ? t : undefined;
+    checkEtcd(top.cluster.etcd, type, p);
+  }
   return p.finish();
 }
 

@@ -9,7 +9,7 @@ import {
 } from "./mod.ts";
 import type { MachineConfig } from "./mod.ts";
 import { assert, assertEquals, assertThrows } from "../testing/mod.ts";
-import { CA_KEY, goodConfig, TOKEN } from "./_fixtures_test.ts";
+import { CA_KEY, ETCD_KEY, goodConfig, TOKEN } from "./_fixtures_test.ts";
 
 // deno-lint-ignore no-explicit-any
 type Raw = Record<string, any>;
@@ -35,19 +35,58 @@ Deno.test("parseMachineConfig() accepts a good config and round-trips it", () =>
   const worker = goodConfig();
   worker.machine.type = "worker";
   delete worker.machine.ca.key;
+  delete worker.cluster.etcd;
   assertEquals(parseMachineConfig(YAML.stringify(worker)), worker);
+  const noEtcd = goodConfig();
+  delete noEtcd.cluster.etcd;
+  assertEquals(parseMachineConfig(YAML.stringify(noEtcd)), noEtcd);
 });
 
-Deno.test("redactMachineConfig() hides the token and CA key", () => {
+Deno.test("redactMachineConfig() hides the token and CA keys", () => {
   const r = redactMachineConfig(goodConfig());
   assertEquals(r.machine.token, "******");
   assertEquals(r.machine.ca.key, "******");
+  assertEquals(r.cluster.etcd?.ca.key, "******");
+  assertEquals(r.cluster.etcd?.ca.crt, goodConfig().cluster.etcd?.ca.crt);
   const text = stringifyMachineConfig(r);
-  assert(!text.includes(TOKEN) && !text.includes(CA_KEY));
+  assert(
+    !text.includes(TOKEN) && !text.includes(CA_KEY) && !text.includes(ETCD_KEY),
+  );
   assertEquals(goodConfig().machine.token, TOKEN);
 });
 
 const TABLE: { name: string; input: string; want: string[] }[] = [
+  {
+    name: "etcd on a worker",
+    input: mutated((c) => {
+      c.machine.type = "worker";
+      delete c.machine.ca.key;
+    }),
+    want: ["etcd is configured on controlplane nodes only (.cluster.etcd)"],
+  },
+  {
+    name: "etcd CA without its key",
+    input: mutated((c) => delete c.cluster.etcd.ca.key),
+    want: [
+      "etcd CA key is required for controlplane nodes (.cluster.etcd.ca.key)",
+    ],
+  },
+  {
+    name: "etcd CA that is not PEM, and an unknown etcd key",
+    input: mutated((c) => {
+      c.cluster.etcd.ca.crt = "bm90IGEgY2VydA==";
+      c.cluster.etcd.image = "x";
+    }),
+    want: [
+      'unknown key "image" (.cluster.etcd.image)',
+      "etcd CA certificate is not a base64-encoded PEM certificate (.cluster.etcd.ca.crt)",
+    ],
+  },
+  {
+    name: "etcd without a CA",
+    input: mutated((c) => c.cluster.etcd = {}),
+    want: ["etcd CA is required (.cluster.etcd.ca)"],
+  },
   {
     name: "controlplane without CA key",
     input: mutated((c) => delete c.machine.ca.key),
@@ -57,7 +96,10 @@ const TABLE: { name: string; input: string; want: string[] }[] = [
   },
   {
     name: "worker with CA key",
-    input: mutated((c) => c.machine.type = "worker"),
+    input: mutated((c) => {
+      c.machine.type = "worker";
+      delete c.cluster.etcd;
+    }),
     want: [
       "issuing CA key is not allowed on non-controlplane nodes (.machine.ca)",
     ],
