@@ -78,31 +78,6 @@ export function inboxPrefix(daemon: DaemonName): string {
   return `_INBOX_${daemon}`;
 }
 
-/** Which daemon serves each MachineService method on the bus. */
-export const METHOD_OWNER: Readonly<Record<string, DaemonName>> = {
-  Version: "machined",
-  Hostname: "machined",
-  ServiceList: "machined",
-  ServiceStart: "machined",
-  ServiceStop: "machined",
-  ServiceRestart: "machined",
-  Logs: "machined",
-  Events: "machined",
-  Dmesg: "machined",
-  Reboot: "machined",
-  Shutdown: "machined",
-  ApplyConfiguration: "machined",
-  GetMachineConfig: "machined",
-  GenerateClientConfiguration: "machined",
-  Memory: "machined",
-  LoadAvg: "machined",
-  Links: "networkd",
-  Addresses: "networkd",
-  Routes: "networkd",
-  Disks: "udevd",
-  Processes: "machined",
-};
-
 /** The API roles carried in a client certificate's Organization. */
 export type Role = "os:admin" | "os:operator" | "os:reader" | "os:impersonator";
 /** Every role Bronze knows. */

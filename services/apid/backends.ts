@@ -14,11 +14,11 @@ import {
   HEADER_CALLER,
   HEADER_ROLES,
   METADATA_PROXY_FROM,
-  METHOD_OWNER,
   rpcSubject,
   streamSubject,
 } from "../../lib/constants/mod.ts";
 import type { RawMethod } from "../../lib/grpc/mod.ts";
+import { methodSpec } from "../../lib/api/mod.ts";
 
 /** Who a forwarded or local call is made for. */
 export interface CallOrigin {
@@ -113,9 +113,7 @@ export class LocalBackend implements Backend {
 }
 
 function ownerOf(method: RawMethod) {
-  const owner = Object.hasOwn(METHOD_OWNER, method.name)
-    ? METHOD_OWNER[method.name]
-    : undefined;
+  const owner = methodSpec(method.name)?.owner;
   if (!owner) {
     throw new ApiError(
       "Unimplemented",

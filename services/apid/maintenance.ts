@@ -6,13 +6,13 @@
  * bus. Every other method is refused with PermissionDenied.
  * @module
  */
+import { MachineServiceService } from "../../lib/api/gen/machine/machine.ts";
 import {
-  ApplyConfigurationRequest,
-  ApplyConfigurationResponse,
-  MachineServiceService,
-  VersionResponse,
-} from "../../lib/api/gen/machine/machine.ts";
-import { Empty } from "../../lib/api/gen/common/common.ts";
+  isMethodName,
+  MAINTENANCE_METHODS,
+  type MethodName,
+  METHODS,
+} from "../../lib/api/mod.ts";
 import {
   ApiError,
   type Bus,
@@ -28,18 +28,19 @@ import {
 import {
   type CallContext,
   GrpcServer,
-  type MethodDefinitionLike,
   typedService,
 } from "../../lib/grpc/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
 import { waitForCertDir } from "../../lib/certdir/mod.ts";
 import { untilAborted } from "../../lib/daemon/mod.ts";
 
-/** The methods a maintenance-mode node serves. */
-export const MAINTENANCE_METHODS: readonly string[] = [
-  "ApplyConfiguration",
-  "Version",
-];
+/** The parts of a generated method definition that forwarding uses. */
+interface GeneratedMethod {
+  path: string;
+  responseStream: boolean;
+  requestSerialize(value: unknown): Uint8Array;
+  responseDeserialize(bytes: Uint8Array): unknown;
+}
 
 /** How maintenance apid runs. */
 export interface MaintenanceApidOptions {
@@ -82,38 +83,60 @@ export async function runMaintenanceApid(
 ): Promise<void> {
   const { bus, log } = ctx;
   const certs = await waitForCertDir(options.certsDir, { signal: ctx.signal });
-  const forward = <Req, Res>(
-    method: string,
-    codecs: { req: MessageCodec<Req>; res: MessageCodec<Res> },
+  const forward = (
+    method: MethodName,
+    def: GeneratedMethod,
   ) =>
-  (req: Req, call: CallContext): Promise<Res> => {
+  (req: unknown, call: CallContext): Promise<unknown> => {
     log.info("audit", {
       method,
       caller: "maintenance",
       peer: call.peerAddress,
     });
-    return callTyped(bus, rpcSubject("machined", method), codecs, req, {
-      timeoutMs: options.callTimeoutMs ?? 30_000,
-      signal: call.signal,
-      headers: { [HEADER_ROLES]: "", [HEADER_CALLER]: "maintenance" },
-    });
+    const codecs: { req: MessageCodec<unknown>; res: MessageCodec<unknown> } = {
+      req: {
+        encode: (v) => ({ finish: () => def.requestSerialize(v) }),
+        decode: () => {
+          throw new Error(`Cannot decode a ${method} request here`);
+        },
+      },
+      res: {
+        encode: () => {
+          throw new Error(`Cannot encode a ${method} response here`);
+        },
+        decode: (bytes) => def.responseDeserialize(bytes),
+      },
+    };
+    return callTyped(
+      bus,
+      rpcSubject(METHODS[method].owner, method),
+      codecs,
+      req,
+      {
+        timeoutMs: options.callTimeoutMs ?? 30_000,
+        signal: call.signal,
+        headers: { [HEADER_ROLES]: "", [HEADER_CALLER]: "maintenance" },
+      },
+    );
   };
   const handlers: Record<string, unknown> = {};
-  for (const [key, def] of Object.entries(MachineServiceService)) {
-    const m = def as MethodDefinitionLike<unknown, unknown>;
-    const name = m.path.slice(m.path.lastIndexOf("/") + 1);
-    handlers[key] = m.responseStream
+  for (const [key, value] of Object.entries(MachineServiceService)) {
+    const def = value as unknown as GeneratedMethod;
+    const name = def.path.slice(def.path.lastIndexOf("/") + 1);
+    if (isMethodName(name) && METHODS[name].maintenance) {
+      if (def.responseStream) {
+        throw new Error(`Cannot serve ${name} in maintenance mode: a stream`);
+      }
+      handlers[key] = forward(name, def);
+      continue;
+    }
+    handlers[key] = def.responseStream
       // deno-lint-ignore require-yield
       ? async function* () {
         throw maintenanceRefusal(name);
       }
       : () => Promise.reject(maintenanceRefusal(name));
   }
-  handlers.applyConfiguration = forward("ApplyConfiguration", {
-    req: ApplyConfigurationRequest,
-    res: ApplyConfigurationResponse,
-  });
-  handlers.version = forward("Version", { req: Empty, res: VersionResponse });
   const server = await GrpcServer.start({
     host: options.address,
     port: options.port ?? APID_PORT,

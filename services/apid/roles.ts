@@ -1,78 +1,40 @@
 /**
- * Who may call what: the one table of every MachineService method apid
- * serves, with the roles allowed to call it, and how a caller's roles are
- * found. A method missing from the table is admin-only (and not served). The
- * table, not the generated service definition, names the methods, so apid
- * loads none of the message codecs it passes through as bytes (~1.3 MiB of
- * its memory); a test checks the table against the definition.
+ * Who may call what, read from the method table (lib/api), and how a
+ * caller's roles are found. A method missing from the table is admin-only
+ * (and not served). The table, not the generated service definition, names
+ * the methods, so apid loads none of the message codecs it passes through as
+ * bytes (~1.3 MiB of its memory); a test checks the table against the
+ * definition.
  * @module
  */
+import {
+  MACHINE_SERVICE_PATH,
+  METHOD_NAMES,
+  METHODS,
+  type MethodSpec,
+  methodSpec,
+} from "../../lib/api/mod.ts";
 import { ApiError } from "../../lib/bus/mod.ts";
-import type { Role } from "../../lib/constants/mod.ts";
 import type { RawMethod } from "../../lib/grpc/mod.ts";
 
 /** The rule of one method: who may call it, and whether it changes anything. */
-export interface MethodRule {
-  /** Roles allowed (any one suffices). */
-  roles: readonly Role[];
-  /** Changes the node (audited). */
-  mutating: boolean;
-  /** Answers with a stream of messages. */
-  responseStream?: boolean;
-}
+export type MethodRule = Pick<MethodSpec, "roles" | "mutating">;
 
-const READ: MethodRule = {
-  roles: ["os:admin", "os:operator", "os:reader"],
-  mutating: false,
-};
-const OPERATE: MethodRule = {
-  roles: ["os:admin", "os:operator"],
-  mutating: true,
-};
-const ADMIN: MethodRule = { roles: ["os:admin"], mutating: true };
-const READ_STREAM: MethodRule = { ...READ, responseStream: true };
+/** The rule of a method the table does not have: admin-only, audited. */
+const ADMIN_ONLY: MethodRule = { roles: ["os:admin"], mutating: true };
 
-/** The gRPC path prefix of MachineService's methods. */
-const SERVICE_PATH = "/machine.MachineService/";
-
-/** Every MachineService method and who may call it. */
-export const METHOD_RULES: Readonly<Record<string, MethodRule>> = {
-  Version: READ,
-  Hostname: READ,
-  ServiceList: READ,
-  ServiceStart: OPERATE,
-  ServiceStop: OPERATE,
-  ServiceRestart: OPERATE,
-  Logs: READ_STREAM,
-  Events: READ_STREAM,
-  Dmesg: READ_STREAM,
-  Reboot: OPERATE,
-  Shutdown: OPERATE,
-  ApplyConfiguration: ADMIN,
-  // Readers get it with every secret replaced: machined redacts by role.
-  GetMachineConfig: READ,
-  GenerateClientConfiguration: ADMIN,
-  Memory: READ,
-  LoadAvg: READ,
-  Links: READ,
-  Addresses: READ,
-  Routes: READ,
-  Disks: READ,
-  Processes: READ,
-};
-
-/** The methods apid serves: every one in {@linkcode METHOD_RULES}. */
+/** The methods apid serves: every one in the method table. */
 export function servedMethods(): RawMethod[] {
-  return Object.entries(METHOD_RULES).map(([name, rule]) => ({
+  return METHOD_NAMES.map((name) => ({
     name,
-    path: SERVICE_PATH + name,
-    responseStream: rule.responseStream ?? false,
+    path: MACHINE_SERVICE_PATH + name,
+    responseStream: METHODS[name].stream,
   }));
 }
 
 /** The rule of a method; admin-only (and audited) when it has none. */
 export function ruleOf(method: string): MethodRule {
-  return Object.hasOwn(METHOD_RULES, method) ? METHOD_RULES[method] : ADMIN;
+  return methodSpec(method) ?? ADMIN_ONLY;
 }
 
 /** Throws PermissionDenied unless one of `roles` may call `method`. */

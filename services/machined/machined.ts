@@ -32,7 +32,6 @@ import type {
   ApplyConfiguration,
   ProcessInfo,
 } from "../../lib/api/gen/machine/machine.ts";
-import { serveClientConfigApi } from "./api/client_config_api.ts";
 import { checkApplyRequest } from "./apply_config.ts";
 import { type Platform, processPlatform } from "./platform.ts";
 import { listProcessInfo } from "./processes.ts";
@@ -350,11 +349,10 @@ export class Machined implements MachineBackend {
         this.#busUp = true;
         this.#bus = bus;
         this.#followHealthNotices(bus, signal);
-        serveMachineApi(bus, this, this.#log);
-        serveClientConfigApi(bus, {
+        serveMachineApi(bus, this, this.#log, {
           config: () => this.#o.config,
           address: this.#o.address,
-        }, this.#log);
+        });
         this.#sequence(
           "boot",
           "progress",

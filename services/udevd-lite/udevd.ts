@@ -3,13 +3,9 @@
  * device events, coldplug module autoload (reported; loaded in image mode).
  * @module
  */
-import { ApiError, type Bus, serveTyped } from "../../lib/bus/mod.ts";
-import { rpcSubject } from "../../lib/constants/mod.ts";
-import { Empty } from "../../lib/api/gen/common/common.ts";
-import {
-  DeviceEvent,
-  DisksResponse,
-} from "../../lib/api/gen/machine/machine.ts";
+import { ApiError, type Bus } from "../../lib/bus/mod.ts";
+import { serveMethods } from "../../lib/api/serve.ts";
+import { DeviceEvent } from "../../lib/api/gen/machine/machine.ts";
 import type { DaemonContext, HealthCheck } from "../../lib/daemon/mod.ts";
 import { Libc } from "../../lib/ffi/mod.ts";
 import { errorText, type Logger } from "../../lib/log/mod.ts";
@@ -46,11 +42,8 @@ export function serveDisksApi(
   sys: SysfsReader,
   sysRoot: string,
 ): void {
-  serveTyped(
-    bus,
-    rpcSubject("udevd", "Disks"),
-    { req: Empty, res: DisksResponse },
-    () => {
+  serveMethods(bus, "udevd", {
+    Disks: () => {
       try {
         return Promise.resolve({
           messages: [{
@@ -67,7 +60,7 @@ export function serveDisksApi(
         );
       }
     },
-  );
+  });
 }
 
 /** A udevd-lite instance: its run function and its health check. */

@@ -1,48 +1,23 @@
-import { Data, Empty } from "../../../lib/api/gen/common/common.ts";
-import {
-  type ApplyConfiguration,
-  ApplyConfigurationRequest,
-  ApplyConfigurationResponse,
-  DmesgRequest,
+/**
+ * machined's part of MachineService on the bus: one handler per method the
+ * method table gives machined.
+ * @module
+ */
+import type {
+  ApplyConfiguration,
   Event,
-  EventsRequest,
-  HostnameResponse,
-  LoadAvgResponse,
-  LogsRequest,
-  MachineConfigResponse,
-  MemoryResponse,
-  type PlatformInfo,
-  ProcessesResponse,
-  type ProcessInfo,
-  RebootRequest,
-  RebootResponse,
-  type ServiceInfo,
-  ServiceListResponse,
-  ServiceRestartRequest,
-  ServiceRestartResponse,
-  ServiceStartRequest,
-  ServiceStartResponse,
-  ServiceStopRequest,
-  ServiceStopResponse,
-  ShutdownRequest,
-  ShutdownResponse,
-  type VersionInfo,
-  VersionResponse,
+  PlatformInfo,
+  ProcessInfo,
+  ServiceInfo,
+  VersionInfo,
 } from "../../../lib/api/gen/machine/machine.ts";
+import { type MethodHandlers, serveMethods } from "../../../lib/api/serve.ts";
 import {
   ApiError,
   type Bus,
   type HandlerContext,
-  serveTyped,
-  serveTypedStream,
 } from "../../../lib/bus/mod.ts";
-import {
-  HEADER_CALLER,
-  HEADER_ROLES,
-  METHOD_OWNER,
-  rpcSubject,
-  streamSubject,
-} from "../../../lib/constants/mod.ts";
+import { HEADER_CALLER, HEADER_ROLES } from "../../../lib/constants/mod.ts";
 import {
   type MachineConfig,
   redactMachineConfig,
@@ -54,6 +29,10 @@ import { formatKmsgRecord, readKmsg } from "../dmesg.ts";
 import type { EventLog, RuntimeEvent } from "../event_log.ts";
 import { formatLogLine, type LogStore } from "../log_store.ts";
 import type { ServiceSnapshot } from "../runner/service_runner.ts";
+import {
+  type ClientConfigSource,
+  generateClientConfiguration,
+} from "./client_config_api.ts";
 
 /** What the machine API serves from; machined implements it. */
 export interface MachineBackend {
@@ -139,19 +118,19 @@ export function serveMachineApi(
   bus: Bus,
   backend: MachineBackend,
   log: Logger,
+  clientConfig: ClientConfigSource,
 ): void {
-  const rpc = (m: string) => {
-    if (METHOD_OWNER[m] !== "machined") {
-      throw new Error(`Cannot serve ${m}: it belongs to ${METHOD_OWNER[m]}`);
-    }
-    return rpcSubject("machined", m);
-  };
-  const stream = (m: string) => {
-    if (METHOD_OWNER[m] !== "machined") {
-      throw new Error(`Cannot serve ${m}: it belongs to ${METHOD_OWNER[m]}`);
-    }
-    return streamSubject("machined", m);
-  };
+  serveMethods(bus, "machined", {
+    ...machineHandlers(backend, log),
+    GenerateClientConfiguration: generateClientConfiguration(clientConfig, log),
+  });
+}
+
+/** machined's handlers, but GenerateClientConfiguration. */
+export function machineHandlers(
+  backend: MachineBackend,
+  log: Logger,
+): Omit<MethodHandlers<"machined">, "GenerateClientConfiguration"> {
   const audit = (
     method: string,
     ctx: HandlerContext,
@@ -165,69 +144,46 @@ export function serveMachineApi(
     });
   };
 
-  serveTyped(bus, rpc("Version"), { req: Empty, res: VersionResponse }, () => {
-    const v = backend.version();
-    return Promise.resolve({
-      messages: [{
-        metadata: undefined,
-        version: v.version,
-        platform: v.platform,
-      }],
-    });
-  });
+  return {
+    Version: () => {
+      const v = backend.version();
+      return Promise.resolve({
+        messages: [{
+          metadata: undefined,
+          version: v.version,
+          platform: v.platform,
+        }],
+      });
+    },
 
-  serveTyped(
-    bus,
-    rpc("Hostname"),
-    { req: Empty, res: HostnameResponse },
-    () =>
+    Hostname: () =>
       Promise.resolve({
         messages: [{ metadata: undefined, hostname: backend.hostname() }],
       }),
-  );
 
-  serveTyped(
-    bus,
-    rpc("ServiceList"),
-    { req: Empty, res: ServiceListResponse },
-    () =>
+    ServiceList: () =>
       Promise.resolve({
         messages: [{
           metadata: undefined,
           services: backend.services().map(serviceInfo),
         }],
       }),
-  );
 
-  serveTyped(
-    bus,
-    rpc("ServiceStart"),
-    { req: ServiceStartRequest, res: ServiceStartResponse },
-    (req, ctx) => {
+    ServiceStart: (req, ctx) => {
       audit("ServiceStart", ctx, { id: req.id });
       return Promise.resolve({
         messages: [{ metadata: undefined, resp: backend.serviceStart(req.id) }],
       });
     },
-  );
 
-  serveTyped(
-    bus,
-    rpc("ServiceStop"),
-    { req: ServiceStopRequest, res: ServiceStopResponse },
-    (req, ctx) => {
+    ServiceStop: (req, ctx) => {
       audit("ServiceStop", ctx, { id: req.id });
       return Promise.resolve({
         messages: [{ metadata: undefined, resp: backend.serviceStop(req.id) }],
       });
     },
-  );
 
-  serveTyped(
-    bus,
-    rpc("ServiceRestart"),
-    { req: ServiceRestartRequest, res: ServiceRestartResponse },
-    (req, ctx) => {
+    ServiceRestart: (req, ctx) => {
       audit("ServiceRestart", ctx, { id: req.id });
       return Promise.resolve({
         messages: [{
@@ -236,25 +192,15 @@ export function serveMachineApi(
         }],
       });
     },
-  );
 
-  serveTyped(
-    bus,
-    rpc("Reboot"),
-    { req: RebootRequest, res: RebootResponse },
-    (_req, ctx) => {
+    Reboot: (_req, ctx) => {
       audit("Reboot", ctx);
       return Promise.resolve({
         messages: [{ metadata: undefined, actorId: backend.reboot() }],
       });
     },
-  );
 
-  serveTyped(
-    bus,
-    rpc("Shutdown"),
-    { req: ShutdownRequest, res: ShutdownResponse },
-    (req, ctx) => {
+    Shutdown: (req, ctx) => {
       audit("Shutdown", ctx, { force: req.force });
       return Promise.resolve({
         messages: [{
@@ -263,13 +209,8 @@ export function serveMachineApi(
         }],
       });
     },
-  );
 
-  serveTyped(
-    bus,
-    rpc("GetMachineConfig"),
-    { req: Empty, res: MachineConfigResponse },
-    (_req, ctx) => {
+    GetMachineConfig: (_req, ctx) => {
       // Only admins see secrets; everyone else (and a call without roles)
       // gets them replaced.
       const roles = (ctx.headers[HEADER_ROLES] ?? "").split(",").map((r) =>
@@ -289,13 +230,8 @@ export function serveMachineApi(
         }],
       });
     },
-  );
 
-  serveTyped(
-    bus,
-    rpc("ApplyConfiguration"),
-    { req: ApplyConfigurationRequest, res: ApplyConfigurationResponse },
-    async (req, ctx) => {
+    ApplyConfiguration: async (req, ctx) => {
       audit("ApplyConfiguration", ctx, {
         mode: req.mode,
         dryRun: req.dryRun,
@@ -308,22 +244,12 @@ export function serveMachineApi(
       );
       return { messages: [{ metadata: undefined, ...applied }] };
     },
-  );
 
-  serveTyped(
-    bus,
-    rpc("Processes"),
-    { req: Empty, res: ProcessesResponse },
-    async () => ({
+    Processes: async () => ({
       messages: [{ metadata: undefined, processes: await backend.processes() }],
     }),
-  );
 
-  serveTyped(
-    bus,
-    rpc("Memory"),
-    { req: Empty, res: MemoryResponse },
-    async () => {
+    Memory: async () => {
       const m = await readMeminfo().catch((err) => {
         throw new ApiError("Unavailable", `cannot read /proc/meminfo: ${err}`);
       });
@@ -343,25 +269,15 @@ export function serveMachineApi(
         }],
       };
     },
-  );
 
-  serveTyped(
-    bus,
-    rpc("LoadAvg"),
-    { req: Empty, res: LoadAvgResponse },
-    async () => {
+    LoadAvg: async () => {
       const l = await readLoadavg().catch((err) => {
         throw new ApiError("Unavailable", `cannot read /proc/loadavg: ${err}`);
       });
       return { messages: [{ metadata: undefined, ...l }] };
     },
-  );
 
-  serveTypedStream(
-    bus,
-    stream("Logs"),
-    { req: LogsRequest, res: Data },
-    async (req, ctx) => {
+    Logs: async (req, ctx) => {
       if (!req.id) {
         throw new ApiError("InvalidArgument", "log id is required");
       }
@@ -385,13 +301,8 @@ export function serveMachineApi(
         }
       }
     },
-  );
 
-  serveTypedStream(
-    bus,
-    stream("Events"),
-    { req: EventsRequest, res: Event },
-    async (req, ctx) => {
+    Events: async (req, ctx) => {
       for await (
         const e of backend.events.read({
           tail: req.tailEvents,
@@ -402,13 +313,8 @@ export function serveMachineApi(
         await ctx.send(eventMessage(e));
       }
     },
-  );
 
-  serveTypedStream(
-    bus,
-    stream("Dmesg"),
-    { req: DmesgRequest, res: Data },
-    async (req, ctx) => {
+    Dmesg: async (req, ctx) => {
       for await (
         const r of readKmsg({
           follow: req.follow,
@@ -422,5 +328,5 @@ export function serveMachineApi(
         });
       }
     },
-  );
+  };
 }

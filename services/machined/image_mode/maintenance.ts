@@ -8,28 +8,23 @@
  * partition, stops the maintenance services and the boot goes on with it.
  * @module
  */
-import { Empty } from "../../../lib/api/gen/common/common.ts";
 import {
-  ApplyConfigurationRequest,
-  ApplyConfigurationResponse,
   HealthRequest,
   HealthResponse,
-  VersionResponse,
 } from "../../../lib/api/gen/machine/machine.ts";
+import { serveMaintenanceMethods } from "../../../lib/api/serve.ts";
 import {
   ApiError,
   Bus,
   callTyped,
   natsServerConfig,
   randomPassword,
-  serveTyped,
 } from "../../../lib/bus/mod.ts";
 import {
   type DaemonName,
   DAEMONS,
   healthSubject,
   NATS_PORT,
-  rpcSubject,
 } from "../../../lib/constants/mod.ts";
 import type { Libc } from "../../../lib/ffi/mod.ts";
 import { createLogger, errorText } from "../../../lib/log/mod.ts";
@@ -259,63 +254,60 @@ export async function runMaintenance(
     }
     if (!bus) return undefined;
     let taken = false;
-    serveTyped(bus, rpcSubject("machined", "ApplyConfiguration"), {
-      req: ApplyConfigurationRequest,
-      res: ApplyConfigurationResponse,
-    }, async (req) => {
-      const checked = checkApplyRequest(req.data, req.mode);
-      if (req.dryRun) {
+    serveMaintenanceMethods(bus, {
+      ApplyConfiguration: async (req) => {
+        const checked = checkApplyRequest(req.data, req.mode);
+        if (req.dryRun) {
+          return {
+            messages: [{
+              metadata: undefined,
+              warnings: [],
+              mode: checked.mode,
+              modeDetails: "Dry run: the config is valid; nothing was applied",
+            }],
+          };
+        }
+        if (taken) {
+          throw new ApiError(
+            "Unavailable",
+            "a config is being applied already",
+          );
+        }
+        taken = true;
+        const warnings: string[] = [];
+        if (o.stateDir) {
+          try {
+            await saveStateConfig(o.stateDir, checked.yaml);
+          } catch (err) {
+            taken = false;
+            throw new ApiError(
+              "Internal",
+              `cannot save the config: ${errorText(err)}`,
+            );
+          }
+        } else {
+          warnings.push(
+            "no state partition: the config is used for this boot only",
+          );
+        }
+        // Reply first, then leave maintenance mode.
+        setTimeout(() =>
+          applied?.({
+            config: checked.config,
+            yaml: checked.yaml,
+            source: "the maintenance API",
+            persist: false,
+          }), 200);
         return {
           messages: [{
             metadata: undefined,
-            warnings: [],
+            warnings,
             mode: checked.mode,
-            modeDetails: "Dry run: the config is valid; nothing was applied",
+            modeDetails: "Applied in maintenance mode: the node boots with it",
           }],
         };
-      }
-      if (taken) {
-        throw new ApiError("Unavailable", "a config is being applied already");
-      }
-      taken = true;
-      const warnings: string[] = [];
-      if (o.stateDir) {
-        try {
-          await saveStateConfig(o.stateDir, checked.yaml);
-        } catch (err) {
-          taken = false;
-          throw new ApiError(
-            "Internal",
-            `cannot save the config: ${errorText(err)}`,
-          );
-        }
-      } else {
-        warnings.push(
-          "no state partition: the config is used for this boot only",
-        );
-      }
-      // Reply first, then leave maintenance mode.
-      setTimeout(() =>
-        applied?.({
-          config: checked.config,
-          yaml: checked.yaml,
-          source: "the maintenance API",
-          persist: false,
-        }), 200);
-      return {
-        messages: [{
-          metadata: undefined,
-          warnings,
-          mode: checked.mode,
-          modeDetails: "Applied in maintenance mode: the node boots with it",
-        }],
-      };
-    });
-    serveTyped(
-      bus,
-      rpcSubject("machined", "Version"),
-      { req: Empty, res: VersionResponse },
-      () =>
+      },
+      Version: () =>
         Promise.resolve({
           messages: [{
             metadata: undefined,
@@ -330,7 +322,7 @@ export async function runMaintenance(
             platform: { name: "metal", mode: "maintenance" },
           }],
         }),
-    );
+    });
     // The banner once apid listens.
     while (!stopping.signal.aborted && !supervisor.isUp("apid")) {
       await supervisor.waitForChange(stopping.signal);

@@ -1,0 +1,122 @@
+/**
+ * The one table of MachineService's methods: which daemon serves each on the
+ * bus, who may call it, whether it changes the node (audited), whether it
+ * answers with a stream, and whether a node in maintenance mode serves it.
+ * apid's routing and role checks, the daemons' handler registration
+ * (lib/api/serve.ts) and maintenance mode all read it; a test checks it
+ * against the generated service definition.
+ *
+ * This module loads no message codecs: apid passes bodies through as bytes,
+ * and the codecs would cost it ~1.3 MiB of memory.
+ * @module
+ */
+import type { DaemonName, Role } from "../constants/mod.ts";
+
+/** What the table says about one method. */
+export interface MethodSpec {
+  /** The daemon that serves it on the bus. */
+  owner: DaemonName;
+  /** Roles allowed to call it (any one suffices). */
+  roles: readonly Role[];
+  /** Changes the node (audited). */
+  mutating: boolean;
+  /** Answers with a stream of messages. */
+  stream: boolean;
+  /** Served by a node in maintenance mode (no machine config yet). */
+  maintenance: boolean;
+}
+
+const READERS = ["os:admin", "os:operator", "os:reader"] as const;
+const OPERATORS = ["os:admin", "os:operator"] as const;
+const ADMINS = ["os:admin"] as const;
+
+const READ = {
+  roles: READERS,
+  mutating: false,
+  stream: false,
+  maintenance: false,
+} as const;
+const READ_STREAM = { ...READ, stream: true } as const;
+const OPERATE = {
+  roles: OPERATORS,
+  mutating: true,
+  stream: false,
+  maintenance: false,
+} as const;
+const ADMIN = {
+  roles: ADMINS,
+  mutating: true,
+  stream: false,
+  maintenance: false,
+} as const;
+
+/** The gRPC path prefix of MachineService's methods. */
+export const MACHINE_SERVICE_PATH = "/machine.MachineService/";
+
+/** Every MachineService method, by its proto name. */
+export const METHODS = {
+  Version: { owner: "machined", ...READ, maintenance: true },
+  Hostname: { owner: "machined", ...READ },
+  ServiceList: { owner: "machined", ...READ },
+  ServiceStart: { owner: "machined", ...OPERATE },
+  ServiceStop: { owner: "machined", ...OPERATE },
+  ServiceRestart: { owner: "machined", ...OPERATE },
+  Logs: { owner: "machined", ...READ_STREAM },
+  Events: { owner: "machined", ...READ_STREAM },
+  Dmesg: { owner: "machined", ...READ_STREAM },
+  Reboot: { owner: "machined", ...OPERATE },
+  Shutdown: { owner: "machined", ...OPERATE },
+  ApplyConfiguration: { owner: "machined", ...ADMIN, maintenance: true },
+  // Readers get it with every secret replaced: machined redacts by role.
+  GetMachineConfig: { owner: "machined", ...READ },
+  GenerateClientConfiguration: { owner: "machined", ...ADMIN },
+  Memory: { owner: "machined", ...READ },
+  LoadAvg: { owner: "machined", ...READ },
+  Links: { owner: "networkd", ...READ },
+  Addresses: { owner: "networkd", ...READ },
+  Routes: { owner: "networkd", ...READ },
+  Disks: { owner: "udevd", ...READ },
+  Processes: { owner: "machined", ...READ },
+} as const satisfies Readonly<Record<string, MethodSpec>>;
+
+/** A MachineService method's proto name. */
+export type MethodName = keyof typeof METHODS;
+
+/** The methods `D` serves on the bus. */
+export type MethodsOf<D extends DaemonName> = {
+  [K in MethodName]: (typeof METHODS)[K]["owner"] extends D ? K : never;
+}[MethodName];
+
+/** The methods a node in maintenance mode serves. */
+export type MaintenanceMethod = {
+  [K in MethodName]: (typeof METHODS)[K]["maintenance"] extends true ? K
+    : never;
+}[MethodName];
+
+/** Every method name, in table order. */
+export const METHOD_NAMES: readonly MethodName[] = Object.keys(
+  METHODS,
+) as MethodName[];
+
+/** Whether `name` is a method of the table (not an Object.prototype key). */
+export function isMethodName(name: string): name is MethodName {
+  return Object.hasOwn(METHODS, name);
+}
+
+/** The spec of a method, or undefined when the table has no such method. */
+export function methodSpec(name: string): MethodSpec | undefined {
+  return isMethodName(name) ? METHODS[name] : undefined;
+}
+
+/** The methods a node in maintenance mode serves, sorted by name. */
+export const MAINTENANCE_METHODS: readonly MaintenanceMethod[] = METHOD_NAMES
+  .filter((m): m is MaintenanceMethod => METHODS[m].maintenance).sort();
+
+/** The methods `daemon` serves on the bus, in table order. */
+export function methodsOf<D extends DaemonName>(
+  daemon: D,
+): MethodsOf<D>[] {
+  return METHOD_NAMES.filter((m): m is MethodsOf<D> =>
+    METHODS[m].owner === daemon
+  );
+}
