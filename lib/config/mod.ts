@@ -38,15 +38,8 @@ export {
   validateMachineConfig,
 } from "./validate.ts";
 export { REDACTED, redactMachineConfig } from "./redact.ts";
-export {
-  ipFamily,
-  isDnsName,
-  isIpv4,
-  isIpv6,
-  parseCidr,
-  parseEndpoint,
-} from "./net_syntax.ts";
-export type { Cidr, Endpoint, IpFamily } from "./net_syntax.ts";
+export { parseEndpoint } from "./net_syntax.ts";
+export type { Endpoint } from "./net_syntax.ts";
 export {
   bundleCa,
   generateSecretsBundle,

@@ -1,83 +1,25 @@
-/** An IP address family. */
-export type IpFamily = 4 | 6;
+import {
+  type CidrProblem,
+  CidrSyntaxError,
+  isDnsName,
+  isIpv4,
+  isIpv6,
+} from "../netaddr/mod.ts";
 
-const IPV4_OCTET = /^(0|[1-9][0-9]{0,2})$/;
-const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
+// The config's own wording of each problem, as its other "invalid X" reports.
+const CIDR_PROBLEM: Record<CidrProblem, string> = {
+  "missing-prefix": 'missing "/prefix"',
+  "bad-address": "bad IP address",
+  "bad-prefix": "bad prefix length",
+  "prefix-out-of-range": "prefix length out of range",
+};
 
-/** Whether `s` is a dotted-quad IPv4 address (no leading zeros). */
-export function isIpv4(s: string): boolean {
-  const parts = s.split(".");
-  return parts.length === 4 &&
-    parts.every((p) => IPV4_OCTET.test(p) && Number(p) <= 255);
-}
-
-/** Whether `s` is an IPv6 address (RFC 4291 text form, no zone). */
-export function isIpv6(s: string): boolean {
-  if (s.length < 2 || s.length > 45) return false;
-  let groups = 0;
-  let rest = s;
-  const lastColon = rest.lastIndexOf(":");
-  if (lastColon >= 0 && rest.includes(".", lastColon)) {
-    if (!isIpv4(rest.slice(lastColon + 1))) return false;
-    rest = rest.slice(0, lastColon + 1) + "0:0";
+/** The config's report of an error from lib/netaddr's parseCidr(). */
+export function cidrMessage(err: unknown): string {
+  if (err instanceof CidrSyntaxError) {
+    return `invalid CIDR ${quote(err.text)}: ${CIDR_PROBLEM[err.problem]}`;
   }
-  const halves = rest.split("::");
-  if (halves.length > 2) return false;
-  for (const half of halves) {
-    if (half === "") continue;
-    for (const g of half.split(":")) {
-      if (!HEX_GROUP.test(g)) return false;
-      groups++;
-    }
-  }
-  return halves.length === 2 ? groups <= 7 : groups === 8;
-}
-
-/** The family of an IP address, or undefined if `s` is not one. */
-export function ipFamily(s: string): IpFamily | undefined {
-  if (isIpv4(s)) return 4;
-  if (isIpv6(s)) return 6;
-  return undefined;
-}
-
-/** A parsed CIDR prefix ("10.5.0.2/24"). */
-export interface Cidr {
-  /** The address part as written. */
-  address: string;
-  /** The prefix length. */
-  prefix: number;
-  /** The address family. */
-  family: IpFamily;
-}
-
-/** Parses "address/prefix"; throws an Error saying what is wrong. */
-export function parseCidr(s: string): Cidr {
-  const slash = s.indexOf("/");
-  if (slash < 0) {
-    throw new Error(`invalid CIDR ${quote(s)}: missing "/prefix"`);
-  }
-  const address = s.slice(0, slash);
-  const bits = s.slice(slash + 1);
-  const family = ipFamily(address);
-  if (family === undefined) {
-    throw new Error(`invalid CIDR ${quote(s)}: bad IP address`);
-  }
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(bits)) {
-    throw new Error(`invalid CIDR ${quote(s)}: bad prefix length`);
-  }
-  const prefix = Number(bits);
-  if (prefix > (family === 4 ? 32 : 128)) {
-    throw new Error(`invalid CIDR ${quote(s)}: prefix length out of range`);
-  }
-  return { address, prefix, family };
-}
-
-const LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
-
-/** Whether `s` is an RFC 1123 host or domain name (FQDN allowed, no trailing dot). */
-export function isDnsName(s: string): boolean {
-  if (s.length === 0 || s.length > 253) return false;
-  return s.split(".").every((l) => LABEL.test(l));
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** A control-plane endpoint split into host and optional port. */

@@ -11,12 +11,12 @@ import type {
   RouteConfig,
 } from "./types.ts";
 import {
+  type AddressFamily,
   ipFamily,
   isDnsName,
   parseCidr,
-  parseEndpoint,
-  quote,
-} from "./net_syntax.ts";
+} from "../netaddr/mod.ts";
+import { cidrMessage, parseEndpoint, quote } from "./net_syntax.ts";
 
 /** The machine token format (as Talos's `genToken(6, 16)`). */
 export const TOKEN_PATTERN: RegExp = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
@@ -256,7 +256,7 @@ function checkRoute(
   const r = mapping(v, path, ["network", "gateway", "metric"], p);
   if (!r) return undefined;
   let ok = true;
-  let family: 4 | 6 | undefined;
+  let family: AddressFamily | undefined;
   if (r.network === undefined) {
     p.add(`${path}.network`, "route network is required");
     ok = false;
@@ -267,7 +267,7 @@ function checkRoute(
       try {
         family = parseCidr(net).family;
       } catch (err) {
-        p.add(`${path}.network`, (err as Error).message);
+        p.add(`${path}.network`, cidrMessage(err));
         ok = false;
       }
     }
@@ -329,7 +329,7 @@ function checkInterface(
         parseCidr(s);
         return true;
       } catch (err) {
-        p.add(at, (err as Error).message);
+        p.add(at, cidrMessage(err));
         return false;
       }
     });

@@ -3,7 +3,7 @@
  * `--hostname NAME`, as networkd and udevd-lite take them.
  * @module
  */
-import { parseIp } from "../ffi/mod.ts";
+import { parseIp } from "../netaddr/mod.ts";
 
 /** Which node a daemon serves. */
 export interface NodeFlags {

@@ -41,21 +41,6 @@ export {
 } from "./sys.ts";
 export type { DirEntry } from "./libc.ts";
 export {
-  AF_INET,
-  AF_INET6,
-  bytesEqual,
-  cidrContains,
-  familyName,
-  familyNumber,
-  formatCidr,
-  formatIp,
-  maxPrefix,
-  networkOf,
-  parseCidr,
-  parseIp,
-} from "./ip_address.ts";
-export type { AddressFamily, Cidr, IpAddress } from "./ip_address.ts";
-export {
   attributeMap,
   concatBytes,
   encodeAttribute,
@@ -86,7 +71,11 @@ export {
 export type { NetlinkSocketOptions, ReceiveOptions } from "./netlink_socket.ts";
 export {
   addressRequest,
+  AF_INET,
+  AF_INET6,
   dumpRequest,
+  familyName,
+  familyNumber,
   IFF_UP,
   NETLINK_ROUTE,
   parseAddressMessage,

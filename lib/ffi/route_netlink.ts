@@ -32,7 +32,7 @@ import {
   RTM_NEWROUTE,
   setLinkRequest,
 } from "./rtnetlink.ts";
-import { formatIp } from "./ip_address.ts";
+import { formatIp } from "../netaddr/mod.ts";
 
 /** NLM_F_DUMP_INTR: the dump changed while it was read; read it again. */
 const NLM_F_DUMP_INTR = 0x10;

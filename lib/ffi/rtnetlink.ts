@@ -3,13 +3,7 @@
  * routes: pure builders and parsers, tested with byte fixtures.
  * @module
  */
-import {
-  type AddressFamily,
-  familyName,
-  familyNumber,
-  formatIp,
-  maxPrefix,
-} from "./ip_address.ts";
+import { type AddressFamily, formatIp, maxPrefix } from "../netaddr/mod.ts";
 import {
   attributeMap,
   concatBytes,
@@ -26,6 +20,23 @@ import {
   readU8,
   u32Value,
 } from "./netlink_message.ts";
+
+/** AF_INET. */
+export const AF_INET = 2;
+/** AF_INET6. */
+export const AF_INET6 = 10;
+
+/** The kernel's AF_* number of a family. */
+export function familyNumber(family: AddressFamily): number {
+  return family === "inet" ? AF_INET : AF_INET6;
+}
+
+/** The family of a kernel AF_* number, or undefined for others. */
+export function familyName(af: number): AddressFamily | undefined {
+  if (af === AF_INET) return "inet";
+  if (af === AF_INET6) return "inet6";
+  return undefined;
+}
 
 /** NETLINK_ROUTE protocol number. */
 export const NETLINK_ROUTE = 0;

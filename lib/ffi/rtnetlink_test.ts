@@ -18,7 +18,7 @@ import {
   parseMessages,
   u32Value,
 } from "./netlink_message.ts";
-import { parseCidr, parseIp } from "./ip_address.ts";
+import { parseCidr, parseIp } from "../netaddr/mod.ts";
 import {
   assert,
   assertEquals,

@@ -5,6 +5,7 @@
  * @module
  */
 import { ApiError } from "../../lib/bus/mod.ts";
+import { ipFamily } from "../../lib/netaddr/mod.ts";
 
 /** A target of a fan-out, and whether it is this node. */
 export interface RouteTarget {
@@ -41,8 +42,6 @@ export interface RouteOptions {
 }
 
 const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*$/;
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-const IPV6 = /^[0-9A-Fa-f:.]+$/;
 const DEFAULT_MAX_TARGETS = 256;
 
 /** Decides where a call goes; throws InvalidArgument or PermissionDenied. */
@@ -110,11 +109,8 @@ function checkTarget(target: string): string {
 /** A hostname, an IPv4 address or an IPv6 address (no port, no brackets). */
 function isTarget(target: string): boolean {
   if (target.length === 0 || target.length > 253) return false;
-  const v4 = IPV4.exec(target);
-  if (v4) return v4.slice(1).every((o) => Number(o) <= 255);
-  if (target.includes(":")) {
-    return IPV6.test(target) && (target.match(/:/g) ?? []).length >= 2;
-  }
+  if (ipFamily(target) !== undefined) return true;
+  if (target.includes(":")) return false;
   return HOSTNAME.test(target) && !/^[\d.]+$/.test(target);
 }
 

@@ -1,5 +1,5 @@
 import { parseFlags } from "../../lib/daemon/mod.ts";
-import { isIpv4 } from "../../lib/config/mod.ts";
+import { isIpv4 } from "../../lib/netaddr/mod.ts";
 import { MIN_NODE_CERT_TTL_MS } from "../../lib/constants/mod.ts";
 
 /** machined's command line, validated. */

@@ -6,18 +6,20 @@
 import {
   type AddressChange,
   type AddressStatus,
-  bytesEqual,
-  type Cidr,
-  formatCidr,
-  formatIp,
   IFF_UP,
   type LinkChange,
   type LinkStatus,
-  parseIp,
   type RouteChange,
   type RouteStatus,
   RT_TABLE_MAIN,
 } from "../../lib/ffi/mod.ts";
+import {
+  bytesEqual,
+  type Cidr,
+  formatCidr,
+  formatIp,
+  parseIp,
+} from "../../lib/netaddr/mod.ts";
 import {
   type ParsedInterface,
   type ParsedRoute,

@@ -1,5 +1,5 @@
 import type { LinkStatus, RouteStatus } from "../../lib/ffi/mod.ts";
-import { parseCidr, parseIp } from "../../lib/ffi/mod.ts";
+import { parseCidr, parseIp } from "../../lib/netaddr/mod.ts";
 import {
   BRONZE_NETLINK_PROTO,
   describeChange,

@@ -11,7 +11,7 @@ import {
   networkOf,
   parseCidr,
   parseIp,
-} from "../../lib/ffi/mod.ts";
+} from "../../lib/netaddr/mod.ts";
 
 /** A static route on an interface. */
 export interface RouteSpec {

@@ -9,7 +9,7 @@
  * machined: {"bus": {...}, "trustd": {"caCrt", "caKey", "token"}}.
  */
 import { parseFlags, Readiness, runDaemon } from "../../lib/daemon/mod.ts";
-import { ipFamily } from "../../lib/config/mod.ts";
+import { ipFamily } from "../../lib/netaddr/mod.ts";
 import { TRUSTD_PORT } from "../../lib/constants/mod.ts";
 import { runTrustd, type TrustdSettings } from "./run.ts";
 

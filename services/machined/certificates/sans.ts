@@ -1,4 +1,5 @@
-import { ipFamily, type MachineConfig } from "../../../lib/config/mod.ts";
+import type { MachineConfig } from "../../../lib/config/mod.ts";
+import { ipFamily } from "../../../lib/netaddr/mod.ts";
 import { NODE_SERVER_NAME } from "../../../lib/certdir/mod.ts";
 
 /** The identity a node's server certificates carry. */

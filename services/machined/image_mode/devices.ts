@@ -5,12 +5,8 @@
  * links networkd will configure.
  * @module
  */
-import {
-  bytesEqual,
-  type Libc,
-  parseCidr,
-  RouteNetlink,
-} from "../../../lib/ffi/mod.ts";
+import { type Libc, RouteNetlink } from "../../../lib/ffi/mod.ts";
+import { bytesEqual, parseCidr } from "../../../lib/netaddr/mod.ts";
 import { loadModulesAsync } from "../../../lib/kmod/mod.ts";
 import { errorText } from "../../../lib/log/mod.ts";
 import { sleep } from "../runner/notifier.ts";

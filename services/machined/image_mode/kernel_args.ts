@@ -4,7 +4,7 @@
  * (which the kernel cannot apply itself here: the NIC driver is a module).
  * @module
  */
-import { isIpv4 } from "../../../lib/config/mod.ts";
+import { isIpv4 } from "../../../lib/netaddr/mod.ts";
 import { base64ToBytes } from "../../../lib/pem/mod.ts";
 
 /** Where `bronze.config=` says the machine config comes from. */

@@ -1,61 +1,18 @@
 import {
   cidrContains,
+  CidrSyntaxError,
+  formatCidr,
   formatIp,
   networkOf,
   parseCidr,
   parseIp,
-} from "./ip_address.ts";
+} from "./mod.ts";
 import {
   assert,
   assertEquals,
   assertIncludes,
   assertThrows,
 } from "../testing/mod.ts";
-
-Deno.test("parseIp() and formatIp() round-trip IPv4 and IPv6", async (t) => {
-  const cases: Array<[string, string]> = [
-    ["10.0.0.1", "10.0.0.1"],
-    ["0.0.0.0", "0.0.0.0"],
-    ["::", "::"],
-    ["::1", "::1"],
-    ["fe80::fc:ff:fe00:1", "fe80::fc:ff:fe00:1"],
-    ["2001:DB8:0:0:0:0:0:1", "2001:db8::1"],
-    ["2001:db8:0:1:0:0:0:1", "2001:db8:0:1::1"],
-    ["1:0:0:2:0:0:0:3", "1:0:0:2::3"],
-    ["1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"],
-    ["::ffff:10.1.2.3", "::ffff:10.1.2.3"],
-    ["1:0:2:3:4:5:6:7", "1:0:2:3:4:5:6:7"],
-  ];
-  for (const [input, want] of cases) {
-    await t.step(input, () => {
-      assertEquals(formatIp(parseIp(input).bytes), want);
-    });
-  }
-});
-
-Deno.test("parseIp() rejects what is not an address", async (t) => {
-  for (
-    const bad of [
-      "",
-      "10.0.0",
-      "10.0.0.256",
-      "10.0.0.01",
-      "1.2.3.4.5",
-      ":::",
-      "1::2::3",
-      "12345::",
-      "1:2:3:4:5:6:7:8:9",
-      "1:2:3:4:5:6:7::8",
-      "eth0",
-      "10.0.0.1 ",
-    ]
-  ) {
-    await t.step(JSON.stringify(bad), () => {
-      const err = assertThrows(() => parseIp(bad));
-      assertIncludes(String(err), JSON.stringify(bad));
-    });
-  }
-});
 
 Deno.test("parseCidr() checks the prefix and quotes the value", async (t) => {
   await t.step("valid", () => {
@@ -73,12 +30,18 @@ Deno.test("parseCidr() checks the prefix and quotes the value", async (t) => {
       ["10.0.0.1/", "not a number"],
       ["10.0.0.1/024", "not a number"],
       ["10.0.0.300/8", "bad address"],
+      ["0x7f.1/8", "bad address"],
+      ["10.0.0.1/8/8", "not a number"],
+      ["10.0.0.1/+8", "not a number"],
+      ["/8", "bad address"],
     ]
   ) {
     await t.step(bad, () => {
       const err = assertThrows(() => parseCidr(bad));
       assertIncludes(String(err), `"${bad}"`);
       assertIncludes(String(err), why);
+      assert(err instanceof CidrSyntaxError, String(err));
+      assertEquals(err.text, bad);
     });
   }
 });
@@ -95,4 +58,25 @@ Deno.test("networkOf() and cidrContains() mask host bits", () => {
   assert(cidrContains(parseCidr("10.1.0.0/16"), parseIp("10.1.255.1")));
   assert(!cidrContains(parseCidr("10.1.0.0/16"), parseIp("10.2.0.1")));
   assert(!cidrContains(parseCidr("10.1.0.0/16"), parseIp("::1")));
+});
+
+Deno.test("CidrSyntaxError names its problem", () => {
+  const problems = [
+    ["10.0.0.1", "missing-prefix"],
+    ["x/8", "bad-address"],
+    ["10.0.0.1/08", "bad-prefix"],
+    ["10.0.0.1/33", "prefix-out-of-range"],
+  ] as const;
+  for (const [text, problem] of problems) {
+    const err = assertThrows(() => parseCidr(text));
+    assert(err instanceof CidrSyntaxError, String(err));
+    assertEquals(err.name, "CidrSyntaxError");
+    assertEquals(err.problem, problem, text);
+  }
+  assertEquals(formatCidr(parseCidr("fd00::0:2/64")), "fd00::2/64");
+  assertEquals(parseCidr("fd00::2/64"), {
+    family: "inet6",
+    bytes: parseIp("fd00::2").bytes,
+    prefix: 64,
+  });
 });

@@ -9,81 +9,52 @@ export interface IpAddress {
   bytes: Uint8Array;
 }
 
-/** A parsed CIDR: an address and a prefix length. */
-export interface Cidr extends IpAddress {
-  /** Prefix length, 0..32 or 0..128. */
-  prefix: number;
-}
+// Exactly the dotted-decimal form: no leading zeros (octal to some parsers),
+// no hex, no fewer than four parts (inet_aton's "127.1"), each part <= 255.
+const IPV4_PART = /^(0|[1-9][0-9]{0,2})$/;
+const IPV6_GROUP = /^[0-9a-fA-F]{1,4}$/;
+const IPV6_CHARS = /^[0-9a-fA-F:.]+$/;
 
-/** AF_INET. */
-export const AF_INET = 2;
-/** AF_INET6. */
-export const AF_INET6 = 10;
-
-/** The kernel's AF_* number of a family. */
-export function familyNumber(family: AddressFamily): number {
-  return family === "inet" ? AF_INET : AF_INET6;
-}
-
-/** The family of a kernel AF_* number, or undefined for others. */
-export function familyName(af: number): AddressFamily | undefined {
-  if (af === AF_INET) return "inet";
-  if (af === AF_INET6) return "inet6";
-  return undefined;
-}
-
-/** The full prefix length of a family (32 or 128). */
-export function maxPrefix(family: AddressFamily): number {
-  return family === "inet" ? 32 : 128;
-}
-
-/** Parses an IPv4 or IPv6 address; throws naming the text when it is not one. */
-export function parseIp(text: string): IpAddress {
+/**
+ * Parses an IPv4 address (dotted decimal, four parts, no leading zeros) or an
+ * IPv6 address (RFC 4291 text form, no zone, no brackets), or undefined.
+ */
+export function tryParseIp(text: string): IpAddress | undefined {
+  if (typeof text !== "string") return undefined;
   const v4 = parseIpv4(text);
   if (v4) return { family: "inet", bytes: v4 };
   const v6 = parseIpv6(text);
   if (v6) return { family: "inet6", bytes: v6 };
+  return undefined;
+}
+
+/** Parses an IPv4 or IPv6 address; throws naming the text when it is not one. */
+export function parseIp(text: string): IpAddress {
+  const ip = tryParseIp(text);
+  if (ip) return ip;
   throw new Error(
     `Cannot parse address ${JSON.stringify(text)}: not an IPv4 or IPv6 address`,
   );
 }
 
-/** Parses "addr/prefix"; throws naming the text on a bad address or prefix. */
-export function parseCidr(text: string): Cidr {
-  if (typeof text !== "string") {
-    throw new Error(`Cannot parse CIDR ${JSON.stringify(text)}: not a string`);
-  }
-  const slash = text.indexOf("/");
-  if (slash < 0) {
-    throw new Error(
-      `Cannot parse CIDR ${JSON.stringify(text)}: missing "/prefix"`,
-    );
-  }
-  const addrText = text.slice(0, slash);
-  const prefixText = text.slice(slash + 1);
-  let ip: IpAddress;
-  try {
-    ip = parseIp(addrText);
-  } catch (cause) {
-    throw new Error(
-      `Cannot parse CIDR ${JSON.stringify(text)}: bad address`,
-      { cause },
-    );
-  }
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(prefixText)) {
-    throw new Error(
-      `Cannot parse CIDR ${
-        JSON.stringify(text)
-      }: prefix length is not a number`,
-    );
-  }
-  const prefix = Number(prefixText);
-  if (prefix > maxPrefix(ip.family)) {
-    throw new Error(
-      `Cannot parse CIDR ${JSON.stringify(text)}: prefix length out of range`,
-    );
-  }
-  return { ...ip, prefix };
+/** The family of an IP address, or undefined if `text` is not one. */
+export function ipFamily(text: string): AddressFamily | undefined {
+  return tryParseIp(text)?.family;
+}
+
+/** Whether `text` is a dotted-quad IPv4 address (no leading zeros). */
+export function isIpv4(text: string): boolean {
+  return typeof text === "string" && parseIpv4(text) !== undefined;
+}
+
+/** Whether `text` is an IPv6 address (RFC 4291 text form, no zone). */
+export function isIpv6(text: string): boolean {
+  return typeof text === "string" && parseIpv6(text) !== undefined;
+}
+
+/** The full prefix length of a family (32 or 128). */
+export function maxPrefix(family: AddressFamily): number {
+  return family === "inet" ? 32 : 128;
 }
 
 /** Formats address bytes (4 or 16) as text (IPv6 compressed per RFC 5952). */
@@ -122,35 +93,11 @@ export function formatIp(bytes: Uint8Array): string {
   }`;
 }
 
-/** Formats a CIDR as "addr/prefix". */
-export function formatCidr(
-  cidr: { bytes: Uint8Array; prefix: number },
-): string {
-  return `${formatIp(cidr.bytes)}/${cidr.prefix}`;
-}
-
-/** The network part of a CIDR (host bits cleared), as a new Cidr. */
-export function networkOf(cidr: Cidr): Cidr {
-  const bytes = new Uint8Array(cidr.bytes);
-  for (let bit = cidr.prefix; bit < bytes.length * 8; bit++) {
-    bytes[bit >> 3] &= ~(0x80 >> (bit & 7));
-  }
-  return { family: cidr.family, bytes, prefix: cidr.prefix };
-}
-
-/** Whether two byte strings are equal. */
+/** Whether two byte strings (addresses) are equal. */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** Whether `ip` lies inside `cidr` (same family). */
-export function cidrContains(cidr: Cidr, ip: IpAddress): boolean {
-  if (cidr.family !== ip.family) return false;
-  const net = networkOf(cidr);
-  const other = networkOf({ ...ip, prefix: cidr.prefix });
-  return bytesEqual(net.bytes, other.bytes);
 }
 
 function parseIpv4(text: string): Uint8Array | undefined {
@@ -158,7 +105,7 @@ function parseIpv4(text: string): Uint8Array | undefined {
   if (parts.length !== 4) return undefined;
   const out = new Uint8Array(4);
   for (let i = 0; i < 4; i++) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(parts[i])) return undefined;
+    if (!IPV4_PART.test(parts[i])) return undefined;
     const n = Number(parts[i]);
     if (n > 255) return undefined;
     out[i] = n;
@@ -167,11 +114,15 @@ function parseIpv4(text: string): Uint8Array | undefined {
 }
 
 function parseIpv6(text: string): Uint8Array | undefined {
-  if (text.length > 45 || !/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
+  if (text.length < 2 || text.length > 45 || !IPV6_CHARS.test(text)) {
+    return undefined;
+  }
   let tail4: Uint8Array | undefined;
   let body = text;
   const lastColon = text.lastIndexOf(":");
+  if (lastColon < 0) return undefined;
   if (text.includes(".")) {
+    // Only the last 32 bits may be written dotted (::ffff:10.0.0.1).
     tail4 = parseIpv4(text.slice(lastColon + 1));
     if (!tail4) return undefined;
     body = text.slice(0, lastColon + 1) + "0:0";
@@ -182,7 +133,7 @@ function parseIpv6(text: string): Uint8Array | undefined {
     if (s === "") return [];
     const out: number[] = [];
     for (const g of s.split(":")) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+      if (!IPV6_GROUP.test(g)) return undefined;
       out.push(parseInt(g, 16));
     }
     return out;
