@@ -142,17 +142,39 @@ function stringList(
 }
 
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const NOT_B64 = /[^A-Za-z0-9+/=\r\n]/;
 
-function decodeBase64Pem(s: string): string | undefined {
-  const compact = s.replace(/\s+/g, "");
+/**
+ * Decodes base64 that may be wrapped in lines (CR and LF only, as Go's
+ * decoder allows): any other character, a TAB or U+FEFF included, is refused
+ * with its offset.
+ */
+function decodeBase64Pem(s: string): { pem: string } | { why: string } {
+  const bad = NOT_B64.exec(s);
+  if (bad) {
+    const code = bad[0].codePointAt(0)!.toString(16).toUpperCase();
+    return {
+      why: `character U+${
+        code.padStart(4, "0")
+      } at offset ${bad.index} is not base64`,
+    };
+  }
+  const compact = s.replace(/[\r\n]+/g, "");
   if (compact.length === 0 || compact.length % 4 !== 0 || !B64.test(compact)) {
-    return undefined;
+    return { why: "" };
   }
   try {
-    return atob(compact);
+    return { pem: atob(compact) };
   } catch {
-    return undefined;
+    return { why: "" };
   }
+}
+
+/** Whether base64 text decodes to PEM matching `re`; else why not. */
+function pemProblem(s: string, re: RegExp): string | undefined {
+  const d = decodeBase64Pem(s);
+  if ("pem" in d) return re.test(d.pem) ? undefined : "";
+  return d.why;
 }
 
 const CERT_PEM =
@@ -191,12 +213,17 @@ function checkCa(
   } else {
     const crt = string(ca.crt, `${path}.crt`, p);
     if (crt === undefined) ok = false;
-    else if (!CERT_PEM.test(decodeBase64Pem(crt) ?? "")) {
-      p.add(
-        `${path}.crt`,
-        `${label} certificate is not a base64-encoded PEM certificate`,
-      );
-      ok = false;
+    else {
+      const why = pemProblem(crt, CERT_PEM);
+      if (why !== undefined) {
+        p.add(
+          `${path}.crt`,
+          `${label} certificate is not a base64-encoded PEM certificate${
+            why ? `: ${why}` : ""
+          }`,
+        );
+        ok = false;
+      }
     }
   }
   const hasKey = ca.key !== undefined && ca.key !== "";
@@ -209,13 +236,18 @@ function checkCa(
   } else if (hasKey) {
     const key = string(ca.key, `${path}.key`, p);
     if (key === undefined) ok = false;
-    else if (!KEY_PEM.test(decodeBase64Pem(key) ?? "")) {
-      // Never quote the value: it is a secret.
-      p.add(
-        `${path}.key`,
-        `${label} key is not a base64-encoded PEM private key`,
-      );
-      ok = false;
+    else {
+      // Never quote the value: it is a secret (an offset tells nothing).
+      const why = pemProblem(key, KEY_PEM);
+      if (why !== undefined) {
+        p.add(
+          `${path}.key`,
+          `${label} key is not a base64-encoded PEM private key${
+            why ? `: ${why}` : ""
+          }`,
+        );
+        ok = false;
+      }
     }
   }
   if (!ok) return undefined;

@@ -174,6 +174,40 @@ const TABLE: { name: string; input: string; want: string[] }[] = [
     ],
   },
   {
+    name: "a TAB or U+FEFF inside the CA certificate's base64",
+    input: mutated((c) => {
+      const crt: string = c.machine.ca.crt;
+      c.machine.ca.crt = `${crt.slice(0, 40)}\t${crt.slice(40)}`;
+      c.machine.ca.key = `\uFEFF${c.machine.ca.key}`;
+    }),
+    want: [
+      "issuing CA certificate is not a base64-encoded PEM certificate: character U+0009 at offset 40 is not base64 (.machine.ca.crt)",
+      "issuing CA key is not a base64-encoded PEM private key: character U+FEFF at offset 0 is not base64 (.machine.ca.key)",
+    ],
+  },
+  {
+    name: "U+FEFF in the CA certificate's base64",
+    input: mutated((c) => {
+      const crt: string = c.machine.ca.crt;
+      c.machine.ca.crt = `${crt.slice(0, 8)}\uFEFF${crt.slice(8)}`;
+    }),
+    want: [
+      "issuing CA certificate is not a base64-encoded PEM certificate: character U+FEFF at offset 8 is not base64 (.machine.ca.crt)",
+    ],
+  },
+  {
+    name: "certSANs that only look like addresses or names",
+    input: mutated((c) => {
+      c.machine.certSANs = ["300.1.1.1", "0x10", "10.0.0.1", "1.2.3", "a.b.9"];
+    }),
+    want: [
+      'invalid certificate SAN "300.1.1.1": not an IP address or DNS name (.machine.certSANs[0])',
+      'invalid certificate SAN "0x10": not an IP address or DNS name (.machine.certSANs[1])',
+      'invalid certificate SAN "1.2.3": not an IP address or DNS name (.machine.certSANs[3])',
+      'invalid certificate SAN "a.b.9": not an IP address or DNS name (.machine.certSANs[4])',
+    ],
+  },
+  {
     name: "bad endpoint, disk, route, duplicate interface",
     input: mutated((c) => {
       c.cluster.controlPlane.endpoint = "http://10.5.0.2:6443";
