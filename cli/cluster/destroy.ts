@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { isAlive, processesOf } from "./processes.ts";
+import { isNodeAlive, processesOf } from "./processes.ts";
 import type { ClusterRecord } from "./state.ts";
 
 /** Options for {@linkcode stopClusterProcesses}. */
@@ -19,7 +19,8 @@ export async function stopClusterProcesses(
   options: StopOptions = {},
 ): Promise<number[]> {
   for (const n of record.nodes) {
-    if (await isAlive(n.pid)) {
+    // Never signal a pid some other program has reused since.
+    if (await isNodeAlive(n)) {
       try {
         Deno.kill(n.pid, "SIGTERM");
       } catch {

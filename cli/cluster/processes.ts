@@ -41,3 +41,33 @@ export async function isAlive(pid: number): Promise<boolean> {
     return false;
   }
 }
+
+/** What identifies a node's process: its pid and its state folder. */
+export interface NodeProcess {
+  /** The recorded pid (machined, or QEMU). */
+  pid: number;
+  /** The node's state folder, named on that process's command line. */
+  stateDir: string;
+}
+
+/**
+ * Whether the node's own process is alive: a live process at its pid whose
+ * command line names the node's state folder (machined's `--state DIR`, or
+ * QEMU's `-pidfile DIR/qemu.pid`). A pid since reused by another program
+ * is not the node.
+ */
+export async function isNodeAlive(node: NodeProcess): Promise<boolean> {
+  let argv: string[];
+  try {
+    const p = await readProcess(node.pid);
+    if (p === undefined || p.state === "Z") return false;
+    argv = p.argv;
+  } catch {
+    return false;
+  }
+  const qemuPid = `${node.stateDir}/qemu.pid`;
+  return argv.some((a, i) =>
+    (a === "--state" && argv[i + 1] === node.stateDir) ||
+    (a === "-pidfile" && argv[i + 1] === qemuPid)
+  );
+}

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { qmpCommand } from "../../image/qemu.ts";
-import { isAlive } from "./processes.ts";
+import { isAlive, isNodeAlive } from "./processes.ts";
 import type { ClusterRecord } from "./state.ts";
 
 /** Options for {@linkcode stopQemuCluster}. */
@@ -35,7 +35,7 @@ export async function stopQemuCluster(
   options: StopQemuOptions = {},
 ): Promise<number[]> {
   const pids: number[] = [];
-  for (const n of record.nodes) if (await isAlive(n.pid)) pids.push(n.pid);
+  for (const n of record.nodes) if (await isNodeAlive(n)) pids.push(n.pid);
   if (pids.length === 0) return [];
   const grace = options.graceMs ?? 60_000;
   if (grace > 0) {

@@ -23,7 +23,7 @@ import { createCluster } from "../cluster/create.ts";
 import { stopClusterProcesses } from "../cluster/destroy.ts";
 import { createQemuCluster } from "../cluster/qemu_create.ts";
 import { stopQemuCluster } from "../cluster/qemu_destroy.ts";
-import { isAlive } from "../cluster/processes.ts";
+import { isNodeAlive } from "../cluster/processes.ts";
 import {
   clusterDir,
   type ClusterRecord,
@@ -221,6 +221,7 @@ async function clusterClient(
 function nodesTable(
   record: ClusterRecord,
   answers: Map<string, string>,
+  dead: ReadonlySet<number> = new Set(),
 ): string {
   return formatTable(
     [
@@ -236,7 +237,7 @@ function nodesTable(
       n.name,
       n.type,
       n.address,
-      String(n.pid),
+      dead.has(n.pid) ? `${n.pid} (dead)` : String(n.pid),
       answers.get(n.address) ?? "no",
     ]),
   );
@@ -303,11 +304,11 @@ async function runShow(args: string[], ctx: CommandContext): Promise<number> {
   const record = await requireRecord(parseName(values.name));
   const osconfig = clientConfigPath({ osconfig: ctx.globals.osconfig });
   const answers = new Map<string, string>();
+  const dead = new Set<number>();
   for (const n of record.nodes) {
-    answers.set(
-      n.address,
-      (await isAlive(n.pid)) ? "no" : "no (machined not running)",
-    );
+    const alive = await isNodeAlive(n);
+    if (!alive) dead.add(n.pid);
+    answers.set(n.address, alive ? "no" : "no (machined not running)");
   }
   try {
     const client = await clusterClient(record, osconfig);
@@ -339,7 +340,7 @@ async function runShow(args: string[], ctx: CommandContext): Promise<number> {
       clusterDir(record.name)
     }\n`,
   );
-  ctx.io.stdout(nodesTable(record, answers));
+  ctx.io.stdout(nodesTable(record, answers, dead));
   return [...answers.values()].every((a) => a === "yes") ? 0 : 1;
 }
 
