@@ -1,11 +1,14 @@
 /** `osctl gen config`: a cluster's secrets, machine configs and client config. */
 import { parseArgs } from "node:util";
 import {
+  applyConfigPatches,
   bundleCa,
   ConfigValidationError,
   generateMachineConfigs,
   generateSecretsBundle,
   loadSecretsBundle,
+  type MachineConfig,
+  machineConfigFromDocuments,
   parseEndpoint,
   type SecretsBundle,
   stringifyMachineConfig,
@@ -18,6 +21,7 @@ import {
 import { writeFileAtomic } from "../../lib/certdir/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../command.ts";
+import { loadPatchFlags } from "./_patch_flags.ts";
 
 const USAGE =
   `Usage: osctl gen config <cluster-name> <endpoint> [-o DIR] [--force]
@@ -39,7 +43,11 @@ Flags:
                               (secrets.yaml is then not written)
       --install-disk DISK     machine.install.disk (e.g. /dev/vda)
       --install-image IMAGE   machine.install.image
-      --additional-sans LIST  extra certificate SANs (comma separated)`;
+      --additional-sans LIST  extra certificate SANs (comma separated)
+      --config-patch PATCH    patch both machine configs (repeatable; @FILE
+                              or the patch itself, as machineconfig patch)
+      --config-patch-control-plane PATCH   patch controlplane.yaml only
+      --config-patch-worker PATCH          patch worker.yaml only`;
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -66,6 +74,9 @@ async function run(args: string[], ctx: CommandContext): Promise<number> {
         "install-disk": { type: "string" },
         "install-image": { type: "string" },
         "additional-sans": { type: "string" },
+        "config-patch": { type: "string", multiple: true },
+        "config-patch-control-plane": { type: "string", multiple: true },
+        "config-patch-worker": { type: "string", multiple: true },
       },
     });
   } catch (err) {
@@ -106,6 +117,33 @@ async function run(args: string[], ctx: CommandContext): Promise<number> {
     }
     throw err;
   }
+  let controlplaneYaml: string;
+  let workerYaml: string;
+  try {
+    const patched = async (config: MachineConfig, extra: string[]) => {
+      const patches = await loadPatchFlags([
+        ...(v["config-patch"] ?? []),
+        ...extra,
+      ]);
+      if (patches.length === 0) return stringifyMachineConfig(config);
+      const docs = applyConfigPatches([config], patches);
+      return stringifyMachineConfig(
+        machineConfigFromDocuments(
+          docs,
+          `the patched ${config.machine.type} config`,
+        ),
+      );
+    };
+    controlplaneYaml = await patched(
+      configs.controlplane,
+      v["config-patch-control-plane"] ?? [],
+    );
+    workerYaml = await patched(configs.worker, v["config-patch-worker"] ?? []);
+  } catch (err) {
+    if (!(err instanceof Error)) throw err;
+    ctx.io.stderr(`osctl gen config: ${err.message}\n`);
+    return 1;
+  }
   const endpoints = ctx.globals.endpoints.length > 0
     ? ctx.globals.endpoints
     : [parseEndpoint(endpoint).host];
@@ -117,8 +155,8 @@ async function run(args: string[], ctx: CommandContext): Promise<number> {
   });
 
   const files: [string, string][] = [
-    ["controlplane.yaml", stringifyMachineConfig(configs.controlplane)],
-    ["worker.yaml", stringifyMachineConfig(configs.worker)],
+    ["controlplane.yaml", controlplaneYaml],
+    ["worker.yaml", workerYaml],
     ["osconfig", stringifyClientConfig(client)],
   ];
   if (!v["with-secrets"]) {

@@ -12,6 +12,7 @@ import {
   clusterShowCommand,
 } from "./cluster.ts";
 import { genConfigCommand } from "./gen_config.ts";
+import { machineconfigPatchCommand } from "./machineconfig_patch.ts";
 import { validateCommand } from "./validate.ts";
 import { configNewCommand } from "./config_new.ts";
 import { dmesgCommand } from "./dmesg.ts";
@@ -37,6 +38,7 @@ export const COMMANDS: readonly Command[] = [
   configNewCommand,
   genConfigCommand,
   validateCommand,
+  machineconfigPatchCommand,
   ...CONFIG_COMMANDS,
   clusterCreateCommand,
   clusterDestroyCommand,

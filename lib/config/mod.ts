@@ -28,6 +28,7 @@ export {
   MAX_CONFIG_BYTES,
   MAX_CONFIG_DEPTH,
   parseYaml,
+  parseYamlDocuments,
   readBoundedFile,
   stringifyYaml,
 } from "./yaml.ts";
@@ -51,3 +52,18 @@ export {
 export type { GenerateSecretsOptions, SecretsBundle } from "./secrets.ts";
 export { generateMachineConfigs } from "./generate.ts";
 export type { GenerateConfigOptions } from "./generate.ts";
+export {
+  applyConfigPatches,
+  loadConfigPatch,
+  machineConfigFromDocuments,
+  parseConfigDocuments,
+  patchConfigText,
+  stringifyConfigDocuments,
+} from "./patch.ts";
+export type { ConfigPatch } from "./patch.ts";
+export { applyJsonPatch, parsePointer, toJsonPatch } from "./json_patch.ts";
+export type { JsonPatchOp, JsonPatchOperation } from "./json_patch.ts";
+export { documentId, mergeValue, strategicMerge } from "./strategic_merge.ts";
+export { PatchError } from "./patch_error.ts";
+export { configDiff, redactDocument, unifiedDiff } from "./config_diff.ts";
+export type { DiffOptions } from "./config_diff.ts";

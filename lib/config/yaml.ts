@@ -163,6 +163,37 @@ export function parseYaml(
   input: string | Uint8Array,
   label: YamlSource,
 ): unknown {
+  return parseYamlText(input, label, false)[0];
+}
+
+/**
+ * Parses a stream of YAML documents ("---" separated) to plain values, with
+ * the same limits as {@linkcode parseYaml} over the whole stream. Empty
+ * documents are dropped.
+ */
+export function parseYamlDocuments(
+  input: string | Uint8Array,
+  label: YamlSource,
+): unknown[] {
+  return parseYamlText(input, label, true);
+}
+
+const PARSE_OPTIONS = {
+  uniqueKeys: false, // checked in one pass below (yaml's check is quadratic)
+  prettyErrors: true,
+  logLevel: "error",
+  schema: "core",
+  version: "1.2",
+  merge: false,
+  strict: true,
+  intAsBigInt: false,
+} as const;
+
+function parseYamlText(
+  input: string | Uint8Array,
+  label: YamlSource,
+  multi: boolean,
+): unknown[] {
   if (input.length > MAX_CONFIG_BYTES) {
     fail(
       `${label.what} is too large (more than ${MAX_CONFIG_BYTES} bytes)`,
@@ -180,18 +211,14 @@ export function parseYaml(
     );
   }
   const opts = { what: label.what };
-  let doc: YAML.Document.Parsed;
+  let docs: YAML.Document.Parsed[];
   try {
-    doc = YAML.parseDocument(text, {
-      uniqueKeys: false, // checked in one pass below (yaml's check is quadratic)
-      prettyErrors: true,
-      logLevel: "error",
-      schema: "core",
-      version: "1.2",
-      merge: false,
-      strict: true,
-      intAsBigInt: false,
-    });
+    if (multi) {
+      const all = YAML.parseAllDocuments(text, PARSE_OPTIONS);
+      docs = Array.isArray(all) ? all : [];
+    } else {
+      docs = [YAML.parseDocument(text, PARSE_OPTIONS)];
+    }
   } catch (cause) {
     throw new ConfigValidationError(
       [{ path: "", message: "invalid YAML: the parser gave up" }],
@@ -199,37 +226,42 @@ export function parseYaml(
       { ...opts, cause },
     );
   }
-  if (doc.errors.length > 0) {
+  const errors = docs.flatMap((d) => d.errors);
+  if (errors.length > 0) {
     throw new ConfigValidationError(
-      doc.errors.slice(0, 10).map(yamlProblem),
+      errors.slice(0, 10).map(yamlProblem),
       label.source,
       opts,
     );
   }
-  const duplicates = duplicateKeys(doc, text);
+  const duplicates = docs.flatMap((d) => duplicateKeys(d, text));
   if (duplicates.length > 0) {
     throw new ConfigValidationError(duplicates, label.source, opts);
   }
-  let value: unknown;
-  try {
-    value = doc.toJS({ maxAliasCount: MAX_CONFIG_ALIASES });
-  } catch (cause) {
-    const msg = cause instanceof Error ? cause.message : String(cause);
-    const message = /alias/i.test(msg)
-      ? `too many YAML aliases (more than ${MAX_CONFIG_ALIASES}): refusing a possible alias bomb`
-      : `invalid YAML: ${msg}`;
-    throw new ConfigValidationError([{ path: "", message }], label.source, {
-      ...opts,
-      cause,
-    });
+  const values: unknown[] = [];
+  for (const doc of docs) {
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_CONFIG_ALIASES });
+    } catch (cause) {
+      const msg = cause instanceof Error ? cause.message : String(cause);
+      const message = /alias/i.test(msg)
+        ? `too many YAML aliases (more than ${MAX_CONFIG_ALIASES}): refusing a possible alias bomb`
+        : `invalid YAML: ${msg}`;
+      throw new ConfigValidationError([{ path: "", message }], label.source, {
+        ...opts,
+        cause,
+      });
+    }
+    if (valueDepth(value, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH) {
+      fail(
+        `${label.what} is nested too deeply (more than ${MAX_CONFIG_DEPTH} levels)`,
+        label,
+      );
+    }
+    if (!multi || (value !== null && value !== undefined)) values.push(value);
   }
-  if (valueDepth(value, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH) {
-    fail(
-      `${label.what} is nested too deeply (more than ${MAX_CONFIG_DEPTH} levels)`,
-      label,
-    );
-  }
-  return value;
+  return values;
 }
 
 /** Serialises a value to YAML (no anchors, no line folding). */
