@@ -12,7 +12,7 @@ import {
   readBoundedFile,
   stringifyConfigDocuments,
 } from "../../lib/config/mod.ts";
-import { writeFileAtomic } from "../../lib/nodecerts/mod.ts";
+import { writeFileAtomic } from "../../lib/certdir/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { parseCommandArgs } from "../client/args.ts";
