@@ -10,7 +10,8 @@ import {
   LinksResponse,
   RoutesResponse,
 } from "../lib/api/gen/machine/machine.ts";
-import { Libc, RouteNetlink } from "../lib/ffi/mod.ts";
+import { Libc } from "../lib/ffi/mod.ts";
+import { RouteNetlink } from "../lib/netlink/mod.ts";
 import {
   assert,
   assertEquals,

@@ -2,7 +2,8 @@
  * networkd's reconciler against a real kernel, inside a network namespace
  * this test makes (root only): apply, read back, re-apply, change, refuse.
  */
-import { Libc, RouteNetlink } from "../lib/ffi/mod.ts";
+import { Libc } from "../lib/ffi/mod.ts";
+import { RouteNetlink } from "../lib/netlink/mod.ts";
 import {
   applyNetworkConfig,
   BRONZE_NETLINK_PROTO,

@@ -12,7 +12,7 @@ import {
   type RouteChange,
   type RouteStatus,
   RT_TABLE_MAIN,
-} from "../../lib/ffi/mod.ts";
+} from "../../lib/netlink/mod.ts";
 import {
   bytesEqual,
   type Cidr,

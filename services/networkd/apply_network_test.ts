@@ -1,4 +1,4 @@
-import type { LinkStatus, RouteStatus } from "../../lib/ffi/mod.ts";
+import type { LinkStatus, RouteStatus } from "../../lib/netlink/mod.ts";
 import { parseCidr, parseIp } from "../../lib/netaddr/mod.ts";
 import {
   BRONZE_NETLINK_PROTO,

@@ -8,7 +8,8 @@ import {
   type HealthCheck,
   untilAborted,
 } from "../../lib/daemon/mod.ts";
-import { Libc, RouteNetlink } from "../../lib/ffi/mod.ts";
+import { Libc } from "../../lib/ffi/mod.ts";
+import { RouteNetlink } from "../../lib/netlink/mod.ts";
 import { errorText } from "../../lib/log/mod.ts";
 import { applyNetworkConfig } from "./apply_network.ts";
 import type { NetworkdFlags } from "./flags.ts";

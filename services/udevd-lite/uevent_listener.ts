@@ -3,13 +3,8 @@
  * from the kernel parsed and handed on; others and malformed ones dropped.
  * @module
  */
-import {
-  DatagramTooLargeError,
-  ENOBUFS,
-  type Libc,
-  NetlinkSocket,
-  SyscallError,
-} from "../../lib/ffi/mod.ts";
+import { ENOBUFS, type Libc, SyscallError } from "../../lib/ffi/mod.ts";
+import { DatagramTooLargeError, NetlinkSocket } from "../../lib/netlink/mod.ts";
 import { parseUevent, type Uevent, UEVENT_MAX_BYTES } from "./uevent.ts";
 
 /** NETLINK_KOBJECT_UEVENT. */

@@ -5,7 +5,8 @@
  * links networkd will configure.
  * @module
  */
-import { type Libc, RouteNetlink } from "../../../lib/ffi/mod.ts";
+import type { Libc } from "../../../lib/ffi/mod.ts";
+import { RouteNetlink } from "../../../lib/netlink/mod.ts";
 import { bytesEqual, parseCidr } from "../../../lib/netaddr/mod.ts";
 import { loadModulesAsync } from "../../../lib/kmod/mod.ts";
 import { errorText } from "../../../lib/log/mod.ts";

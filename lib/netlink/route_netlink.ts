@@ -1,4 +1,4 @@
-import type { Libc } from "./libc.ts";
+import type { Libc } from "../ffi/mod.ts";
 import {
   type NetlinkMessage,
   NetlinkParseError,

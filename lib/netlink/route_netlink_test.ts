@@ -1,4 +1,4 @@
-import { Libc } from "./libc.ts";
+import { Libc } from "../ffi/mod.ts";
 import { RouteNetlink } from "./route_netlink.ts";
 import { NetlinkError } from "./netlink_socket.ts";
 import { assert, assertEquals, assertRejects } from "../testing/mod.ts";

@@ -1,6 +1,7 @@
-import { describeErrno, errnoName } from "./errno.ts";
 import {
   AF_NETLINK,
+  describeErrno,
+  errnoName,
   Libc,
   SO_RCVBUF,
   SO_RCVBUFFORCE,
@@ -8,7 +9,7 @@ import {
   SOCK_NONBLOCK,
   SOCK_RAW,
   SOL_SOCKET,
-} from "./libc.ts";
+} from "../ffi/mod.ts";
 
 /** SOL_NETLINK. */
 const SOL_NETLINK = 270;
