@@ -1,6 +1,7 @@
 import { type Command, type CommandContext, UsageError } from "./command.ts";
 import { extractGlobalFlags } from "./global_flags.ts";
-import { errorText } from "../lib/log/mod.ts";
+import { errorLine } from "./client/errors.ts";
+import { nearest } from "./suggest.ts";
 
 /** Finds the command whose name words match the longest argv prefix. */
 export function findCommand(
@@ -38,26 +39,92 @@ function withoutWords(
   return out;
 }
 
-/** Renders the list of commands. */
-export function helpText(commands: readonly Command[]): string {
+/** The three groups of talosctl's help, in its order. */
+const GROUPS = [
+  { title: "Manage running clusters:", has: (_: string) => true },
+  {
+    title: "Generate and manage machine configuration offline:",
+    has: (name: string) => /^(gen|validate|completion)( |$)/.test(name),
+  },
+  {
+    title: "Local cluster commands:",
+    has: (name: string) => /^cluster( |$)/.test(name),
+  },
+] as const;
+
+/** Which help group a command is in (talosctl's: talos, mgmt, cluster). */
+export function commandGroup(name: string): string {
+  for (const g of [GROUPS[2], GROUPS[1]]) if (g.has(name)) return g.title;
+  return GROUPS[0].title;
+}
+
+function listing(commands: readonly Command[]): string[] {
   const width = Math.max(...commands.map((c) => c.name.length));
-  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  const lines: string[] = [];
+  for (const g of GROUPS) {
+    const mine = commands.filter((c) => commandGroup(c.name) === g.title);
+    if (mine.length === 0) continue;
+    lines.push(g.title);
+    for (const c of mine) lines.push(`  ${c.name.padEnd(width)}  ${c.summary}`);
+    lines.push("");
+  }
+  return lines;
+}
+
+/** Renders the list of commands, grouped as talosctl's help groups them. */
+export function helpText(commands: readonly Command[]): string {
   return [
     "osctl: the Bronze operator CLI",
     "",
     "Usage: osctl [global flags] COMMAND [args]",
     "",
-    "Commands:",
-    ...lines,
-    "",
+    ...listing(commands),
     "Global flags:",
-    "  -n, --nodes LIST       target nodes (comma separated)",
-    "  -e, --endpoints LIST   endpoints to dial (comma separated)",
-    "      --context NAME     client config context",
-    "      --osconfig FILE    client config (default $OSCONFIG or ~/.osctl/config)",
-    "  -o, --output FORMAT    table, json or yaml",
+    ...GLOBAL_FLAG_LINES,
     "",
   ].join("\n");
+}
+
+const GLOBAL_FLAG_LINES = [
+  "  -n, --nodes LIST       target nodes (comma separated)",
+  "  -e, --endpoints LIST   endpoints to dial (comma separated)",
+  "      --context NAME     client config context",
+  "      --osconfig FILE    client config (default $OSCONFIG or ~/.osctl/config)",
+  "  -o, --output FORMAT    table, json or yaml",
+];
+
+/** The subcommands of a group word such as "config" or "cluster". */
+export function groupText(commands: readonly Command[], word: string): string {
+  const subs = commands.filter((c) => c.name.startsWith(`${word} `));
+  const width = Math.max(...subs.map((c) => c.name.length));
+  return [
+    `Usage: osctl ${word} COMMAND [args]`,
+    "",
+    "Commands:",
+    ...subs.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    `Run "osctl ${word} COMMAND --help" for one command's flags.`,
+    "",
+  ].join("\n");
+}
+
+/** Says a command line names no command, with the nearest one if any. */
+function unknownCommand(
+  commands: readonly Command[],
+  rest: readonly string[],
+): string {
+  const group = commands.some((c) => c.name.startsWith(`${rest[0]} `));
+  const names = commands.flatMap((c) => [c.name, ...(c.aliases ?? [])]);
+  const typed = group ? rest.slice(0, 2).join(" ") : rest[0];
+  const pool = group
+    ? names.filter((n) => n.startsWith(`${rest[0]} `))
+    : names.map((n) => n.split(" ")[0]);
+  const near = nearest(typed, new Set(pool));
+  const hint = near ? `; did you mean "${near}"?` : "";
+  const more = group
+    ? `Run "osctl ${rest[0]}" for its commands.`
+    : `Run "osctl help" for the list of commands.`;
+  return `osctl: unknown command "${typed}"${hint}\n${more}\n`;
 }
 
 /** Runs osctl with argv; returns the exit code. */
@@ -70,7 +137,7 @@ export async function dispatch(
   try {
     parsed = extractGlobalFlags(argv, [], { lenient: true });
   } catch (err) {
-    ctx.io.stderr(`osctl: ${errorText(err)}\n`);
+    ctx.io.stderr(`osctl: ${errorLine(err)}\n`);
     return 2;
   }
   const { rest } = parsed;
@@ -83,9 +150,14 @@ export async function dispatch(
   }
   const found = findCommand(commands, rest);
   if (!found) {
-    ctx.io.stderr(
-      `osctl: unknown command "${rest.join(" ")}"\n\n${helpText(commands)}`,
-    );
+    const isGroup = commands.some((c) => c.name.startsWith(`${rest[0]} `));
+    const asksHelp = rest.length === 1 || rest[1] === "--help" ||
+      rest[1] === "-h" || rest[1] === "help";
+    if (isGroup && asksHelp) {
+      ctx.io.stdout(groupText(commands, rest[0]));
+      return 0;
+    }
+    ctx.io.stderr(unknownCommand(commands, rest));
     return 2;
   }
   const { command } = found;
@@ -98,7 +170,7 @@ export async function dispatch(
     args = withoutWords(again.rest, found.words);
   } catch (err) {
     ctx.io.stderr(
-      `osctl ${command.name}: ${errorText(err)}\n\n${command.usage}\n`,
+      `osctl ${command.name}: ${errorLine(err)}\n\n${command.usage}\n`,
     );
     return 2;
   }
@@ -117,7 +189,7 @@ export async function dispatch(
       );
       return 2;
     }
-    ctx.io.stderr(`osctl ${command.name}: ${errorText(err)}\n`);
+    ctx.io.stderr(`osctl ${command.name}: ${errorLine(err)}\n`);
     return 1;
   }
 }

@@ -1,7 +1,8 @@
 import { assertEquals } from "../lib/testing/mod.ts";
 import type { Command } from "./command.ts";
 import { UsageError } from "./command.ts";
-import { dispatch, findCommand } from "./dispatch.ts";
+import { dispatch, findCommand, helpText } from "./dispatch.ts";
+import { parseCommandArgs } from "./client/args.ts";
 import { extractGlobalFlags } from "./global_flags.ts";
 
 function cmd(name: string, run: Command["run"], aliases?: string[]): Command {
@@ -138,4 +139,91 @@ Deno.test("dispatch() lets a command own -o (gen config -o DIR)", async () => {
   });
   assertEquals(code, 0);
   assertEquals(seen, ["x", "1.2.3.4", "-o", "/tmp/out"]);
+});
+
+Deno.test("dispatch() suggests the nearest command and lists a group's commands", async (t) => {
+  let out = "";
+  let err = "";
+  const io = {
+    stdout: (s: string) => void (out += s),
+    stderr: (s: string) => void (err += s),
+  };
+  const signal = new AbortController().signal;
+  const ok = () => Promise.resolve(0);
+  const commands = [
+    cmd("version", ok),
+    cmd("processes", ok, ["ps"]),
+    cmd("config info", ok),
+    cmd("config context", ok),
+    cmd("config contexts", ok),
+  ];
+  await t.step("a typo of a command", async () => {
+    assertEquals(await dispatch(commands, ["versoin"], { io, signal }), 2);
+    assertEquals(
+      err,
+      'osctl: unknown command "versoin"; did you mean "version"?\n' +
+        'Run "osctl help" for the list of commands.\n',
+    );
+  });
+  await t.step("a typo of a subcommand", async () => {
+    err = "";
+    assertEquals(
+      await dispatch(commands, ["config", "contxt"], { io, signal }),
+      2,
+    );
+    assertEquals(
+      err.split("\n")[0],
+      'osctl: unknown command "config contxt"; did you mean "config context"?',
+    );
+  });
+  await t.step("nothing near: no suggestion", async () => {
+    err = "";
+    assertEquals(await dispatch(commands, ["zzzzzz"], { io, signal }), 2);
+    assertEquals(err.split("\n")[0], 'osctl: unknown command "zzzzzz"');
+  });
+  await t.step("a group word alone lists its commands", async () => {
+    out = "";
+    assertEquals(await dispatch(commands, ["config"], { io, signal }), 0);
+    assertEquals(out.includes("config info"), true, out);
+    assertEquals(out.includes("config contexts"), true, out);
+    assertEquals(out.includes("version"), false, out);
+  });
+  await t.step("an unknown flag names the nearest one", async () => {
+    err = "";
+    const c: Command = {
+      name: "logs",
+      summary: "",
+      usage: "usage: logs",
+      run: (args) => {
+        parseCommandArgs(args, {
+          follow: { type: "boolean", short: "f" },
+          tail: { type: "string" },
+        });
+        return Promise.resolve(0);
+      },
+    };
+    assertEquals(await dispatch([c], ["logs", "--folow"], { io, signal }), 2);
+    assertEquals(
+      err.split("\n")[0],
+      "osctl logs: unknown flag --folow; did you mean --follow?",
+    );
+    err = "";
+    assertEquals(await dispatch([c], ["logs", "--tail"], { io, signal }), 2);
+    assertEquals(err.split("\n")[0], "osctl logs: flag --tail needs a value");
+  });
+});
+
+Deno.test("helpText() groups commands as talosctl's help does", () => {
+  const ok = () => Promise.resolve(0);
+  const text = helpText([
+    cmd("version", ok),
+    cmd("gen config", ok),
+    cmd("cluster create", ok),
+    cmd("config info", ok),
+  ]);
+  const at = (s: string) => text.indexOf(s);
+  assertEquals(at("Manage running clusters:") < at("version"), true);
+  assertEquals(at("config info") < at("Generate and manage"), true);
+  assertEquals(at("Generate and manage") < at("gen config"), true);
+  assertEquals(at("Local cluster commands:") < at("cluster create"), true);
 });

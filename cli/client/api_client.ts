@@ -12,6 +12,11 @@ import {
   TlsChannel,
   type TlsMaterial,
 } from "../../lib/grpc/mod.ts";
+import {
+  EndpointError,
+  isRefusedHandshake,
+  isUntrustedServer,
+} from "./errors.ts";
 
 /** Where and as whom osctl calls. */
 export interface ApiClientOptions {
@@ -21,6 +26,8 @@ export interface ApiClientOptions {
   nodes: readonly string[];
   /** CA, client certificate and key (PEM). */
   tls: TlsMaterial;
+  /** The client config context these come from, named in TLS errors. */
+  context?: string;
 }
 
 /** Per-call options. */
@@ -40,6 +47,7 @@ export class ApiClient implements Disposable {
   #endpoints: string[];
   #nodes: string[];
   #tls: TlsMaterial;
+  #context: string | undefined;
   #channels = new Map<string, TlsChannel>();
 
   /** Makes a client; nothing is dialed before the first call. */
@@ -52,6 +60,7 @@ export class ApiClient implements Disposable {
     this.#endpoints = options.endpoints.map(withPort);
     this.#nodes = [...options.nodes];
     this.#tls = options.tls;
+    this.#context = options.context;
   }
 
   /** The target nodes (empty: the endpoint's node). */
@@ -79,8 +88,8 @@ export class ApiClient implements Disposable {
           signal: options.signal,
         });
       } catch (err) {
-        last = err;
-        if (!unreachable(err)) throw err;
+        last = this.#explain(err, endpoint);
+        if (!unreachable(err)) throw last;
       }
     }
     throw last;
@@ -111,7 +120,7 @@ export class ApiClient implements Disposable {
         return;
       } catch (err) {
         if (started || !unreachable(err) || i === this.#endpoints.length - 1) {
-          throw err;
+          throw this.#explain(err, this.#endpoints[i]);
         }
       }
     }
@@ -126,6 +135,26 @@ export class ApiClient implements Disposable {
   /** Closes every channel (`using client = new ApiClient(...)`). */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /** A TLS failure said in the operator's terms; other errors as they are. */
+  #explain(err: unknown, endpoint: string): unknown {
+    const context = this.#context === undefined
+      ? "the client config"
+      : `context "${this.#context}"`;
+    if (isUntrustedServer(err)) {
+      return new EndpointError(
+        `the certificate of endpoint ${endpoint} is not from the CA of ${context}`,
+        { cause: err },
+      );
+    }
+    if (unreachable(err) && isRefusedHandshake(err)) {
+      return new EndpointError(
+        `endpoint ${endpoint} ended the TLS handshake: it does not accept the client certificate of ${context} (another cluster's CA, or expired)`,
+        { cause: err },
+      );
+    }
+    return err;
   }
 
   #metadata(options: ApiCallOptions): Record<string, string | string[]> {

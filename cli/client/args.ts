@@ -5,6 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../command.ts";
+import { nearest } from "../suggest.ts";
 
 /** Parses `args` strictly; unknown flags and bad forms are UsageErrors. */
 export function parseCommandArgs<
@@ -29,8 +30,50 @@ export function parseCommandArgs<
     });
     return { values, positionals };
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw argsError(err, options);
   }
+}
+
+/** Global flags, so a typo of one is suggested too. */
+const GLOBAL_FLAGS = [
+  "--nodes",
+  "--endpoints",
+  "--context",
+  "--osconfig",
+  "--output",
+];
+
+/**
+ * Turns node:util parseArgs's error into a short UsageError; an unknown flag
+ * names the nearest known one ("unknown flag --shrt; did you mean --short?").
+ */
+export function argsError(
+  err: unknown,
+  options: NonNullable<ParseArgsConfig["options"]>,
+): UsageError {
+  const message = err instanceof Error ? err.message : String(err);
+  const unknown = /^Unknown option '([^']+)'/.exec(message);
+  if (unknown) {
+    const flag = unknown[1];
+    const known = [
+      ...Object.keys(options).map((k) => `--${k}`),
+      ...Object.values(options).flatMap((o) => o.short ? [`-${o.short}`] : []),
+      ...GLOBAL_FLAGS,
+    ];
+    const near = flag.startsWith("--")
+      ? nearest(flag.split("=")[0], known.filter((k) => k.startsWith("--")))
+      : undefined;
+    return new UsageError(
+      `unknown flag ${flag}${near ? `; did you mean ${near}?` : ""}`,
+      { cause: err },
+    );
+  }
+  const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/
+    .exec(message);
+  if (missing) {
+    return new UsageError(`flag ${missing[1]} needs a value`, { cause: err });
+  }
+  return new UsageError(message, { cause: err });
 }
 
 /** Parses a whole number flag (e.g. --tail); -1 allowed when `allowAll`. */

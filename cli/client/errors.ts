@@ -1,10 +1,80 @@
 /**
- * One clear line for a failed call.
+ * One clear line per failure: grpc-js's connection texts ("No connection
+ * established. Last error: ... Resolution note: ") read as what happened, the
+ * status text said once, TLS failures named for what they mean to an operator.
  * @module
  */
+import { ApiError } from "../../lib/bus/mod.ts";
 import { errorText } from "../../lib/log/mod.ts";
 
-/** The error as one line. */
+const SOCKET_ERRORS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  ETIMEDOUT: "connection timed out",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  EPIPE: "connection closed during the TLS handshake",
+};
+
+/** A failure at an endpoint said in full (its cause is grpc-js's text). */
+export class EndpointError extends Error {
+  /** Makes an endpoint error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "EndpointError";
+  }
+}
+
+/** Certificate-chain failures: the peer's certificate is not from our CA. */
+const UNTRUSTED =
+  /unable to verify the first certificate|self[- ]signed certificate|unable to get (local )?issuer certificate|certificate signature failure|CERT_UNTRUSTED/i;
+
+/** Whether a call failed because the server's certificate is not from our CA. */
+export function isUntrustedServer(err: unknown): boolean {
+  return UNTRUSTED.test(errorText(err));
+}
+
+/** Whether the server ended the TLS handshake (it refused our certificate). */
+export function isRefusedHandshake(err: unknown): boolean {
+  return /write EPIPE|ECONNRESET|certificate required|Client network socket disconnected before secure TLS/i
+    .test(errorText(err));
+}
+
+/** Rewrites one grpc-js message as one short line. */
+export function cleanMessage(text: string): string {
+  let s = text.replace(/\s*\n\s*/g, " ");
+  // "14 UNAVAILABLE: ..." repeats the status the message already explains.
+  s = s.replace(/^\d+ [A-Z_]+: /, "");
+  s = s.replace(/\s*Resolution note:\s*(?=$|:)/g, "");
+  s = s.replace(/ \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/g, "");
+  const m = /^No connection established\. Last error: (?:Error: )?(.*?)\.?$/
+    .exec(s);
+  if (m) {
+    const sock = /^(?:connect|write|read) (E[A-Z]+)(?: ([\d.:[\]a-f]+))?$/i
+      .exec(m[1]);
+    if (sock && SOCKET_ERRORS[sock[1]]) {
+      return sock[2]
+        ? `cannot connect to ${sock[2]}: ${SOCKET_ERRORS[sock[1]]}`
+        : `cannot connect: ${SOCKET_ERRORS[sock[1]]}`;
+    }
+    return `cannot connect: ${m[1]}`;
+  }
+  return s.trim();
+}
+
+/** The error as one line: causes joined once, grpc-js's noise taken out. */
 export function errorLine(err: unknown): string {
-  return errorText(err).replace(/\s*\n\s*/g, " ");
+  // An ApiError's message is the status details; its cause repeats them.
+  if (err instanceof ApiError || err instanceof EndpointError) {
+    return cleanMessage(err.message);
+  }
+  const parts: string[] = [];
+  let cur: unknown = err;
+  for (let depth = 0; cur !== undefined && depth < 8; depth++) {
+    const text = cleanMessage(cur instanceof Error ? cur.message : String(cur));
+    if (!parts.some((p) => p.includes(text))) parts.push(text);
+    if (cur instanceof ApiError || cur instanceof EndpointError) break;
+    cur = cur instanceof Error ? cur.cause : undefined;
+  }
+  return parts.join(": ");
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { CliIO } from "../command.ts";
+import { cleanMessage } from "./errors.ts";
 
 /** A node that answered with an error. */
 export interface NodeError {
@@ -41,7 +42,7 @@ export function reportNodeErrors(
   errors: readonly NodeError[],
 ): number {
   if (errors.length === 0) return 0;
-  const lines = errors.map((e) => ` * ${e.node}: ${e.error}`);
+  const lines = errors.map((e) => ` * ${e.node}: ${cleanMessage(e.error)}`);
   io.stderr(
     `WARNING: ${errors.length} error(s) occurred:\n${lines.join("\n")}\n`,
   );

@@ -10,6 +10,7 @@ import { NodeLines } from "./lines.ts";
 import { forEachNodeMessage } from "./merged_stream.ts";
 import { type NodeError, reportNodeErrors } from "./output.ts";
 import { withApiClient } from "./session.ts";
+import type { ApiClient } from "./api_client.ts";
 
 /**
  * Calls the streaming `method` on every target and prints every chunk as
@@ -19,6 +20,7 @@ export async function streamLines<Req>(
   ctx: CommandContext,
   method: ClientMethodLike<Req, Data>,
   request: Req,
+  explain?: (api: ApiClient, errors: NodeError[]) => Promise<NodeError[]>,
 ): Promise<number> {
   return await withApiClient(ctx, async (api) => {
     const lines = new NodeLines((t) => ctx.io.stdout(t), api.nodes.length > 1);
@@ -33,6 +35,9 @@ export async function streamLines<Req>(
     } finally {
       lines.flush();
     }
-    return reportNodeErrors(ctx.io, errors);
+    return reportNodeErrors(
+      ctx.io,
+      explain ? await explain(api, errors) : errors,
+    );
   });
 }

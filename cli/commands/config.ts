@@ -14,6 +14,7 @@ import { stringifyYaml } from "../../lib/config/mod.ts";
 import { parseCertificate } from "../../lib/pki/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../command.ts";
+import { argsError } from "../client/args.ts";
 import { selectContext } from "../client/context.ts";
 import { formatTable } from "../client/output.ts";
 
@@ -27,7 +28,7 @@ function positionalsOf(args: string[]): string[] {
     })
       .positionals;
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw argsError(err, {});
   }
 }
 

@@ -7,6 +7,7 @@ import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { parseCommandArgs, parseIntFlag } from "../client/args.ts";
 import { streamLines } from "../client/stream_lines.ts";
+import { withValidIds } from "../client/service_ids.ts";
 
 const USAGE = `Usage: osctl logs ID [-f] [--tail N]
 
@@ -30,7 +31,12 @@ async function run(args: string[], ctx: CommandContext): Promise<number> {
     follow: values.follow,
     tailLines: parseIntFlag(values.tail, "--tail", -1),
   });
-  return await streamLines(ctx, MachineServiceService.logs, request);
+  return await streamLines(
+    ctx,
+    MachineServiceService.logs,
+    request,
+    (api, errors) => withValidIds(ctx, api, errors),
+  );
 }
 
 /** The logs command. */

@@ -21,6 +21,7 @@ import {
 } from "../client/output.ts";
 import { nodeOf, splitReplies } from "../client/reply.ts";
 import { printStructured, withApiClient } from "../client/session.ts";
+import { validIdsText, withValidIds } from "../client/service_ids.ts";
 
 const USAGE = `Usage: osctl service [ID [start|stop|restart|status]]
        osctl services
@@ -125,7 +126,14 @@ async function status(
     const node = nodeOf(m, api.defaultNode);
     const s = m.services.find((x) => x.id === id);
     if (s) found.push({ node, service: s });
-    else errors.push({ node, error: `service "${id}" is not registered` });
+    else {
+      errors.push({
+        node,
+        error: `service "${id}" is not registered${
+          validIdsText(m.services.map((x) => x.id))
+        }`,
+      });
+    }
   }
   if (
     !printStructured(ctx, ServiceListResponse, {
@@ -172,7 +180,9 @@ async function act(
       printed = printStructured(ctx, ServiceRestartResponse, reply);
       break;
   }
-  const { good, errors } = splitReplies(reply.messages, api.defaultNode);
+  const split = splitReplies(reply.messages, api.defaultNode);
+  const { good } = split;
+  const errors = await withValidIds(ctx, api, split.errors);
   if (!printed) {
     ctx.io.stdout(
       formatTable(

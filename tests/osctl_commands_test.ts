@@ -1,21 +1,30 @@
 /**
- * osctl's node-information commands against a real 2-node process-mode
- * cluster: memory, processes (sorted, --watch redrawing in place) and disks,
- * each with a NODE column and honouring -o json|yaml.
+ * osctl against a real 2-node process-mode cluster: the node-information
+ * commands (memory, processes sorted and --watch redrawing in place, disks;
+ * a NODE column, -o json|yaml), one clear line per failure (an endpoint down,
+ * a foreign CA on either side, unknown ids and commands).
  */
 import { COMMANDS } from "../cli/commands/mod.ts";
 import { CLEAR_SCREEN } from "../cli/commands/processes.ts";
 import { dispatch } from "../cli/dispatch.ts";
 import { parseYaml } from "../lib/config/mod.ts";
-import { assert, assertEquals, assertIncludes } from "../lib/testing/mod.ts";
+import { join } from "node:path";
+import { loadClientConfig, saveClientConfig } from "../lib/clientconfig/mod.ts";
+import {
+  assert,
+  assertEquals,
+  assertIncludes,
+  tempDir,
+} from "../lib/testing/mod.ts";
 import { startTestCluster } from "./cluster_harness.ts";
+import { runOsctl } from "./osctl_runner.ts";
 
 /** The rows of a table as arrays of cells (columns 3+ spaces apart). */
 function tableRows(text: string): string[][] {
   return text.trimEnd().split("\n").map((l) => l.split(/ {3,}/));
 }
 
-Deno.test("osctl memory, processes and disks on a cluster", async (t) => {
+Deno.test("osctl commands on a 2-node cluster", async (t) => {
   await using cluster = await startTestCluster({
     cidr: "127.16.1.0/24",
     nodes: 2,
@@ -166,5 +175,105 @@ Deno.test("osctl memory, processes and disks on a cluster", async (t) => {
     assertEquals(r.code, 1);
     assertIncludes(r.stdout, `\n${nodes[0]} `);
     assertIncludes(r.stderr, "127.16.1.99:");
+  });
+
+  await t.step("an endpoint that is down: one line saying so", async () => {
+    const r = await cluster.osctl(["-e", "127.16.1.99", "version"]);
+    assertEquals(r.code, 1);
+    assertEquals(
+      r.stderr,
+      "osctl version: cannot connect to 127.16.1.99:50000: connection refused\n",
+    );
+    const n = await cluster.osctl(["-n", "127.16.1.99", "memory"]);
+    assertEquals(n.code, 1);
+    assertIncludes(
+      n.stderr,
+      "127.16.1.99: cannot connect to 127.16.1.99:50000",
+    );
+    assert(!n.stderr.includes("Resolution note"), n.stderr);
+  });
+
+  await t.step("another cluster's CA: said for what it is", async () => {
+    await using dir = await tempDir();
+    const gen = await runOsctl([
+      "gen",
+      "config",
+      "other",
+      "https://127.16.1.2:6443",
+      "-o",
+      dir.path,
+    ]);
+    assertEquals(gen.code, 0, gen.stderr);
+    const foreign = join(dir.path, "osconfig");
+    const r = await runOsctl([
+      "--osconfig",
+      foreign,
+      "-e",
+      nodes[0],
+      "version",
+    ]);
+    assertEquals(r.code, 1);
+    assertEquals(
+      r.stderr,
+      `osctl version: the certificate of endpoint ${
+        nodes[0]
+      }:50000 is not from the CA of context "other"\n`,
+    );
+    // The right CA but a client certificate from another: apid refuses it.
+    const ours = await loadClientConfig(cluster.osconfig);
+    const theirs = await loadClientConfig(foreign);
+    const mixed = ours.contexts[ours.context!];
+    const other = theirs.contexts[theirs.context!];
+    mixed.crt = other.crt;
+    mixed.key = other.key;
+    const path = join(dir.path, "mixed");
+    await saveClientConfig(path, ours);
+    const m = await runOsctl(["--osconfig", path, "version"]);
+    assertEquals(m.code, 1);
+    assertEquals(m.stderr.split("\n").length, 2, m.stderr);
+    assertIncludes(
+      m.stderr,
+      `does not accept the client certificate of context "${ours.context}"`,
+    );
+  });
+
+  await t.step("an unknown service or log lists the valid ids", async () => {
+    const ids = "valid ids: apid, machined, nats, networkd, trustd, udevd";
+    const r = await cluster.osctl([
+      "-n",
+      nodes[1],
+      "service",
+      "apidd",
+      "restart",
+    ]);
+    assertEquals(r.code, 1);
+    assertIncludes(
+      r.stderr,
+      `${nodes[1]}: service "apidd" not defined; ${ids}`,
+    );
+    const s = await cluster.osctl(["-n", nodes[1], "service", "apidd"]);
+    assertEquals(s.code, 1);
+    assertIncludes(s.stderr, `; ${ids}`);
+    const l = await cluster.osctl(["-n", nodes[1], "logs", "apidd"]);
+    assertEquals(l.code, 1);
+    assertIncludes(
+      l.stderr,
+      `${nodes[1]}: log "apidd" was not registered; ${ids}`,
+    );
+  });
+
+  await t.step("a mistyped command or flag: the nearest one", async () => {
+    const c = await cluster.osctl(["memroy"]);
+    assertEquals(c.code, 2);
+    assertIncludes(
+      c.stderr,
+      'unknown command "memroy"; did you mean "memory"?',
+    );
+    const f = await cluster.osctl(["ps", "--wacth"]);
+    assertEquals(f.code, 2);
+    assertIncludes(f.stderr, "unknown flag --wacth; did you mean --watch?");
+    const g = await cluster.osctl(["config"]);
+    assertEquals(g.code, 0);
+    assertIncludes(g.stdout, "config info");
   });
 });

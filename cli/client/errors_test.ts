@@ -1,0 +1,48 @@
+import { ApiError } from "../../lib/bus/mod.ts";
+import { assertEquals } from "../../lib/testing/mod.ts";
+import { cleanMessage, EndpointError, errorLine } from "./errors.ts";
+
+Deno.test("cleanMessage() says grpc-js's connection failures in one line", () => {
+  assertEquals(
+    cleanMessage(
+      "No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.9:50000. Resolution note: ",
+    ),
+    "cannot connect to 127.0.0.9:50000: connection refused",
+  );
+  assertEquals(
+    cleanMessage(
+      "No connection established. Last error: write EPIPE (2026-12-04T04:10:32.059Z). Resolution note: ",
+    ),
+    "cannot connect: connection closed during the TLS handshake",
+  );
+  assertEquals(
+    cleanMessage('14 UNAVAILABLE: no answer from "x" within 5000 ms'),
+    'no answer from "x" within 5000 ms',
+  );
+  assertEquals(
+    cleanMessage('service "foo" not defined'),
+    'service "foo" not defined',
+  );
+});
+
+Deno.test("errorLine() says an ApiError once, not with its grpc-js cause", () => {
+  const grpcText =
+    "14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.9:50000. Resolution note: ";
+  const err = new ApiError(
+    "Unavailable",
+    grpcText.slice("14 UNAVAILABLE: ".length),
+    { cause: new Error(grpcText) },
+  );
+  assertEquals(
+    errorLine(err),
+    "cannot connect to 127.0.0.9:50000: connection refused",
+  );
+  assertEquals(
+    errorLine(new Error("Cannot read config", { cause: err })),
+    "Cannot read config: cannot connect to 127.0.0.9:50000: connection refused",
+  );
+  assertEquals(
+    errorLine(new EndpointError("the certificate is not ours", { cause: err })),
+    "the certificate is not ours",
+  );
+});
