@@ -2,7 +2,7 @@ import type { NetworkConfig } from "../../lib/config/mod.ts";
 import type { DaemonName } from "../../lib/constants/mod.ts";
 import { type DaemonLaunchContext, daemonProcess } from "./daemon_command.ts";
 import type { SupervisedDaemon } from "./daemon_permissions.ts";
-import type { BackoffOptions } from "./runner/backoff.ts";
+import { type BackoffOptions, criticalBackoff } from "./runner/backoff.ts";
 import type { HealthCheck, HealthSettings } from "./runner/health.ts";
 import type { ServiceSpec } from "./runner/service.ts";
 
@@ -50,7 +50,10 @@ export interface NodeServicesOptions {
     daemon: "apid" | "trustd",
     signal: AbortSignal,
   ) => Promise<void>;
-  /** Restart backoff of every service (defaults: 1 s doubling to 30 s). */
+  /**
+   * Restart backoff of every service (defaults: 1 s doubling to 30 s); the
+   * bus and apid wait at most CRITICAL_MAX_MS (5 s) whatever it says.
+   */
   backoff?: BackoffOptions;
   /** Health timing of every service. */
   healthSettings?: Partial<HealthSettings>;
@@ -134,7 +137,7 @@ export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
       health: natsHealth,
       healthSettings: { ...o.healthSettings, timeoutMs: 1000 },
       graceMs: GRACE_MS.nats,
-      backoff: o.backoff,
+      backoff: criticalBackoff(o.backoff),
     },
     daemon("udevd", parallel ? [] : ["nats"]),
     daemon("networkd", parallel ? [] : ["nats", "udevd"]),
@@ -150,7 +153,7 @@ export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
         : launch.controlPlane
         ? ["nats", "networkd", "trustd"]
         : ["nats", "networkd"],
-      certs("apid"),
+      { ...certs("apid"), backoff: criticalBackoff(o.backoff) },
     ),
   ];
 }

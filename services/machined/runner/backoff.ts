@@ -84,3 +84,26 @@ function withoutUndefined(o: BackoffOptions): Partial<BackoffSettings> {
   }
   return out;
 }
+
+/**
+ * The longest wait before restarting a service the node cannot be reached
+ * without (the bus, apid): Talos restarts every service after a fixed 5 s.
+ */
+export const CRITICAL_MAX_MS = 5000;
+
+/**
+ * The backoff of a critical service: `options` with its delays capped at
+ * {@linkcode CRITICAL_MAX_MS}, so a crash loop is still backed off (1, 2,
+ * 4, 5, 5 s ...) but the node's API is never down long between attempts.
+ */
+export function criticalBackoff(options: BackoffOptions = {}): BackoffOptions {
+  const maxMs = Math.min(
+    options.maxMs ?? DEFAULT_BACKOFF.maxMs,
+    CRITICAL_MAX_MS,
+  );
+  const initialMs = Math.min(
+    options.initialMs ?? DEFAULT_BACKOFF.initialMs,
+    maxMs,
+  );
+  return { ...options, initialMs, maxMs };
+}

@@ -4,7 +4,12 @@ import {
   assertIncludes,
   assertThrows,
 } from "../../../lib/testing/mod.ts";
-import { Backoff, DEFAULT_BACKOFF } from "./backoff.ts";
+import {
+  Backoff,
+  CRITICAL_MAX_MS,
+  criticalBackoff,
+  DEFAULT_BACKOFF,
+} from "./backoff.ts";
 
 Deno.test("Backoff doubles from 1 s to a 30 s cap with bounded jitter", async (t) => {
   await t.step("defaults are 1 s, x2, 30 s cap, 60 s reset", () => {
@@ -46,4 +51,16 @@ Deno.test("Backoff doubles from 1 s to a 30 s cap with bounded jitter", async (t
     assertIncludes(String(err), '"maxMs":5');
     assertThrows(() => new Backoff({ jitter: 2 }));
   });
+});
+
+Deno.test("criticalBackoff() caps the delays at 5 s and keeps growing to it", () => {
+  const b = new Backoff({ ...criticalBackoff(), random: () => 0 });
+  const got = Array.from({ length: 8 }, () => b.next());
+  assertEquals(got, [1000, 2000, 4000, 5000, 5000, 5000, 5000, 5000]);
+  assertEquals(CRITICAL_MAX_MS, 5000);
+  assertEquals(
+    criticalBackoff({ initialMs: 9000, maxMs: 60000 }).initialMs,
+    5000,
+  );
+  assertEquals(criticalBackoff({ initialMs: 10, maxMs: 100 }).maxMs, 100);
 });
