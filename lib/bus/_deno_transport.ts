@@ -8,6 +8,12 @@
  * The bus is plain TCP on the node's own address (no TLS: nothing leaves
  * the node), which `Deno.connect` covers; a server that asks for TLS is
  * refused.
+ *
+ * This is the one file that imports nats-core's private `internal` entry
+ * point (the Transport interface and the connection class it plugs into),
+ * which may change in any release: `_deno_transport_test.ts` fails when the
+ * resolved nats-core is not {@linkcode NATS_CORE_VERSION}. Everything else
+ * uses the public `@nats-io/nats-core`.
  * @module
  */
 import {
@@ -26,6 +32,9 @@ import {
   type Transport,
 } from "@nats-io/nats-core/internal";
 
+/** The nats-core release this file was written against and checked with. */
+export const NATS_CORE_VERSION = "3.4.0";
+
 /** Bytes read from the socket at a time. */
 const READ_CHUNK = 64 * 1024;
 /** The INFO line is small; a server sending more before it is not NATS. */
@@ -36,7 +45,7 @@ export class DenoTcpTransport implements Transport {
   /** Client language reported in CONNECT. */
   readonly lang = "nats.js";
   /** Client version reported in CONNECT. */
-  readonly version = "3.4.0-bronze-deno-tcp";
+  readonly version = `${NATS_CORE_VERSION}-bronze-deno-tcp`;
   /** Why the connection closed, if it closed with an error. */
   closeError?: Error;
   #conn?: Deno.TcpConn;

@@ -6,8 +6,11 @@ import {
   type NatsConnection,
   nuid,
   type Subscription,
-} from "@nats-io/nats-core/internal";
+} from "@nats-io/nats-core";
 import { connectTcp } from "./_deno_transport.ts";
+import { readStream } from "./_stream_client.ts";
+import { serveStream } from "./_stream_server.ts";
+import type { StreamTransport } from "./_stream_wire.ts";
 import {
   type DaemonName,
   HEADER_ERROR_CODE,
@@ -87,15 +90,7 @@ export interface StreamOptions {
   idleTimeoutMs?: number;
 }
 
-const KIND = "bronze-kind";
-const CTL = "bronze-ctl";
-const CREDIT = "bronze-credit";
 const EMPTY = new Uint8Array(0);
-/** How often both ends of a stream prove they are alive. */
-const HEARTBEAT_MS = 2000;
-/** A stream end that has heard nothing this long gives up. */
-const STREAM_IDLE_MS = 15000;
-const MAX_WINDOW = 1024;
 
 /**
  * The one NATS client of every daemon: request/reply with deadlines, and
@@ -106,6 +101,32 @@ export class Bus {
   #name: DaemonName;
   #subs: Subscription[] = [];
   #closing = new AbortController();
+  #streams: StreamTransport = {
+    publish: (subject, data, { headers, reply }) =>
+      this.#nc.publish(subject, data, {
+        reply,
+        headers: toNatsHeaders(headers),
+      }),
+    subscribe: (subject, onMessage) => {
+      const sub = this.#nc.subscribe(subject, {
+        callback: (err, m) => {
+          if (err) return;
+          onMessage({
+            data: m.data,
+            headers: fromNatsHeaders(m.headers),
+            status: m.headers?.code ?? 0,
+          });
+        },
+      });
+      return () => {
+        try {
+          sub.unsubscribe();
+        } catch {
+          // already closed
+        }
+      };
+    },
+  };
 
   private constructor(nc: NatsConnection, name: DaemonName) {
     this.#nc = nc;
@@ -240,197 +261,30 @@ export class Bus {
   }
 
   async #handleStream(msg: Msg, handler: StreamHandler): Promise<void> {
-    const reply = msg.reply;
-    if (!reply) return;
-    const reqHeaders = fromNatsHeaders(msg.headers);
-    let credit = clampWindow(Number(reqHeaders[CREDIT] ?? 32));
-    const ac = new AbortController();
-    const onClose = () => ac.abort(new Error("bus closing"));
-    this.#closing.signal.addEventListener("abort", onClose, { once: true });
-    let lastHeard = Date.now();
-    let lastSent = Date.now();
-    let wake: (() => void) | undefined;
-    const ctl = `${this.#name}.ctl.${nuid.next()}`;
-    const ctlSub = this.#nc.subscribe(ctl, {
-      callback: (err, m) => {
-        if (err) return;
-        lastHeard = Date.now();
-        const h = fromNatsHeaders(m.headers);
-        if (h[KIND] === "cancel") ac.abort(new Error("canceled by reader"));
-        else if (h[KIND] === "credit") {
-          credit += Math.max(0, Number(h[CREDIT]) || 0);
-        }
-        wake?.();
-      },
+    if (!msg.reply) return;
+    await serveStream(this.#streams, {
+      subject: msg.subject,
+      data: msg.data,
+      headers: fromNatsHeaders(msg.headers),
+      reply: msg.reply,
+    }, {
+      handler,
+      control: `${this.#name}.ctl.${nuid.next()}`,
+      signal: this.#closing.signal,
     });
-    const publish = (data: Uint8Array, h: BusHeaders) => {
-      this.#nc.publish(reply, data, { headers: toNatsHeaders(h) });
-      lastSent = Date.now();
-    };
-    const timer = setInterval(() => {
-      if (Date.now() - lastHeard > STREAM_IDLE_MS) {
-        ac.abort(new Error("stream reader went silent"));
-        wake?.();
-      } else if (Date.now() - lastSent >= HEARTBEAT_MS) {
-        try {
-          publish(EMPTY, { [KIND]: "hb" });
-        } catch {
-          // closing
-        }
-      }
-    }, HEARTBEAT_MS / 2);
-    ac.signal.addEventListener("abort", () => wake?.(), { once: true });
-    const send = async (data: Uint8Array): Promise<void> => {
-      while (credit <= 0 && !ac.signal.aborted) {
-        await new Promise<void>((r) => (wake = r));
-        wake = undefined;
-      }
-      if (ac.signal.aborted) {
-        throw new ApiError("Canceled", "stream closed by reader");
-      }
-      credit--;
-      publish(data, { [KIND]: "data" });
-    };
-    try {
-      publish(EMPTY, { [KIND]: "open", [CTL]: ctl });
-      await handler(msg.data, {
-        subject: msg.subject,
-        headers: reqHeaders,
-        signal: ac.signal,
-        send,
-      });
-      if (!ac.signal.aborted) publish(EMPTY, { [KIND]: "end" });
-    } catch (err) {
-      if (!ac.signal.aborted) {
-        try {
-          publish(EMPTY, {
-            [KIND]: "end",
-            ...headersRecord(errorHeaders(err)),
-          });
-        } catch {
-          // closing
-        }
-      }
-    } finally {
-      clearInterval(timer);
-      this.#closing.signal.removeEventListener("abort", onClose);
-      ac.abort();
-      try {
-        ctlSub.unsubscribe();
-      } catch {
-        // already closed
-      }
-    }
   }
 
   /**
    * Opens a server stream. The server may run at most `window` messages ahead
    * of this reader; breaking out of the loop or aborting cancels the stream.
    */
-  async *openStream(
+  openStream(
     subject: string,
     data: Uint8Array,
     options: StreamOptions = {},
   ): AsyncGenerator<Uint8Array, void, undefined> {
-    const window = clampWindow(options.window ?? 32);
-    const idleMs = options.idleTimeoutMs ?? STREAM_IDLE_MS;
     const inbox = createInbox(inboxPrefix(this.#name));
-    const queue: Msg[] = [];
-    let wake: (() => void) | undefined;
-    let overflow = false;
-    const sub = this.#nc.subscribe(inbox, {
-      callback: (err, m) => {
-        if (err) return;
-        // hb and control messages are few; data is bounded by the window.
-        if (queue.length > window + 16) overflow = true;
-        else queue.push(m);
-        wake?.();
-      },
-    });
-    let ctl: string | undefined;
-    let ended = false;
-    const signal = options.signal;
-    const onAbort = () => wake?.();
-    signal?.addEventListener("abort", onAbort);
-    const keepalive = setInterval(() => {
-      if (ctl) this.#publishQuiet(ctl, { [KIND]: "credit", [CREDIT]: "0" });
-    }, HEARTBEAT_MS);
-    try {
-      this.#nc.publish(subject, data, {
-        reply: inbox,
-        headers: toNatsHeaders({
-          ...options.headers,
-          [CREDIT]: String(window),
-        }),
-      });
-      let consumed = 0;
-      while (true) {
-        if (signal?.aborted) throw new ApiError("Canceled", "stream canceled");
-        if (overflow) {
-          throw new ApiError(
-            "Internal",
-            `stream from ${subject} overran its window`,
-          );
-        }
-        const m = queue.shift();
-        if (!m) {
-          const timedOut = await waitFor((r) => (wake = r), idleMs);
-          wake = undefined;
-          if (timedOut && queue.length === 0 && !signal?.aborted) {
-            throw new ApiError(
-              ctl ? "Unavailable" : "DeadlineExceeded",
-              ctl
-                ? `stream from ${subject} went silent for ${idleMs} ms`
-                : `no reply from ${subject} within ${idleMs} ms`,
-            );
-          }
-          continue;
-        }
-        const status = m.headers?.code ?? 0;
-        if (status === 503) {
-          throw new ApiError("Unavailable", `no responders for "${subject}"`);
-        }
-        const h = fromNatsHeaders(m.headers);
-        switch (h[KIND]) {
-          case "open":
-            ctl = h[CTL];
-            break;
-          case "data":
-            yield m.data;
-            if (++consumed >= Math.max(1, window >> 1) && ctl) {
-              this.#publishQuiet(ctl, {
-                [KIND]: "credit",
-                [CREDIT]: String(consumed),
-              });
-              consumed = 0;
-            }
-            break;
-          case "end":
-            ended = true;
-            throwIfError(m.headers);
-            return;
-          default:
-            break; // heartbeat
-        }
-      }
-    } finally {
-      clearInterval(keepalive);
-      signal?.removeEventListener("abort", onAbort);
-      if (!ended && ctl) this.#publishQuiet(ctl, { [KIND]: "cancel" });
-      try {
-        sub.unsubscribe();
-      } catch {
-        // closed
-      }
-    }
-  }
-
-  #publishQuiet(subject: string, h: BusHeaders): void {
-    try {
-      this.#nc.publish(subject, EMPTY, { headers: toNatsHeaders(h) });
-    } catch {
-      // connection closing
-    }
+    return readStream(this.#streams, { subject, data, inbox }, options);
   }
 
   /**
@@ -490,25 +344,6 @@ export class Bus {
   }
 }
 
-function clampWindow(n: number): number {
-  if (!Number.isFinite(n) || n < 1) return 1;
-  return Math.min(MAX_WINDOW, Math.floor(n));
-}
-
-/** Waits until `arm`'s callback fires or `ms` pass; resolves true on timeout. */
-function waitFor(
-  arm: (wake: () => void) => void,
-  ms: number,
-): Promise<boolean> {
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(true), ms);
-    arm(() => {
-      clearTimeout(t);
-      resolve(false);
-    });
-  });
-}
-
 function toNatsHeaders(h?: BusHeaders): MsgHdrs | undefined {
   if (!h || Object.keys(h).length === 0) return undefined;
   const out = natsHeaders();
@@ -521,10 +356,6 @@ function fromNatsHeaders(h?: MsgHdrs): BusHeaders {
   if (!h) return out;
   for (const k of h.keys()) out[k.toLowerCase()] = h.get(k);
   return out;
-}
-
-function headersRecord(h: MsgHdrs): BusHeaders {
-  return fromNatsHeaders(h);
 }
 
 function errorHeaders(err: unknown): MsgHdrs {
