@@ -53,11 +53,16 @@ Deno.test("trustd signs node server CSRs for token holders only", async (t) => {
   const channel = new TlsChannel(trustd.address, { ca: ca.crtPem });
   let requests = 0;
   let issued = 0;
+  // A token holder's requests count against the node its CSR names.
+  const perNode = new Map<string, number>();
   const ask = async (
     csr: CsrOptions & { requestCa?: boolean },
     options: { token?: string; ttlSeconds?: number } = {},
   ) => {
     requests++;
+    if (options.token === TOKEN) {
+      perNode.set(csr.commonName, (perNode.get(csr.commonName) ?? 0) + 1);
+    }
     const pem = await createCsr(await generateKeyPair(), csr);
     const reply = await channel.unary(SecurityServiceService.certificate, {
       csr: Buffer.from(pem),
@@ -172,7 +177,7 @@ Deno.test("trustd signs node server CSRs for token holders only", async (t) => {
     });
 
     await t.step(
-      "requests over the per-peer limit are ResourceExhausted",
+      "requests over the per-node limit are ResourceExhausted",
       async () => {
         let limited: ApiError | undefined;
         for (let i = 0; i < BURST + 2 && !limited; i++) {
@@ -185,10 +190,9 @@ Deno.test("trustd signs node server CSRs for token holders only", async (t) => {
         assert(limited, "no request was rate limited");
         assertEquals(limited.status, "ResourceExhausted");
         // The bucket holds BURST, plus at most one refilled during the test.
-        assert(
-          requests <= BURST + 2,
-          `limited only after ${requests} requests`,
-        );
+        const w1 = perNode.get("w1") ?? 0;
+        assert(w1 <= BURST + 2, `limited only after ${w1} requests of w1`);
+        assert(requests > w1, "other requests were counted apart");
       },
     );
 
@@ -209,6 +213,79 @@ Deno.test("trustd signs node server CSRs for token holders only", async (t) => {
       );
     });
   } finally {
+    channel.close();
+  }
+});
+
+Deno.test("trustd renews nodes' certificates while a bad-token flood runs from the same address", async () => {
+  await using nats = await startNats();
+  await using dir = await tempDir();
+  const ca = await CertificateAuthority.create();
+  const certsDir = `${dir.path}/certs/trustd`;
+  await writeTrustdCerts(ca, certsDir);
+  const burst = 4;
+  await using trustd = await startTrustd({
+    bus: nats.creds("trustd"),
+    ca,
+    token: TOKEN,
+    certsDir,
+    port: freePort(),
+    extraArgs: ["--rate-burst", String(burst), "--rate-per-minute", "1"],
+  });
+  const channel = new TlsChannel(trustd.address, { ca: ca.crtPem });
+  const ask = async (name: string, token: string): Promise<string> => {
+    const pem = await createCsr(await generateKeyPair(), {
+      commonName: name,
+      dnsNames: ["bronze-node", name],
+      ipAddresses: ["127.0.0.1"],
+    });
+    const reply = await channel.unary(SecurityServiceService.certificate, {
+      csr: Buffer.from(pem),
+      ttlSeconds: 600,
+    }, { timeoutMs: 10000, metadata: { token } });
+    return new TextDecoder().decode(reply.crt);
+  };
+  // Every process-mode node and client is 127.0.0.1, as this flood is.
+  const flood = new AbortController();
+  const statuses = new Map<string, number>();
+  const flooder = async () => {
+    for (let i = 0; i < 400 && !flood.signal.aborted; i++) {
+      try {
+        await ask("intruder", "abc123.0123456789abcdeX");
+        statuses.set("OK", (statuses.get("OK") ?? 0) + 1);
+      } catch (err) {
+        const s = err instanceof ApiError ? err.status : String(err);
+        statuses.set(s, (statuses.get(s) ?? 0) + 1);
+      }
+    }
+  };
+  try {
+    const flooders = Array.from({ length: 4 }, flooder);
+    const deadline = Date.now() + 20_000;
+    while (!statuses.get("ResourceExhausted") && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert(statuses.get("ResourceExhausted"), "the flood was never limited");
+    // Three nodes renew, each within its own allowance, during the flood.
+    const renewals = await Promise.all(
+      ["w1", "w2", "w3"].map(async (name) => {
+        const got: string[] = [];
+        for (let i = 0; i < burst - 1; i++) got.push(await ask(name, TOKEN));
+        return got;
+      }),
+    );
+    const stillFlooding = !flood.signal.aborted;
+    flood.abort();
+    await Promise.all(flooders);
+    assert(stillFlooding);
+    for (const crts of renewals) {
+      assertEquals(crts.length, burst - 1);
+      for (const crt of crts) assert(await verifyCertificate(crt, ca.crtPem));
+    }
+    assertEquals(statuses.get("OK"), undefined);
+    assert((statuses.get("Unauthenticated") ?? 0) <= burst + 1);
+  } finally {
+    flood.abort();
     channel.close();
   }
 });

@@ -1,8 +1,8 @@
 /** Options for {@linkcode PeerRateLimiter}. */
 export interface RateLimitOptions {
-  /** Requests a peer may make at once (bucket size). */
+  /** Requests a key may make at once (bucket size). */
   burst: number;
-  /** Sustained requests per minute per peer (refill rate). */
+  /** Sustained requests per minute per key (refill rate). */
   perMinute: number;
   /** Most peers tracked; the least recently seen are forgotten first. */
   maxPeers?: number;
@@ -10,7 +10,7 @@ export interface RateLimitOptions {
   now?: () => number;
 }
 
-/** A token bucket per peer (by IP address). */
+/** A token bucket per key (a node name or a peer address; trustd says which). */
 export class PeerRateLimiter {
   #o: Required<RateLimitOptions>;
   #buckets = new Map<string, { tokens: number; at: number }>();

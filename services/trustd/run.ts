@@ -21,9 +21,9 @@ export interface TrustdSettings {
   certsDir: string;
   /** Longest certificate lifetime issued (ms). */
   maxTtlMs: number;
-  /** Requests a peer may make at once. */
+  /** Requests a node (token holders) or an address (others) may make at once. */
   rateBurst: number;
-  /** Sustained requests per minute per peer. */
+  /** Sustained requests per minute per node or address. */
   ratePerMinute: number;
 }
 

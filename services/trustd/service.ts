@@ -13,7 +13,12 @@ export interface TrustdServiceOptions {
   ca: () => Promise<CertificateAuthority>;
   /** Checks the machine token. */
   tokens: TokenVerifier;
-  /** Per-peer request limit (applied before the token check). */
+  /**
+   * Request limit, by identity: a token holder's requests count against the
+   * node its CSR names (`node NAME`), anything else against its peer address
+   * (`ip ADDRESS`), so a flood of bad tokens from an address many nodes
+   * share (127.0.0.1 in process mode) never spends the nodes' renewals.
+   */
   limiter: PeerRateLimiter;
   /** Lifetimes. */
   policy: SigningPolicy;
@@ -24,19 +29,26 @@ export interface TrustdServiceOptions {
 /** security.SecurityService: Certificate signs node server CSRs for token holders. */
 export function trustdService(options: TrustdServiceOptions): GrpcService {
   const { ca, tokens, limiter, policy, log } = options;
+  const limited = (peer: string, identity: string): ApiError => {
+    log.warn("certificate request refused", {
+      peer,
+      identity,
+      reason: "rate limit",
+    });
+    return new ApiError(
+      "ResourceExhausted",
+      "rate limit exceeded, retry later",
+    );
+  };
   return typedService(SecurityServiceService, {
     certificate: async (request, ctx) => {
       const peer = peerIp(ctx.peerAddress);
-      if (!limiter.take(peer)) {
-        log.warn("certificate request refused", { peer, reason: "rate limit" });
-        throw new ApiError(
-          "ResourceExhausted",
-          "rate limit exceeded, retry later",
-        );
-      }
+      // The token check is a constant-time hash compare: cheap enough to
+      // come first and decide whose allowance the request spends.
       try {
         tokens.verify(ctx.metadata["token"]);
       } catch (err) {
+        if (!limiter.take(`ip ${peer}`)) throw limited(peer, "");
         log.warn("certificate request refused", {
           peer,
           reason: (err as Error).message,
@@ -46,16 +58,20 @@ export function trustdService(options: TrustdServiceOptions): GrpcService {
       let issued;
       try {
         // The X.509 code loads with the first request (see ca_check.ts).
-        const { signServerCsr } = await import("./signer.ts");
-        issued = await signServerCsr(
-          await ca(),
-          new TextDecoder().decode(request.csr),
-          {
-            requestedTtlMs: Number(request.ttlSeconds) * 1000,
-            policy,
-          },
+        const { csrIdentity, readCsr, signServerCsr } = await import(
+          "./signer.ts"
         );
+        const csr = await readCsr(new TextDecoder().decode(request.csr));
+        const identity = csrIdentity(csr);
+        if (!limiter.take(`node ${identity}`)) throw limited(peer, identity);
+        issued = await signServerCsr(await ca(), csr, {
+          requestedTtlMs: Number(request.ttlSeconds) * 1000,
+          policy,
+        });
       } catch (err) {
+        if (err instanceof ApiError && err.status === "ResourceExhausted") {
+          throw err;
+        }
         log.warn("certificate request refused", {
           peer,
           reason: (err as Error).message,

@@ -1,6 +1,7 @@
 import { ApiError } from "../../lib/bus/mod.ts";
 import {
   type CertificateAuthority,
+  type CsrInfo,
   parseCertificate,
   parseCsr,
 } from "../../lib/pki/mod.ts";
@@ -33,6 +34,24 @@ export interface Issued {
   strippedOrganizations: string[];
 }
 
+/** Parses a CSR; InvalidArgument saying why when it cannot be read. */
+export async function readCsr(csrPem: string): Promise<CsrInfo> {
+  try {
+    return await parseCsr(csrPem);
+  } catch (err) {
+    throw new ApiError(
+      "InvalidArgument",
+      `invalid CSR: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+/** The node a CSR is for: its subject CN, else its first SAN. */
+export function csrIdentity(csr: CsrInfo): string {
+  return csr.subject.commonName || csr.dnsNames[0] || csr.ipAddresses[0] ||
+    "";
+}
+
 /**
  * Signs a node server CSR under trustd's policy (as Talos's trustd): only
  * keyUsage digitalSignature and extendedKeyUsage serverAuth, no
@@ -41,18 +60,9 @@ export interface Issued {
  */
 export async function signServerCsr(
   ca: CertificateAuthority,
-  csrPem: string,
+  csr: CsrInfo,
   options: { requestedTtlMs: number; policy: SigningPolicy },
 ): Promise<Issued> {
-  let csr;
-  try {
-    csr = await parseCsr(csrPem);
-  } catch (err) {
-    throw new ApiError(
-      "InvalidArgument",
-      `invalid CSR: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  }
   if (csr.requestsCa) {
     throw new ApiError(
       "InvalidArgument",
