@@ -10,7 +10,7 @@ import {
   LogsRequest,
   VersionResponse,
 } from "../lib/api/gen/machine/machine.ts";
-import { ApiError } from "../lib/bus/mod.ts";
+import { ApiError } from "../lib/api_error/mod.ts";
 import {
   assert,
   assertEquals,

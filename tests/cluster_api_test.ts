@@ -8,7 +8,7 @@ import {
   MachineServiceService,
   type ServiceInfo,
 } from "../lib/api/gen/machine/machine.ts";
-import { ApiError } from "../lib/bus/mod.ts";
+import { ApiError } from "../lib/api_error/mod.ts";
 import {
   assert,
   assertEquals,

@@ -20,7 +20,7 @@ import { cachedBuild, repoRootOf } from "../image/cached_build.ts";
 import { composeCmdline } from "../image/layout.ts";
 import { startVm, type Vm } from "../image/qemu.ts";
 import { MachineServiceService } from "../lib/api/gen/machine/machine.ts";
-import { ApiError } from "../lib/bus/mod.ts";
+import { ApiError } from "../lib/api_error/mod.ts";
 import {
   contextTls,
   mintClientConfig,

@@ -27,12 +27,12 @@ import {
   VersionResponse,
 } from "../lib/api/gen/machine/machine.ts";
 import {
-  ApiError,
   type Bus,
   callTyped,
   type MessageCodec,
   streamTyped,
 } from "../lib/bus/mod.ts";
+import { ApiError } from "../lib/api_error/mod.ts";
 import {
   HEADER_CALLER,
   HEADER_ROLES,

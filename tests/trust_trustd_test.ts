@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { ApiError } from "../lib/bus/mod.ts";
+import { ApiError } from "../lib/api_error/mod.ts";
 import { SecurityServiceService } from "../lib/api/gen/security/security.ts";
 import { TlsChannel } from "../lib/grpc/mod.ts";
 import {

@@ -5,7 +5,7 @@
  * endpoint when one cannot be reached.
  * @module
  */
-import { ApiError } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import { APID_PORT, METADATA_NODES } from "../../lib/constants/mod.ts";
 import {
   type ClientMethodLike,

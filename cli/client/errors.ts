@@ -4,7 +4,7 @@
  * status text said once, TLS failures named for what they mean to an operator.
  * @module
  */
-import { ApiError } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import { errorText } from "../../lib/log/mod.ts";
 
 const SOCKET_ERRORS: Record<string, string> = {

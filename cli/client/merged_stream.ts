@@ -4,7 +4,7 @@
  * Ctrl-C (the command's signal) ends a follow without an error.
  * @module
  */
-import { ApiError } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import type { CommandContext } from "../command.ts";
 import type { ApiClient } from "./api_client.ts";
 import type { NodeError } from "./output.ts";

@@ -1,7 +1,8 @@
 import { Empty } from "./gen/common/common.ts";
 import { LinksResponse, LogsRequest } from "./gen/machine/machine.ts";
 import { Data } from "./gen/common/common.ts";
-import { ApiError, Bus, callTyped, streamTyped } from "../bus/mod.ts";
+import { Bus, callTyped, streamTyped } from "../bus/mod.ts";
+import { ApiError } from "../api_error/mod.ts";
 import { rpcSubject, streamSubject } from "../constants/mod.ts";
 import {
   assert,

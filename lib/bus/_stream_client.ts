@@ -6,7 +6,7 @@
  * @module
  */
 import type { BusHeaders } from "./bus.ts";
-import { ApiError } from "./errors.ts";
+import { ApiError } from "../api_error/mod.ts";
 import {
   clampWindow,
   CREDIT,

@@ -5,7 +5,7 @@ import {
   waitUntil,
 } from "../testing/mod.ts";
 import { HEADER_ERROR_CODE, HEADER_ERROR_MESSAGE } from "../constants/mod.ts";
-import { ApiError } from "./errors.ts";
+import { ApiError } from "../api_error/mod.ts";
 import { FakeStreamTransport } from "./_fake_stream_transport.ts";
 import { readStream, type StreamReadOptions } from "./_stream_client.ts";
 import { CREDIT, CTL, KIND } from "./_stream_wire.ts";

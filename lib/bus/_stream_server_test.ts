@@ -7,7 +7,7 @@ import {
 } from "../testing/mod.ts";
 import { HEADER_ERROR_CODE, HEADER_ERROR_MESSAGE } from "../constants/mod.ts";
 import type { StreamContext, StreamHandler } from "./bus.ts";
-import { ApiError } from "./errors.ts";
+import { ApiError } from "../api_error/mod.ts";
 import { FakeStreamTransport } from "./_fake_stream_transport.ts";
 import { serveStream, type StreamServeOptions } from "./_stream_server.ts";
 import { CREDIT, CTL, KIND } from "./_stream_wire.ts";

@@ -15,7 +15,7 @@
  */
 import type { BusHeaders } from "./bus.ts";
 import { HEADER_ERROR_CODE, HEADER_ERROR_MESSAGE } from "../constants/mod.ts";
-import { ApiError, isStatusName, toApiError } from "./errors.ts";
+import { ApiError, isStatusName, toApiError } from "../api_error/mod.ts";
 
 /** One message as a stream half sees it. */
 export interface StreamMessage {

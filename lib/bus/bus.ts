@@ -17,7 +17,7 @@ import {
   HEADER_ERROR_MESSAGE,
   inboxPrefix,
 } from "../constants/mod.ts";
-import { ApiError, isStatusName, toApiError } from "./errors.ts";
+import { ApiError, isStatusName, toApiError } from "../api_error/mod.ts";
 
 /** How a daemon reaches the node-local bus. */
 export interface BusCredentials {

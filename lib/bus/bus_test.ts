@@ -5,7 +5,8 @@ import {
   startNats,
   waitUntil,
 } from "../testing/mod.ts";
-import { ApiError, Bus } from "./mod.ts";
+import { Bus } from "./mod.ts";
+import { ApiError } from "../api_error/mod.ts";
 import { HEALTH_NOTICES, healthNoticeSubject } from "../constants/mod.ts";
 
 const enc = new TextEncoder();

@@ -16,14 +16,6 @@ export type {
   StreamOptions,
   UnaryHandler,
 } from "./bus.ts";
-export {
-  ApiError,
-  isStatusName,
-  STATUS_CODES,
-  statusName,
-  toApiError,
-} from "./errors.ts";
-export type { StatusName } from "./errors.ts";
 export { busPermissions, callersOf } from "./permissions.ts";
 export type { BusPermissions } from "./permissions.ts";
 export { natsServerConfig, randomPassword } from "./nats_config.ts";

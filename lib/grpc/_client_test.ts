@@ -1,6 +1,6 @@
 import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
-import { ApiError } from "../bus/mod.ts";
+import { ApiError } from "../api_error/mod.ts";
 import { assert, assertEquals, assertRejects } from "../testing/mod.ts";
 import { RawChannel } from "./raw_client.ts";
 

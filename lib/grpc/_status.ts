@@ -1,6 +1,11 @@
 // ApiError <-> gRPC status, for this folder's typed server and client.
 import * as grpc from "@grpc/grpc-js";
-import { ApiError, STATUS_CODES, statusName, toApiError } from "../bus/mod.ts";
+import {
+  ApiError,
+  STATUS_CODES,
+  statusName,
+  toApiError,
+} from "../api_error/mod.ts";
 
 /** Maps any thrown value to the status error grpc-js sends to the client. */
 export function statusOf(err: unknown): Partial<grpc.ServiceError> {

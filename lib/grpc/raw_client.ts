@@ -8,7 +8,7 @@
 import type { Buffer } from "node:buffer";
 import { nodeBuffer } from "../node_builtins/mod.ts";
 import * as grpc from "@grpc/grpc-js";
-import { ApiError } from "../bus/mod.ts";
+import { ApiError } from "../api_error/mod.ts";
 import { apiErrorOf as toApiError } from "./_status.ts";
 import { SocketClosingClient } from "./_client.ts";
 

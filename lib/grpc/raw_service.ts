@@ -9,7 +9,7 @@
 import type { Buffer } from "node:buffer";
 import { nodeBuffer } from "../node_builtins/mod.ts";
 import * as grpc from "@grpc/grpc-js";
-import { ApiError } from "../bus/mod.ts";
+import { ApiError } from "../api_error/mod.ts";
 import { statusOf } from "./_status.ts";
 import { contextOf as callContextOf } from "./typed_service.ts";
 

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { ApiError } from "../bus/mod.ts";
+import { ApiError } from "../api_error/mod.ts";
 import {
   type CertificateRequest,
   SecurityServiceService,

@@ -5,7 +5,7 @@
  */
 import type { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
-import { ApiError } from "../bus/mod.ts";
+import { ApiError } from "../api_error/mod.ts";
 import { clientTls, type ClientTlsOptions } from "./tls.ts";
 import { apiErrorOf } from "./_status.ts";
 import { SocketClosingClient } from "./_client.ts";

@@ -7,7 +7,7 @@
  */
 import type { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
-import { ApiError } from "../bus/mod.ts";
+import { ApiError } from "../api_error/mod.ts";
 import { statusOf as toServiceError } from "./_status.ts";
 
 /** Who is calling and how. */

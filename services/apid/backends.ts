@@ -4,12 +4,12 @@
  * protobuf bytes; the caller's roles and name travel with the call.
  * @module
  */
-import {
-  ApiError,
-  type BusHeaders,
-  type RequestOptions,
-  type StreamOptions,
+import type {
+  BusHeaders,
+  RequestOptions,
+  StreamOptions,
 } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import {
   HEADER_CALLER,
   HEADER_ROLES,

@@ -5,7 +5,7 @@
  * stream legs are merged as their messages arrive.
  * @module
  */
-import { ApiError } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 
 /** A unary leg: one target and how to call it. */
 export interface UnaryLeg<T> {

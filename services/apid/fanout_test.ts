@@ -1,5 +1,5 @@
 import { assert, assertEquals, delay } from "../../lib/testing/mod.ts";
-import { ApiError } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import {
   fanOutStream,
   fanOutUnary,

@@ -13,12 +13,8 @@ import {
   type MethodName,
   METHODS,
 } from "../../lib/api/mod.ts";
-import {
-  ApiError,
-  type Bus,
-  callTyped,
-  type MessageCodec,
-} from "../../lib/bus/mod.ts";
+import { type Bus, callTyped, type MessageCodec } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import {
   APID_PORT,
   HEADER_CALLER,

@@ -4,7 +4,8 @@ import {
   ApplyConfigurationResponse,
   MachineServiceService,
 } from "../../lib/api/gen/machine/machine.ts";
-import { ApiError, Bus, serveTyped } from "../../lib/bus/mod.ts";
+import { Bus, serveTyped } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import { HEADER_CALLER, rpcSubject } from "../../lib/constants/mod.ts";
 import { TlsChannel } from "../../lib/grpc/mod.ts";
 import { createLogger } from "../../lib/log/mod.ts";

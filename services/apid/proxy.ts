@@ -5,7 +5,7 @@
  * tagged with its node. Bytes pass through; only metadata is decoded.
  * @module
  */
-import { ApiError, toApiError } from "../../lib/bus/mod.ts";
+import { ApiError, toApiError } from "../../lib/api_error/mod.ts";
 import {
   HEADER_CALLER,
   HEADER_ROLES,

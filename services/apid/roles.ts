@@ -14,7 +14,7 @@ import {
   type MethodSpec,
   methodSpec,
 } from "../../lib/api/mod.ts";
-import { ApiError } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import type { RawMethod } from "../../lib/grpc/mod.ts";
 
 /** The rule of one method: who may call it, and whether it changes anything. */

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../../lib/testing/mod.ts";
-import { ApiError } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import { MachineServiceService } from "../../lib/api/gen/machine/machine.ts";
 import {
   authorize,

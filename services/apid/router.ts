@@ -4,7 +4,7 @@
  * neither the local node. A call forwarded by another apid is served locally.
  * @module
  */
-import { ApiError } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import { ipFamily } from "../../lib/netaddr/mod.ts";
 
 /** A target of a fan-out, and whether it is this node. */

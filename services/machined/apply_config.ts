@@ -4,7 +4,7 @@
  * problem is returned at once as InvalidArgument.
  * @module
  */
-import { ApiError } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import {
   ConfigValidationError,
   type MachineConfig,

@@ -3,12 +3,12 @@ import {
   HealthResponse,
 } from "../../lib/api/gen/machine/machine.ts";
 import {
-  ApiError,
   Bus,
   callTyped,
   natsServerConfig,
   randomPassword,
 } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import type { MachineConfig, NetworkConfig } from "../../lib/config/mod.ts";
 import type { NodeCertificates } from "./certificates/node_certificates.ts";
 import {

@@ -3,7 +3,8 @@
  * kernel on every call (one message each, metadata left to apid).
  * @module
  */
-import { ApiError, type Bus } from "../../lib/bus/mod.ts";
+import type { Bus } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import { serveMethods } from "../../lib/api/serve.ts";
 import { errorText } from "../../lib/log/mod.ts";
 import type { NetlinkReader } from "./apply_network.ts";

@@ -1,4 +1,4 @@
-import { ApiError } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import { SecurityServiceService } from "../../lib/api/gen/security/security.ts";
 import { type GrpcService, typedService } from "../../lib/grpc/mod.ts";
 import type { CertificateAuthority } from "../../lib/pki/mod.ts";

@@ -1,4 +1,4 @@
-import { ApiError } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import {
   type CertificateAuthority,
   type CsrInfo,

@@ -1,4 +1,4 @@
-import { ApiError } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import { CertificateAuthority } from "../../lib/pki/mod.ts";
 import { pemToBase64 } from "../../lib/pem/mod.ts";
 import {

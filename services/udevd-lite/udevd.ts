@@ -3,7 +3,8 @@
  * device events, coldplug module autoload (reported; loaded in image mode).
  * @module
  */
-import { ApiError, type Bus } from "../../lib/bus/mod.ts";
+import type { Bus } from "../../lib/bus/mod.ts";
+import { ApiError } from "../../lib/api_error/mod.ts";
 import { serveMethods } from "../../lib/api/serve.ts";
 import { DeviceEvent } from "../../lib/api/gen/machine/machine.ts";
 import type { DaemonContext, HealthCheck } from "../../lib/daemon/mod.ts";

@@ -6,7 +6,8 @@
  * @module
  */
 import { type MethodHandler, serveMethod } from "../../../lib/api/serve.ts";
-import { ApiError, type Bus } from "../../../lib/bus/mod.ts";
+import type { Bus } from "../../../lib/bus/mod.ts";
+import { ApiError } from "../../../lib/api_error/mod.ts";
 import type { MachineConfig } from "../../../lib/config/mod.ts";
 import {
   CLIENT_CERT_TTL_MS,

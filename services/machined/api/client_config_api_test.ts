@@ -3,7 +3,8 @@ import {
   GenerateClientConfigurationRequest,
   GenerateClientConfigurationResponse,
 } from "../../../lib/api/gen/machine/machine.ts";
-import { ApiError, Bus, callTyped } from "../../../lib/bus/mod.ts";
+import { Bus, callTyped } from "../../../lib/bus/mod.ts";
+import { ApiError } from "../../../lib/api_error/mod.ts";
 import {
   contextTls,
   parseClientConfig,

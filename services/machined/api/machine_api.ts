@@ -12,11 +12,8 @@ import type {
   VersionInfo,
 } from "../../../lib/api/gen/machine/machine.ts";
 import { type MethodHandlers, serveMethods } from "../../../lib/api/serve.ts";
-import {
-  ApiError,
-  type Bus,
-  type HandlerContext,
-} from "../../../lib/bus/mod.ts";
+import type { Bus, HandlerContext } from "../../../lib/bus/mod.ts";
+import { ApiError } from "../../../lib/api_error/mod.ts";
 import { HEADER_CALLER, HEADER_ROLES } from "../../../lib/constants/mod.ts";
 import {
   type MachineConfig,

@@ -14,12 +14,12 @@ import {
 } from "../../../lib/api/gen/machine/machine.ts";
 import { serveMaintenanceMethods } from "../../../lib/api/serve.ts";
 import {
-  ApiError,
   Bus,
   callTyped,
   natsServerConfig,
   randomPassword,
 } from "../../../lib/bus/mod.ts";
+import { ApiError } from "../../../lib/api_error/mod.ts";
 import {
   type DaemonName,
   DAEMONS,

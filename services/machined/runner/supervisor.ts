@@ -1,4 +1,4 @@
-import { ApiError } from "../../../lib/bus/mod.ts";
+import { ApiError } from "../../../lib/api_error/mod.ts";
 import type { ServiceEvent } from "./history.ts";
 import { Notifier } from "./notifier.ts";
 import type { OutputStream, ProcessRunner } from "./process_runner.ts";
