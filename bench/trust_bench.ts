@@ -14,7 +14,8 @@ import {
   parseMachineConfig,
   stringifyMachineConfig,
 } from "../lib/config/mod.ts";
-import { GrpcServer, NODE_SERVER_NAME, TlsChannel } from "../lib/grpc/mod.ts";
+import { GrpcServer, TlsChannel } from "../lib/grpc/mod.ts";
+import { NODE_SERVER_NAME } from "../lib/certdir/mod.ts";
 import { createLogger } from "../lib/log/mod.ts";
 import {
   CertificateAuthority,

@@ -1,7 +1,6 @@
 // Helpers for the trust tests: spawning trustd as a real, least-privileged process.
 import { CertificateAuthority } from "../lib/pki/mod.ts";
-import { writeCertDir } from "../lib/certdir/mod.ts";
-import { NODE_SERVER_NAME } from "../lib/grpc/mod.ts";
+import { NODE_SERVER_NAME, writeCertDir } from "../lib/certdir/mod.ts";
 import type { BusCredentials } from "../lib/bus/mod.ts";
 import { waitUntil } from "../lib/testing/mod.ts";
 import { LIBRARY_ENV } from "../services/machined/daemon_permissions.ts";

@@ -14,8 +14,8 @@ import {
 } from "../lib/api/gen/machine/machine.ts";
 import { ApiError } from "../lib/api_error/mod.ts";
 import { HEADER_CALLER, HEADER_ROLES } from "../lib/constants/mod.ts";
-import { NODE_SERVER_NAME, type RawChannel } from "../lib/grpc/mod.ts";
-import { writeCertDir } from "../lib/certdir/mod.ts";
+import type { RawChannel } from "../lib/grpc/mod.ts";
+import { NODE_SERVER_NAME, writeCertDir } from "../lib/certdir/mod.ts";
 import {
   CertificateAuthority,
   parseCertificate,

@@ -7,7 +7,8 @@
  */
 import "reflect-metadata";
 import { Buffer } from "node:buffer";
-import { clientTls, NODE_SERVER_NAME, RawChannel } from "../lib/grpc/mod.ts";
+import { clientTls, RawChannel } from "../lib/grpc/mod.ts";
+import { NODE_SERVER_NAME } from "../lib/certdir/mod.ts";
 import { Data, Empty } from "../lib/api/gen/common/common.ts";
 import {
   Event,

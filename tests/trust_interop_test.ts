@@ -1,6 +1,7 @@
 import { Buffer } from "node:buffer";
 import { SecurityServiceService } from "../lib/api/gen/security/security.ts";
-import { GrpcServer, NODE_SERVER_NAME, typedService } from "../lib/grpc/mod.ts";
+import { GrpcServer, typedService } from "../lib/grpc/mod.ts";
+import { NODE_SERVER_NAME } from "../lib/certdir/mod.ts";
 import { CertificateAuthority, type KeyAlgorithm } from "../lib/pki/mod.ts";
 import { assertEquals, tempDir } from "../lib/testing/mod.ts";
 

@@ -4,13 +4,12 @@ import {
   type CertificateRequest,
   SecurityServiceService,
 } from "../lib/api/gen/security/security.ts";
+import { GrpcServer, TlsChannel, typedService } from "../lib/grpc/mod.ts";
 import {
-  GrpcServer,
   NODE_SERVER_NAME,
-  TlsChannel,
-  typedService,
-} from "../lib/grpc/mod.ts";
-import { readCertDir, watchCertDir } from "../lib/certdir/mod.ts";
+  readCertDir,
+  watchCertDir,
+} from "../lib/certdir/mod.ts";
 import { runNodeCertificates } from "../services/machined/certificates/node_certificates.ts";
 import { CertificateAuthority } from "../lib/pki/mod.ts";
 import { pemToBase64 } from "../lib/pem/mod.ts";

@@ -7,11 +7,8 @@
  */
 import { ApiError } from "../../lib/api_error/mod.ts";
 import { APID_PORT, METADATA_NODES } from "../../lib/constants/mod.ts";
-import {
-  type ClientMethodLike,
-  TlsChannel,
-  type TlsMaterial,
-} from "../../lib/grpc/mod.ts";
+import { type ClientMethodLike, TlsChannel } from "../../lib/grpc/mod.ts";
+import type { TlsMaterial } from "../../lib/certdir/mod.ts";
 import {
   EndpointError,
   isRefusedHandshake,

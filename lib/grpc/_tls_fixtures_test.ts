@@ -1,6 +1,6 @@
 // Test fixtures for lib/grpc: a CA with node server and client certificates.
 import { CertificateAuthority, type PemKeyPair } from "../pki/mod.ts";
-import { NODE_SERVER_NAME } from "./tls.ts";
+import { NODE_SERVER_NAME } from "../certdir/mod.ts";
 
 /** A CA plus one server and one admin client pair. */
 export interface TestPki {

@@ -5,13 +5,8 @@
  * types, and ApiError <-> gRPC status at the edge.
  * @module
  */
-export {
-  checkTlsMaterial,
-  clientTls,
-  NODE_SERVER_NAME,
-  RotatingServerCredentials,
-} from "./tls.ts";
-export type { ClientTls, ClientTlsOptions, TlsMaterial } from "./tls.ts";
+export { clientTls, RotatingServerCredentials } from "./tls.ts";
+export type { ClientTls, ClientTlsOptions } from "./tls.ts";
 export { GrpcServer } from "./server.ts";
 export type { GrpcServerOptions } from "./server.ts";
 export { contextOf, typedService } from "./typed_service.ts";

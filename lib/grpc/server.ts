@@ -4,7 +4,8 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
-import { RotatingServerCredentials, type TlsMaterial } from "./tls.ts";
+import { RotatingServerCredentials } from "./tls.ts";
+import type { TlsMaterial } from "../certdir/mod.ts";
 import type { GrpcService } from "./typed_service.ts";
 import { trackConnections, type TrackedConnections } from "./_connections.ts";
 

@@ -13,7 +13,7 @@ import {
   assertThrows,
 } from "../testing/mod.ts";
 import { GrpcServer } from "./server.ts";
-import type { TlsMaterial } from "./tls.ts";
+import type { TlsMaterial } from "../certdir/mod.ts";
 import { type GrpcService, typedService } from "./typed_service.ts";
 import { TlsChannel, type TlsChannelOptions } from "./typed_client.ts";
 import { type TestPki, testPki } from "./_tls_fixtures_test.ts";

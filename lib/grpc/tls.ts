@@ -14,9 +14,6 @@ import {
   type TlsMaterial,
 } from "../certdir/mod.ts";
 
-export { checkTlsMaterial, NODE_SERVER_NAME, tlsContextOptions };
-export type { TlsMaterial };
-
 /**
  * Server credentials whose certificate, key and CA can be replaced at any
  * time: new handshakes use the new material, established connections (and

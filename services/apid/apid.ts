@@ -13,10 +13,13 @@ import {
   type ProxyServerLimits,
   rawService,
   RotatingServerCredentials,
-  type TlsMaterial,
 } from "../../lib/grpc/mod.ts";
 import { errorText, type Logger } from "../../lib/log/mod.ts";
-import { waitForCertDir, watchCertDir } from "../../lib/certdir/mod.ts";
+import {
+  type TlsMaterial,
+  waitForCertDir,
+  watchCertDir,
+} from "../../lib/certdir/mod.ts";
 import { type BusLike, LocalBackend, RemoteBackend } from "./backends.ts";
 import { ApidProxy } from "./proxy.ts";
 import { servedMethods } from "./roles.ts";
