@@ -48,8 +48,11 @@ Deno.test("qemuArgs() builds a TCG VM with loopback-only forwards", async (t) =>
       "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:50123-:50000",
     ]);
     assertIncludes(after(a, "-device").join(" "), "virtio-net-pci,netdev=net0");
-    assertThrows(() =>
-      qemuArgs({ ...base, forwards: [{ hostPort: 0, guestPort: 1 }] }, "/s")
+    assertThrows(
+      () =>
+        qemuArgs({ ...base, forwards: [{ hostPort: 0, guestPort: 1 }] }, "/s"),
+      Error,
+      "Invalid host port 0",
     );
   });
   await t.step("KVM uses the host CPU model", () => {
@@ -68,11 +71,16 @@ Deno.test("qemuArgs() for clusters: fw_cfg, VM network, user network, console fi
     assertEquals(after(a, "-fw_cfg"), [
       "name=opt/bronze/config,file=/c/config.yaml",
     ]);
-    assertThrows(() =>
-      qemuArgs({ ...base, fwCfg: [{ name: "etc/x", file: "/f" }] }, "/s")
+    assertThrows(
+      () => qemuArgs({ ...base, fwCfg: [{ name: "etc/x", file: "/f" }] }, "/s"),
+      Error,
+      'Invalid fw_cfg entry {"name":"etc/x"',
     );
-    assertThrows(() =>
-      qemuArgs({ ...base, fwCfg: [{ name: "opt/x", file: "/a,b" }] }, "/s")
+    assertThrows(
+      () =>
+        qemuArgs({ ...base, fwCfg: [{ name: "opt/x", file: "/a,b" }] }, "/s"),
+      Error,
+      'Invalid fw_cfg entry {"name":"opt/x","file":"/a,b"}',
     );
   });
   await t.step("a second NIC on a loopback multicast segment", () => {
@@ -94,8 +102,10 @@ Deno.test("qemuArgs() for clusters: fw_cfg, VM network, user network, console fi
       after(a, "-device").join(" "),
       "virtio-net-pci,netdev=net1,mac=52:54:00:01:02:03",
     );
-    assertThrows(() =>
-      qemuArgs({ ...base, vmNetwork: { mcast: "230.5.1.2" } }, "/s")
+    assertThrows(
+      () => qemuArgs({ ...base, vmNetwork: { mcast: "230.5.1.2" } }, "/s"),
+      Error,
+      'Invalid multicast address "230.5.1.2"',
     );
   });
   await t.step("the console to a file, guest reboots kept", () => {

@@ -560,9 +560,13 @@ Deno.test("a worker gets its certificates from trustd; SIGKILL of machined leave
           ca.crtPem,
         ),
       );
-      await assertRejects(() => Deno.stat(`${dir}/client.crt`));
-      await assertRejects(() =>
-        Deno.stat(`${node.stateDir}/certs/trustd/server.key`)
+      await assertRejects(
+        () => Deno.stat(`${dir}/client.crt`),
+        Deno.errors.NotFound,
+      );
+      await assertRejects(
+        () => Deno.stat(`${node.stateDir}/certs/trustd/server.key`),
+        Deno.errors.NotFound,
       );
     },
   );

@@ -81,6 +81,14 @@ Deno.test("flag parsers name the bad value", () => {
   }
   assertEquals(parseIntFlag(undefined, "--tail", -1), -1);
   assertEquals(parseIntFlag("20", "--tail", -1), 20);
-  assertThrows(() => parseIntFlag("x", "--tail", -1));
-  assertThrows(() => parseIntFlag("-2", "--tail", -1));
+  assertThrows(
+    () => parseIntFlag("x", "--tail", -1),
+    UsageError,
+    '--tail "x": want a whole number',
+  );
+  assertThrows(
+    () => parseIntFlag("-2", "--tail", -1),
+    UsageError,
+    '--tail "-2": want a whole number',
+  );
 });

@@ -101,8 +101,14 @@ Deno.test("extractVmlinux() unpacks the ELF kernel of a bzImage", async (t) => {
       () => extractVmlinux(`${dir.path}/bare`, `${dir.path}/bare.elf`),
       "no PVH entry point",
     );
-    await assertRejects(() => Deno.stat(`${dir.path}/bare.elf`));
-    await assertRejects(() => Deno.stat(`${dir.path}/bare.elf.tmp`));
+    await assertRejects(
+      () => Deno.stat(`${dir.path}/bare.elf`),
+      Deno.errors.NotFound,
+    );
+    await assertRejects(
+      () => Deno.stat(`${dir.path}/bare.elf.tmp`),
+      Deno.errors.NotFound,
+    );
   });
 
   await t.step("a size trailer that disagrees is refused", async () => {

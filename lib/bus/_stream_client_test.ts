@@ -164,7 +164,11 @@ Deno.test("readStream() cancels the stream when the reader stops", async (t) => 
       const ac = new AbortController();
       ac.abort();
       const before = open({ signal: ac.signal });
-      await assertRejects(() => readAll(before.stream));
+      await assertRejects(
+        () => readAll(before.stream),
+        ApiError,
+        "stream canceled",
+      );
       assertEquals(before.control(), []);
       const after = open();
       const reading = readAll(after.stream);

@@ -36,11 +36,16 @@ Deno.test("mintClientConfig() issues a role certificate and round-trips", async 
   assertEquals(info.extKeyUsages, ["clientAuth"]);
   assertEquals(tls.ca, ca.crtPem);
   assertEquals(parseClientConfig(stringifyClientConfig(cfg)), cfg);
-  await assertRejects(() =>
-    mintClientConfig(ca, { contextName: "x", roles: ["os:root"] })
+  await assertRejects(
+    () => mintClientConfig(ca, { contextName: "x", roles: ["os:root"] }),
+    Error,
+    'unknown role "os:root"',
   );
-  await assertRejects(() =>
-    mintClientConfig(ca, { contextName: "x", roles: ["os:impersonator"] })
+  await assertRejects(
+    () =>
+      mintClientConfig(ca, { contextName: "x", roles: ["os:impersonator"] }),
+    Error,
+    'unknown role "os:impersonator"',
   );
 });
 
@@ -96,7 +101,11 @@ Deno.test("clientConfigPath(): --osconfig > $OSCONFIG > ~/.osctl/config", () => 
     clientConfigPath({ env: env({ HOME: "/h" }) }),
     "/h/.osctl/config",
   );
-  assertThrows(() => clientConfigPath({ env: env({}) }));
+  assertThrows(
+    () => clientConfigPath({ env: env({}) }),
+    Error,
+    "set --osconfig, $OSCONFIG or $HOME",
+  );
 });
 
 Deno.test("saveClientConfig() writes 0600 in a 0700 folder", async () => {
@@ -111,5 +120,9 @@ Deno.test("saveClientConfig() writes 0600 in a 0700 folder", async () => {
     await loadClientConfig(`${dir.path}/none`, { allowMissing: true }),
     cfg,
   );
-  await assertRejects(() => loadClientConfig(`${dir.path}/none`));
+  await assertRejects(
+    () => loadClientConfig(`${dir.path}/none`),
+    Error,
+    /^Cannot read client config ".*\/none"$/,
+  );
 });

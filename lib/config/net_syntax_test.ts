@@ -26,9 +26,25 @@ Deno.test("cidrMessage() and parseEndpoint() explain what is wrong", () => {
   });
   assertEquals(parseEndpoint("fd00::2"), { host: "fd00::2" });
   assertEquals(parseEndpoint("127.5.0.2"), { host: "127.5.0.2" });
-  assertThrows(() => parseEndpoint("https://x:0"));
-  assertThrows(() => parseEndpoint("https://x:70000"));
-  assertThrows(() => parseEndpoint("a b"));
-  assertThrows(() => parseEndpoint("https://0x7f.1:50001"));
-  assertThrows(() => parseEndpoint("127.1"));
+  assertThrows(
+    () => parseEndpoint("https://x:0"),
+    Error,
+    'invalid endpoint "https://x:0": bad port "0"',
+  );
+  assertThrows(
+    () => parseEndpoint("https://x:70000"),
+    Error,
+    'bad port "70000"',
+  );
+  assertThrows(
+    () => parseEndpoint("a b"),
+    Error,
+    'invalid endpoint "a b": bad host "a b"',
+  );
+  assertThrows(
+    () => parseEndpoint("https://0x7f.1:50001"),
+    Error,
+    'bad host "0x7f.1"',
+  );
+  assertThrows(() => parseEndpoint("127.1"), Error, 'bad host "127.1"');
 });

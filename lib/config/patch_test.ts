@@ -308,8 +308,10 @@ Deno.test("JSON patches (RFC 6902)", async (t) => {
         loadConfigPatch(
           '[{"op":"remove","path":"/machine/type"},{"op":"remove","path":"/x"}]',
         ),
-      ])
-    );
+      ]), {
+      name: "PatchError",
+      message: /\(remove "\/x"\): the target does not exist/,
+    });
     assert.deepEqual(docs, before);
   });
 });

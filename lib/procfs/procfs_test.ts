@@ -67,7 +67,7 @@ Deno.test("parseSmapsRollup() reads Rss and Pss", async (t) => {
     );
   });
   await t.step("rejects text without Rss", () => {
-    assertThrows(() => parseSmapsRollup("Pss: 1 kB"));
+    assertThrows(() => parseSmapsRollup("Pss: 1 kB"), Error, "no Rss/Pss");
   });
   await t.step("reads this process", async () => {
     const m = await readProcessMemory(Deno.pid);

@@ -19,3 +19,4 @@ export {
   assertRejects,
   assertThrows,
 } from "./assert.ts";
+export type { ErrorClass } from "./assert.ts";

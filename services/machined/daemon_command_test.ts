@@ -161,8 +161,10 @@ Deno.test("daemonFlags() and denoPermissionFlags() per daemon", async (t) => {
     }
   });
   await t.step("a comma in a granted path is refused", () => {
-    assertThrows(() =>
-      denoPermissionFlags("apid", { ...ctx, stateDir: "/a,b" })
+    assertThrows(
+      () => denoPermissionFlags("apid", { ...ctx, stateDir: "/a,b" }),
+      Error,
+      '"/a,b/certs/apid": comma in path',
     );
   });
 });

@@ -33,7 +33,11 @@ Deno.test("PeerRateLimiter allows a burst, then the refill rate, per peer", () =
   small.take("y");
   small.take("z"); // forgets x
   assert(small.take("x"), "a forgotten peer starts with a full bucket");
-  assertThrows(() => new PeerRateLimiter({ burst: 0, perMinute: 1 }));
+  assertThrows(
+    () => new PeerRateLimiter({ burst: 0, perMinute: 1 }),
+    Error,
+    "Invalid rate limit: burst 0",
+  );
 });
 
 Deno.test("peerIp() reads grpc-js peer strings", () => {
@@ -76,18 +80,28 @@ Deno.test("parseTrustdSecrets() accepts PEM or base64 PEM and names bad fields o
   });
   assertEquals(b64, pem);
   const err = String(
-    assertThrows(() =>
-      parseTrustdSecrets({ trustd: { caCrt: ca.crtPem, caKey: "x", token } })
+    assertThrows(
+      () =>
+        parseTrustdSecrets({ trustd: { caCrt: ca.crtPem, caKey: "x", token } }),
+      Error,
+      "caKey is not PEM",
     ),
   );
   assertIncludes(err, "caKey is not PEM");
   const bad = String(
-    assertThrows(() =>
-      parseTrustdSecrets({
-        trustd: { caCrt: ca.crtPem, caKey: ca.keyPem, token: "hunter2" },
-      })
+    assertThrows(
+      () =>
+        parseTrustdSecrets({
+          trustd: { caCrt: ca.crtPem, caKey: ca.keyPem, token: "hunter2" },
+        }),
+      Error,
+      "token is missing or not",
     ),
   );
   assert(!bad.includes("hunter2"));
-  assertThrows(() => parseTrustdSecrets({}));
+  assertThrows(
+    () => parseTrustdSecrets({}),
+    Error,
+    '"trustd" is missing on stdin',
+  );
 });

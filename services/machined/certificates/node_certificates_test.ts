@@ -133,15 +133,18 @@ Deno.test("readCertDir() refuses a key that does not match its certificate", asy
     err = e;
   }
   assert(String(err).includes("does not match"), String(err));
-  assertThrows(() =>
-    runNodeCertificates({
-      config: {} as MachineConfig,
-      address: "1.2.3.4",
-      hostname: "x",
-      stateDir: dir.path,
-      signal: AbortSignal.abort(),
-      log: quiet(),
-      ttlMs: 10,
-    })
+  assertThrows(
+    () =>
+      runNodeCertificates({
+        config: {} as MachineConfig,
+        address: "1.2.3.4",
+        hostname: "x",
+        stateDir: dir.path,
+        signal: AbortSignal.abort(),
+        log: quiet(),
+        ttlMs: 10,
+      }),
+    Error,
+    "ttl 10 ms is below 2000 ms",
   );
 });

@@ -49,7 +49,11 @@ Deno.test("Backoff doubles from 1 s to a 30 s cap with bounded jitter", async (t
   await t.step("rejects nonsense settings, quoting them", () => {
     const err = assertThrows(() => new Backoff({ initialMs: 10, maxMs: 5 }));
     assertIncludes(String(err), '"maxMs":5');
-    assertThrows(() => new Backoff({ jitter: 2 }));
+    assertThrows(
+      () => new Backoff({ jitter: 2 }),
+      Error,
+      /^Cannot use backoff settings .*"jitter":2/,
+    );
   });
 });
 

@@ -24,7 +24,11 @@ Deno.test("ServiceHistory keeps the last 64 events", async (t) => {
     assertEquals(h.list().length, 1);
   });
   await t.step("rejects a zero bound", () => {
-    assertThrows(() => new ServiceHistory(0));
+    assertThrows(
+      () => new ServiceHistory(0),
+      Error,
+      "Cannot keep 0 service events",
+    );
   });
 });
 

@@ -235,10 +235,13 @@ Deno.test("Supervisor refuses unknown dependencies and cycles", () => {
   const noop = () => ({ command: "/bin/true", args: [], env: ENV });
   assertIncludes(
     String(
-      assertThrows(() =>
-        new Supervisor([{ id: "a", dependsOn: ["x"], process: noop }], {
-          runner: new GroupProcessRunner(),
-        })
+      assertThrows(
+        () =>
+          new Supervisor([{ id: "a", dependsOn: ["x"], process: noop }], {
+            runner: new GroupProcessRunner(),
+          }),
+        Error,
+        'depends on unknown service "x"',
       ),
     ),
     'unknown service "x"',
