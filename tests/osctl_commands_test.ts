@@ -10,6 +10,8 @@ import { dispatch } from "../cli/dispatch.ts";
 import { parseYaml } from "../lib/config/mod.ts";
 import { join } from "node:path";
 import { loadClientConfig, saveClientConfig } from "../lib/clientconfig/mod.ts";
+import { loadSecretsBundle } from "../lib/config/mod.ts";
+import { parseCertificate } from "../lib/pki/mod.ts";
 import {
   assert,
   assertEquals,
@@ -275,5 +277,183 @@ Deno.test("osctl commands on a 2-node cluster", async (t) => {
     const g = await cluster.osctl(["config"]);
     assertEquals(g.code, 0);
     assertIncludes(g.stdout, "config info");
+  });
+
+  await t.step(
+    "gen key, csr, crt and config add: a reader's context",
+    async () => {
+      await using dir = await tempDir();
+      const d = dir.path;
+      await Deno.writeTextFile(`${d}/cluster.crt`, cluster.ca.crtPem);
+      await Deno.writeTextFile(`${d}/cluster.key`, cluster.ca.keyPem);
+      for (
+        const args of [
+          ["gen", "key", "--name", `${d}/op`],
+          [
+            "gen",
+            "csr",
+            "--key",
+            `${d}/op.key`,
+            "--ip",
+            "127.0.0.1",
+            "--roles",
+            "os:reader",
+          ],
+          [
+            "gen",
+            "crt",
+            "--ca",
+            `${d}/cluster`,
+            "--csr",
+            `${d}/op.csr`,
+            "--name",
+            `${d}/op`,
+            "--hours",
+            "1",
+          ],
+        ]
+      ) {
+        const r = await runOsctl(args);
+        assertEquals(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+      }
+      for (const f of ["op.key", "op.csr", "op.crt"]) {
+        assertEquals((await Deno.stat(`${d}/${f}`)).mode! & 0o777, 0o600, f);
+      }
+      const again = await runOsctl(["gen", "key", "--name", `${d}/op`]);
+      assertEquals(again.code, 1);
+      assertIncludes(again.stderr, "exists; use --force to overwrite it");
+      const add = await cluster.osctl([
+        "config",
+        "add",
+        "reader",
+        "--ca",
+        `${d}/cluster.crt`,
+        "--crt",
+        `${d}/op.crt`,
+        "--key",
+        `${d}/op.key`,
+        "-e",
+        nodes[0],
+        "-n",
+        nodes[1],
+      ]);
+      assertEquals(add.code, 0, add.stderr);
+      const info = await cluster.osctl([
+        "--context",
+        "reader",
+        "config",
+        "info",
+      ]);
+      assertIncludes(info.stdout, "Roles:               os:reader");
+      assertIncludes(info.stdout, `Nodes:               ${nodes[1]}`);
+      const v = await cluster.osctl(["--context", "reader", "version"]);
+      assertEquals(v.code, 0, v.stderr);
+      assertIncludes(v.stdout, `NODE:        ${nodes[1]}`);
+      const denied = await cluster.osctl([
+        "--context",
+        "reader",
+        "service",
+        "apid",
+        "restart",
+      ]);
+      assertEquals(denied.code, 1);
+      assertEquals(denied.stderr.split("\n").length, 2, denied.stderr);
+      // A certificate from another CA is refused when added, not at the first call.
+      const gen = await runOsctl(["gen", "ca", "--organization", "other"], {
+        cwd: d,
+      });
+      assertEquals(gen.code, 0, gen.stderr);
+      const wrong = await cluster.osctl([
+        "config",
+        "add",
+        "wrong",
+        "--ca",
+        `${d}/other.crt`,
+        "--crt",
+        `${d}/op.crt`,
+        "--key",
+        `${d}/op.key`,
+      ]);
+      assertEquals(wrong.code, 1);
+      assertIncludes(wrong.stderr, "is not signed by --ca");
+      const dup = await cluster.osctl([
+        "config",
+        "add",
+        "reader",
+        "--ca",
+        `${d}/cluster.crt`,
+        "--crt",
+        `${d}/op.crt`,
+        "--key",
+        `${d}/op.key`,
+      ]);
+      assertEquals(dup.code, 1);
+      assertIncludes(dup.stderr, 'context "reader" is already in');
+    },
+  );
+
+  await t.step(
+    "config remove: by glob, never the current context",
+    async () => {
+      const ask = await cluster.osctl(["config", "remove", "reader"]);
+      assertEquals(ask.code, 2);
+      assertIncludes(ask.stderr, "give -y to remove without asking");
+      const dry = await cluster.osctl([
+        "config",
+        "remove",
+        "read*",
+        "--dry-run",
+      ]);
+      assertEquals(dry.code, 0, dry.stderr);
+      assertIncludes(dry.stderr, 'would remove context "reader"');
+      const current = (await loadClientConfig(cluster.osconfig)).context;
+      const rm = await cluster.osctl(["config", "remove", "*", "-y"]);
+      assertEquals(rm.code, 0, rm.stderr);
+      assertIncludes(rm.stderr, 'removing context "reader"');
+      assertIncludes(rm.stderr, `skipping the current context "${current}"`);
+      const after = await loadClientConfig(cluster.osconfig);
+      assertEquals(Object.keys(after.contexts), [current]);
+      const none = await cluster.osctl(["config", "remove", "nope", "-y"]);
+      assertEquals(none.code, 1);
+      assertIncludes(none.stderr, `no context matches "nope"`);
+    },
+  );
+
+  await t.step("gen secrets and gen ca write what talosctl's do", async () => {
+    await using dir = await tempDir();
+    const d = dir.path;
+    const s = await runOsctl(["gen", "secrets", "-o", `${d}/secrets.yaml`]);
+    assertEquals(s.code, 0, s.stderr);
+    const bundle = await loadSecretsBundle(`${d}/secrets.yaml`);
+    assert(bundle.trustdinfo.token.length > 10);
+    assert(bundle.certs.os.key.length > 0);
+    const out = await runOsctl(["gen", "secrets", "-o", "-"]);
+    assertEquals(out.code, 0, out.stderr);
+    assertIncludes(out.stdout, "token:");
+    const ca = await runOsctl([
+      "gen",
+      "ca",
+      "--organization",
+      "acme",
+      "--hours",
+      "48",
+    ], { cwd: d });
+    assertEquals(ca.code, 0, ca.stderr);
+    const crt = await Deno.readTextFile(`${d}/acme.crt`);
+    const info = await parseCertificate(crt);
+    assertEquals(info.subject.organizations, ["acme"]);
+    const hours = (info.notAfter.getTime() - Date.now()) / 3600_000;
+    assert(hours > 47 && hours <= 48, `${hours} h`);
+    // The hash is of the CA's public key, as openssl computes it.
+    const der = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        `openssl x509 -in acme.crt -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum`,
+      ],
+      cwd: d,
+      stdout: "piped",
+    }).output();
+    const hex = new TextDecoder().decode(der.stdout).split(" ")[0];
+    assertEquals(await Deno.readTextFile(`${d}/acme.sha256`), `sha256:${hex}`);
   });
 });

@@ -23,6 +23,8 @@ export interface RunOsctlOptions {
   env?: Readonly<Record<string, string>>;
   /** Kills osctl when aborted. */
   signal?: AbortSignal;
+  /** Working folder (default this process's). */
+  cwd?: string;
 }
 
 /** Runs osctl with `args` and waits for it to end. */
@@ -37,6 +39,7 @@ export async function runOsctl(
     stdout: "piped",
     stderr: "piped",
     signal: options.signal,
+    cwd: options.cwd,
   }).output();
   const dec = new TextDecoder();
   return {

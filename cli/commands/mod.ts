@@ -23,6 +23,9 @@ import { serviceCommand } from "./service.ts";
 import { shutdownCommand } from "./shutdown.ts";
 import { versionCommand } from "./version.ts";
 import { NODE_INFO_COMMANDS } from "./node_info.ts";
+import { CONFIG_CONTEXT_COMMANDS } from "./config_contexts.ts";
+import { GEN_PKI_COMMANDS } from "./gen_pki.ts";
+import { completionCommand } from "./completion.ts";
 
 /** Every osctl command, in help order. */
 export const COMMANDS: readonly Command[] = [
@@ -37,10 +40,13 @@ export const COMMANDS: readonly Command[] = [
   applyConfigCommand,
   configNewCommand,
   genConfigCommand,
+  ...GEN_PKI_COMMANDS,
   validateCommand,
   machineconfigPatchCommand,
   ...CONFIG_COMMANDS,
+  ...CONFIG_CONTEXT_COMMANDS,
   clusterCreateCommand,
   clusterDestroyCommand,
   clusterShowCommand,
+  completionCommand(() => COMMANDS),
 ];
