@@ -69,6 +69,8 @@ export const METHODS = {
   ApplyConfiguration: { owner: "machined", ...ADMIN, maintenance: true },
   // Readers get it with every secret replaced: machined redacts by role.
   GetMachineConfig: { owner: "machined", ...READ },
+  // Records carry no secret; their diffs are redacted.
+  ConfigHistory: { owner: "machined", ...READ },
   GenerateClientConfiguration: { owner: "machined", ...ADMIN },
   Memory: { owner: "machined", ...READ },
   LoadAvg: { owner: "machined", ...READ },

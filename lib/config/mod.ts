@@ -8,6 +8,7 @@ export type {
   ClusterSection,
   EtcdSection,
   InstallConfig,
+  LoggingConfig,
   MachineConfig,
   MachineSection,
   MachineType,
@@ -34,6 +35,7 @@ export {
 } from "./yaml.ts";
 export type { YamlSource } from "./yaml.ts";
 export {
+  LOG_LEVELS,
   MAX_PROBLEMS,
   TOKEN_PATTERN,
   validateMachineConfig,

@@ -54,6 +54,12 @@ export interface InstallConfig {
   image?: string;
 }
 
+/** machine.logging */
+export interface LoggingConfig {
+  /** machined's log level: debug, info (the default), warn or error; applied live. */
+  level?: "debug" | "info" | "warn" | "error";
+}
+
 /** machine.* */
 export interface MachineSection {
   /** controlplane or worker. */
@@ -68,6 +74,8 @@ export interface MachineSection {
   network?: NetworkConfig;
   /** Install settings. */
   install?: InstallConfig;
+  /** Logging settings. */
+  logging?: LoggingConfig;
 }
 
 /** cluster.etcd (control planes only): etcd's own PKI, apart from the OS CA. */

@@ -3,6 +3,7 @@ import type {
   CertificateAndKey,
   ClusterSection,
   InstallConfig,
+  LoggingConfig,
   MachineConfig,
   MachineSection,
   MachineType,
@@ -428,6 +429,26 @@ function checkNetwork(v: unknown, p: Problems): NetworkConfig | undefined {
   return ok ? (n as NetworkConfig) : undefined;
 }
 
+/** The log levels machine.logging.level takes. */
+export const LOG_LEVELS: readonly string[] = ["debug", "info", "warn", "error"];
+
+function checkLogging(v: unknown, p: Problems): LoggingConfig | undefined {
+  const path = ".machine.logging";
+  const l = mapping(v, path, ["level"], p);
+  if (!l) return undefined;
+  if (l.level === undefined) return l as LoggingConfig;
+  const level = string(l.level, `${path}.level`, p);
+  if (level === undefined) return undefined;
+  if (!LOG_LEVELS.includes(level)) {
+    p.add(
+      `${path}.level`,
+      `unknown log level ${quote(level)}: expected ${LOG_LEVELS.join(", ")}`,
+    );
+    return undefined;
+  }
+  return l as LoggingConfig;
+}
+
 function checkInstall(v: unknown, p: Problems): InstallConfig | undefined {
   const path = ".machine.install";
   const i = mapping(v, path, ["disk", "image"], p);
@@ -468,6 +489,7 @@ function checkMachine(v: unknown, p: Problems): MachineSection | undefined {
     "certSANs",
     "network",
     "install",
+    "logging",
   ], p);
   if (!m) return undefined;
   let ok = true;
@@ -512,6 +534,7 @@ function checkMachine(v: unknown, p: Problems): MachineSection | undefined {
   }
   if (m.network !== undefined && !checkNetwork(m.network, p)) ok = false;
   if (m.install !== undefined && !checkInstall(m.install, p)) ok = false;
+  if (m.logging !== undefined && !checkLogging(m.logging, p)) ok = false;
   return ok ? (m as unknown as MachineSection) : undefined;
 }
 

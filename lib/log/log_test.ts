@@ -37,3 +37,19 @@ Deno.test("Logger writes JSON lines with component, level filter and child field
     "bad cert",
   ]);
 });
+
+Deno.test("Logger.setLevel() reaches every child, at once", () => {
+  const lines: string[] = [];
+  const log = createLogger("machined", {
+    sink: { write: (l) => void lines.push(l) },
+    level: "info",
+  });
+  const child = log.child({ task: "x" });
+  child.debug("hidden");
+  log.setLevel("debug");
+  child.debug("shown");
+  assertEquals(child.level, "debug");
+  log.setLevel("error");
+  child.warn("hidden too");
+  assertEquals(lines.map((l) => JSON.parse(l).msg), ["shown"]);
+});

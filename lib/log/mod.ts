@@ -48,27 +48,38 @@ export const STDERR_SINK: LogSink = {
 
 /** A logger writing JSON lines with fixed context fields. */
 export class Logger {
-  #level: number;
+  // Shared with every child, so setLevel() reaches the whole tree.
+  #level: { value: number };
   #sink: LogSink;
   #fields: Fields;
 
   /** Makes a logger; prefer {@linkcode createLogger}. */
   constructor(options: LoggerOptions = {}) {
-    this.#level = ORDER[options.level ?? "info"];
+    this.#level = { value: ORDER[options.level ?? "info"] };
     this.#sink = options.sink ?? STDERR_SINK;
     this.#fields = options.fields ?? {};
   }
 
-  /** Returns a logger that adds `fields` to every line. */
+  /** Returns a logger that adds `fields` to every line (its level is shared). */
   child(fields: Fields): Logger {
-    const level = (Object.keys(ORDER) as Level[]).find((l) =>
-      ORDER[l] === this.#level
-    );
-    return new Logger({
-      level,
+    const child = new Logger({
       sink: this.#sink,
       fields: { ...this.#fields, ...fields },
     });
+    child.#level = this.#level;
+    return child;
+  }
+
+  /** The lowest level written. */
+  get level(): Level {
+    return (Object.keys(ORDER) as Level[]).find((l) =>
+      ORDER[l] === this.#level.value
+    ) ?? "info";
+  }
+
+  /** Changes the lowest level written, for this logger and all its children. */
+  setLevel(level: Level): void {
+    this.#level.value = ORDER[level];
   }
 
   /** Logs at debug level. */
@@ -92,7 +103,7 @@ export class Logger {
   }
 
   #log(level: Level, msg: string, fields?: Fields): void {
-    if (ORDER[level] < this.#level) return;
+    if (ORDER[level] < this.#level.value) return;
     const line: Fields = {
       ts: new Date().toISOString(),
       level,

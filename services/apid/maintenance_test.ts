@@ -22,6 +22,9 @@ import {
 } from "../../lib/testing/mod.ts";
 import { runMaintenanceApid } from "./maintenance.ts";
 
+/** ApplyConfigurationRequest's Bronze fields, unused here. */
+const NO_EXTRAS = { tryModeTimeoutMs: 0, force: false, rollback: 0 };
+
 Deno.test("maintenance apid: server-only TLS, ApplyConfiguration forwarded, the rest refused", async (t) => {
   await using nats = await startNats();
   await using dir = await tempDir();
@@ -55,6 +58,7 @@ Deno.test("maintenance apid: server-only TLS, ApplyConfiguration forwarded, the 
         warnings: [],
         mode: req.mode,
         modeDetails: "applied",
+        diff: "",
       }],
     });
   });
@@ -83,7 +87,12 @@ Deno.test("maintenance apid: server-only TLS, ApplyConfiguration forwarded, the 
       async () => {
         const r = await channel.unary(
           MachineServiceService.applyConfiguration,
-          { data: Buffer.from("x: 1"), mode: "auto", dryRun: false },
+          {
+            data: Buffer.from("x: 1"),
+            mode: "auto",
+            dryRun: false,
+            ...NO_EXTRAS,
+          },
           { timeoutMs: 10_000 },
         );
         assertEquals(r.messages[0].modeDetails, "applied");
@@ -94,7 +103,7 @@ Deno.test("maintenance apid: server-only TLS, ApplyConfiguration forwarded, the 
       const err = await assertRejects(() =>
         channel.unary(
           MachineServiceService.applyConfiguration,
-          { data: Buffer.alloc(0), mode: "auto", dryRun: false },
+          { data: Buffer.alloc(0), mode: "auto", dryRun: false, ...NO_EXTRAS },
           { timeoutMs: 10_000 },
         )
       );

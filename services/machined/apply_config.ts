@@ -13,9 +13,15 @@ import {
 import { errorText } from "../../lib/log/mod.ts";
 
 /** The modes ApplyConfiguration takes ("" means auto), as Talos names them. */
-export type ApplyMode = "auto" | "no_reboot" | "reboot" | "staged";
+export type ApplyMode = "auto" | "no_reboot" | "reboot" | "staged" | "try";
 
-const MODES: readonly string[] = ["auto", "no_reboot", "reboot", "staged"];
+const MODES: readonly string[] = [
+  "auto",
+  "no_reboot",
+  "reboot",
+  "staged",
+  "try",
+];
 
 /** A validated ApplyConfiguration request. */
 export interface CheckedApply {

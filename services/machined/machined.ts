@@ -665,7 +665,7 @@ export class Machined implements MachineBackend {
     data: Uint8Array,
     mode: string,
     dryRun: boolean,
-  ): Promise<Omit<ApplyConfiguration, "metadata">> {
+  ): Promise<Omit<ApplyConfiguration, "metadata" | "diff">> {
     const checked = checkApplyRequest(data, mode);
     if (dryRun) {
       return {

@@ -5,6 +5,7 @@
  */
 import type {
   ApplyConfiguration,
+  ConfigHistory,
   Event,
   PlatformInfo,
   ProcessInfo,
@@ -56,7 +57,11 @@ export interface MachineBackend {
     data: Uint8Array,
     mode: string,
     dryRun: boolean,
-  ): Promise<Omit<ApplyConfiguration, "metadata">>;
+  ): Promise<Omit<ApplyConfiguration, "metadata" | "diff"> & { diff?: string }>;
+  /** The accepted configs' history (absent: the node keeps none). */
+  configHistory?(
+    withDiff: boolean,
+  ): Promise<Omit<ConfigHistory, "metadata">>;
   /** The node's processes. */
   processes(): Promise<ProcessInfo[]>;
   /** Captured logs. */
@@ -239,7 +244,28 @@ export function machineHandlers(
         req.mode,
         req.dryRun,
       );
-      return { messages: [{ metadata: undefined, ...applied }] };
+      return {
+        messages: [{
+          metadata: undefined,
+          ...applied,
+          diff: applied.diff ?? "",
+        }],
+      };
+    },
+
+    ConfigHistory: async (req) => {
+      if (!backend.configHistory) {
+        throw new ApiError(
+          "Unimplemented",
+          "this node keeps no config history",
+        );
+      }
+      return {
+        messages: [{
+          metadata: undefined,
+          ...(await backend.configHistory(req.withDiff)),
+        }],
+      };
     },
 
     Processes: async () => ({

@@ -264,6 +264,7 @@ export async function runMaintenance(
               warnings: [],
               mode: checked.mode,
               modeDetails: "Dry run: the config is valid; nothing was applied",
+              diff: "",
             }],
           };
         }
@@ -304,6 +305,7 @@ export async function runMaintenance(
             warnings,
             mode: checked.mode,
             modeDetails: "Applied in maintenance mode: the node boots with it",
+            diff: "",
           }],
         };
       },

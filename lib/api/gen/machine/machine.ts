@@ -184,9 +184,26 @@ export interface ShutdownResponse {
 
 export interface ApplyConfigurationRequest {
   data: Uint8Array;
-  /** mode is "auto", "no_reboot", "reboot" or "staged". */
+  /** mode is "auto", "no_reboot", "reboot", "staged" or "try". */
   mode: string;
   dryRun: boolean;
+  /**
+   * Bronze's fields are numbered from 100, clear of Talos's.
+   * try_mode_timeout_ms: how long a "try" lasts before it is reverted
+   * (0: one minute); another apply within it confirms it.
+   */
+  tryModeTimeoutMs: number;
+  /**
+   * force applies a config of another cluster (its CA or token differ) or
+   * one that changes machine.type.
+   */
+  force: boolean;
+  /**
+   * rollback, when not 0, re-applies the config accepted that many accepts
+   * ago (1: the one before the current), from the node's history; data is
+   * then empty.
+   */
+  rollback: number;
 }
 
 export interface ApplyConfiguration {
@@ -194,6 +211,11 @@ export interface ApplyConfiguration {
   warnings: string[];
   mode: string;
   modeDetails: string;
+  /**
+   * diff of the running and the applied config, secrets redacted ("" when
+   * they are the same).
+   */
+  diff: string;
 }
 
 export interface ApplyConfigurationResponse {
@@ -211,6 +233,49 @@ export interface MachineConfig {
 
 export interface MachineConfigResponse {
   messages: MachineConfig[];
+}
+
+export interface ConfigHistoryRequest {
+  /** with_diff adds each record's diff from the record before it. */
+  withDiff: boolean;
+}
+
+/** ConfigRecord is one accepted (or staged, or tried) machine config. */
+export interface ConfigRecord {
+  seq: number;
+  /** time is RFC 3339. */
+  time: string;
+  /** actor is the API caller's client certificate CN. */
+  actor: string;
+  mode: string;
+  /** hash is the sha256 of the config's YAML, hex. */
+  hash: string;
+  /** diff from the record before it, secrets redacted (with_diff only). */
+  diff: string;
+  /** current is set on the record the node runs. */
+  current: boolean;
+}
+
+export interface ConfigHistory {
+  metadata:
+    | Metadata
+    | undefined;
+  /** records are the last accepted configs, oldest first. */
+  records: ConfigRecord[];
+  /** staged is the config pending for the next reboot, if any. */
+  staged:
+    | ConfigRecord
+    | undefined;
+  /** trying is the config of a try in progress, if any. */
+  trying:
+    | ConfigRecord
+    | undefined;
+  /** try_reverts_at is when the try is reverted unless confirmed (RFC 3339). */
+  tryRevertsAt: string;
+}
+
+export interface ConfigHistoryResponse {
+  messages: ConfigHistory[];
 }
 
 export interface GenerateClientConfigurationRequest {
@@ -3230,7 +3295,7 @@ export const ShutdownResponse: MessageFns<ShutdownResponse> = {
 };
 
 function createBaseApplyConfigurationRequest(): ApplyConfigurationRequest {
-  return { data: new Uint8Array(0), mode: "", dryRun: false };
+  return { data: new Uint8Array(0), mode: "", dryRun: false, tryModeTimeoutMs: 0, force: false, rollback: 0 };
 }
 
 export const ApplyConfigurationRequest: MessageFns<ApplyConfigurationRequest> = {
@@ -3243,6 +3308,15 @@ export const ApplyConfigurationRequest: MessageFns<ApplyConfigurationRequest> = 
     }
     if (message.dryRun !== false) {
       writer.uint32(24).bool(message.dryRun);
+    }
+    if (message.tryModeTimeoutMs !== 0) {
+      writer.uint32(800).int64(message.tryModeTimeoutMs);
+    }
+    if (message.force !== false) {
+      writer.uint32(808).bool(message.force);
+    }
+    if (message.rollback !== 0) {
+      writer.uint32(816).uint32(message.rollback);
     }
     return writer;
   },
@@ -3284,6 +3358,30 @@ export const ApplyConfigurationRequest: MessageFns<ApplyConfigurationRequest> = 
             message.dryRun = reader.bool();
             continue;
           }
+          case 100: {
+            if (tag !== 800) {
+              break;
+            }
+
+            message.tryModeTimeoutMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 101: {
+            if (tag !== 808) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+          case 102: {
+            if (tag !== 816) {
+              break;
+            }
+
+            message.rollback = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3305,6 +3403,13 @@ export const ApplyConfigurationRequest: MessageFns<ApplyConfigurationRequest> = 
         : isSet(object.dry_run)
         ? globalThis.Boolean(object.dry_run)
         : false,
+      tryModeTimeoutMs: isSet(object.tryModeTimeoutMs)
+        ? globalThis.Number(object.tryModeTimeoutMs)
+        : isSet(object.try_mode_timeout_ms)
+        ? globalThis.Number(object.try_mode_timeout_ms)
+        : 0,
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+      rollback: isSet(object.rollback) ? globalThis.Number(object.rollback) : 0,
     };
   },
 
@@ -3319,6 +3424,15 @@ export const ApplyConfigurationRequest: MessageFns<ApplyConfigurationRequest> = 
     if (message.dryRun !== false) {
       obj.dryRun = message.dryRun;
     }
+    if (message.tryModeTimeoutMs !== 0) {
+      obj.tryModeTimeoutMs = Math.round(message.tryModeTimeoutMs);
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    if (message.rollback !== 0) {
+      obj.rollback = Math.round(message.rollback);
+    }
     return obj;
   },
 
@@ -3330,12 +3444,15 @@ export const ApplyConfigurationRequest: MessageFns<ApplyConfigurationRequest> = 
     message.data = object.data ?? new Uint8Array(0);
     message.mode = object.mode ?? "";
     message.dryRun = object.dryRun ?? false;
+    message.tryModeTimeoutMs = object.tryModeTimeoutMs ?? 0;
+    message.force = object.force ?? false;
+    message.rollback = object.rollback ?? 0;
     return message;
   },
 };
 
 function createBaseApplyConfiguration(): ApplyConfiguration {
-  return { metadata: undefined, warnings: [], mode: "", modeDetails: "" };
+  return { metadata: undefined, warnings: [], mode: "", modeDetails: "", diff: "" };
 }
 
 export const ApplyConfiguration: MessageFns<ApplyConfiguration> = {
@@ -3351,6 +3468,9 @@ export const ApplyConfiguration: MessageFns<ApplyConfiguration> = {
     }
     if (message.modeDetails !== "") {
       writer.uint32(34).string(message.modeDetails);
+    }
+    if (message.diff !== "") {
+      writer.uint32(802).string(message.diff);
     }
     return writer;
   },
@@ -3400,6 +3520,14 @@ export const ApplyConfiguration: MessageFns<ApplyConfiguration> = {
             message.modeDetails = reader.string();
             continue;
           }
+          case 100: {
+            if (tag !== 802) {
+              break;
+            }
+
+            message.diff = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3422,6 +3550,7 @@ export const ApplyConfiguration: MessageFns<ApplyConfiguration> = {
         : isSet(object.mode_details)
         ? globalThis.String(object.mode_details)
         : "",
+      diff: isSet(object.diff) ? globalThis.String(object.diff) : "",
     };
   },
 
@@ -3439,6 +3568,9 @@ export const ApplyConfiguration: MessageFns<ApplyConfiguration> = {
     if (message.modeDetails !== "") {
       obj.modeDetails = message.modeDetails;
     }
+    if (message.diff !== "") {
+      obj.diff = message.diff;
+    }
     return obj;
   },
 
@@ -3453,6 +3585,7 @@ export const ApplyConfiguration: MessageFns<ApplyConfiguration> = {
     message.warnings = object.warnings?.map((e) => e) || [];
     message.mode = object.mode ?? "";
     message.modeDetails = object.modeDetails ?? "";
+    message.diff = object.diff ?? "";
     return message;
   },
 };
@@ -3698,6 +3831,460 @@ export const MachineConfigResponse: MessageFns<MachineConfigResponse> = {
   fromPartial<I extends Exact<DeepPartial<MachineConfigResponse>, I>>(object: I): MachineConfigResponse {
     const message = createBaseMachineConfigResponse();
     message.messages = object.messages?.map((e) => MachineConfig.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseConfigHistoryRequest(): ConfigHistoryRequest {
+  return { withDiff: false };
+}
+
+export const ConfigHistoryRequest: MessageFns<ConfigHistoryRequest> = {
+  encode(message: ConfigHistoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.withDiff !== false) {
+      writer.uint32(8).bool(message.withDiff);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigHistoryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigHistoryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.withDiff = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigHistoryRequest {
+    return {
+      withDiff: isSet(object.withDiff)
+        ? globalThis.Boolean(object.withDiff)
+        : isSet(object.with_diff)
+        ? globalThis.Boolean(object.with_diff)
+        : false,
+    };
+  },
+
+  toJSON(message: ConfigHistoryRequest): unknown {
+    const obj: any = {};
+    if (message.withDiff !== false) {
+      obj.withDiff = message.withDiff;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConfigHistoryRequest>, I>>(base?: I): ConfigHistoryRequest {
+    return ConfigHistoryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConfigHistoryRequest>, I>>(object: I): ConfigHistoryRequest {
+    const message = createBaseConfigHistoryRequest();
+    message.withDiff = object.withDiff ?? false;
+    return message;
+  },
+};
+
+function createBaseConfigRecord(): ConfigRecord {
+  return { seq: 0, time: "", actor: "", mode: "", hash: "", diff: "", current: false };
+}
+
+export const ConfigRecord: MessageFns<ConfigRecord> = {
+  encode(message: ConfigRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).uint32(message.seq);
+    }
+    if (message.time !== "") {
+      writer.uint32(18).string(message.time);
+    }
+    if (message.actor !== "") {
+      writer.uint32(26).string(message.actor);
+    }
+    if (message.mode !== "") {
+      writer.uint32(34).string(message.mode);
+    }
+    if (message.hash !== "") {
+      writer.uint32(42).string(message.hash);
+    }
+    if (message.diff !== "") {
+      writer.uint32(50).string(message.diff);
+    }
+    if (message.current !== false) {
+      writer.uint32(56).bool(message.current);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.time = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.hash = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.diff = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.current = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigRecord {
+    return {
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      time: isSet(object.time) ? globalThis.String(object.time) : "",
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      hash: isSet(object.hash) ? globalThis.String(object.hash) : "",
+      diff: isSet(object.diff) ? globalThis.String(object.diff) : "",
+      current: isSet(object.current) ? globalThis.Boolean(object.current) : false,
+    };
+  },
+
+  toJSON(message: ConfigRecord): unknown {
+    const obj: any = {};
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.time !== "") {
+      obj.time = message.time;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    if (message.hash !== "") {
+      obj.hash = message.hash;
+    }
+    if (message.diff !== "") {
+      obj.diff = message.diff;
+    }
+    if (message.current !== false) {
+      obj.current = message.current;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConfigRecord>, I>>(base?: I): ConfigRecord {
+    return ConfigRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConfigRecord>, I>>(object: I): ConfigRecord {
+    const message = createBaseConfigRecord();
+    message.seq = object.seq ?? 0;
+    message.time = object.time ?? "";
+    message.actor = object.actor ?? "";
+    message.mode = object.mode ?? "";
+    message.hash = object.hash ?? "";
+    message.diff = object.diff ?? "";
+    message.current = object.current ?? false;
+    return message;
+  },
+};
+
+function createBaseConfigHistory(): ConfigHistory {
+  return { metadata: undefined, records: [], staged: undefined, trying: undefined, tryRevertsAt: "" };
+}
+
+export const ConfigHistory: MessageFns<ConfigHistory> = {
+  encode(message: ConfigHistory, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.records) {
+      ConfigRecord.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.staged !== undefined) {
+      ConfigRecord.encode(message.staged, writer.uint32(26).fork()).join();
+    }
+    if (message.trying !== undefined) {
+      ConfigRecord.encode(message.trying, writer.uint32(34).fork()).join();
+    }
+    if (message.tryRevertsAt !== "") {
+      writer.uint32(42).string(message.tryRevertsAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigHistory {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigHistory();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.records.push(ConfigRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.staged = ConfigRecord.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.trying = ConfigRecord.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.tryRevertsAt = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigHistory {
+    return {
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
+      records: globalThis.Array.isArray(object?.records)
+        ? object.records.map((e: any) => ConfigRecord.fromJSON(e))
+        : [],
+      staged: isSet(object.staged) ? ConfigRecord.fromJSON(object.staged) : undefined,
+      trying: isSet(object.trying) ? ConfigRecord.fromJSON(object.trying) : undefined,
+      tryRevertsAt: isSet(object.tryRevertsAt)
+        ? globalThis.String(object.tryRevertsAt)
+        : isSet(object.try_reverts_at)
+        ? globalThis.String(object.try_reverts_at)
+        : "",
+    };
+  },
+
+  toJSON(message: ConfigHistory): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    if (message.records?.length) {
+      obj.records = message.records.map((e) => ConfigRecord.toJSON(e));
+    }
+    if (message.staged !== undefined) {
+      obj.staged = ConfigRecord.toJSON(message.staged);
+    }
+    if (message.trying !== undefined) {
+      obj.trying = ConfigRecord.toJSON(message.trying);
+    }
+    if (message.tryRevertsAt !== "") {
+      obj.tryRevertsAt = message.tryRevertsAt;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConfigHistory>, I>>(base?: I): ConfigHistory {
+    return ConfigHistory.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConfigHistory>, I>>(object: I): ConfigHistory {
+    const message = createBaseConfigHistory();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    message.records = object.records?.map((e) => ConfigRecord.fromPartial(e)) || [];
+    message.staged = (object.staged !== undefined && object.staged !== null)
+      ? ConfigRecord.fromPartial(object.staged)
+      : undefined;
+    message.trying = (object.trying !== undefined && object.trying !== null)
+      ? ConfigRecord.fromPartial(object.trying)
+      : undefined;
+    message.tryRevertsAt = object.tryRevertsAt ?? "";
+    return message;
+  },
+};
+
+function createBaseConfigHistoryResponse(): ConfigHistoryResponse {
+  return { messages: [] };
+}
+
+export const ConfigHistoryResponse: MessageFns<ConfigHistoryResponse> = {
+  encode(message: ConfigHistoryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      ConfigHistory.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigHistoryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigHistoryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(ConfigHistory.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigHistoryResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => ConfigHistory.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ConfigHistoryResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => ConfigHistory.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConfigHistoryResponse>, I>>(base?: I): ConfigHistoryResponse {
+    return ConfigHistoryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConfigHistoryResponse>, I>>(object: I): ConfigHistoryResponse {
+    const message = createBaseConfigHistoryResponse();
+    message.messages = object.messages?.map((e) => ConfigHistory.fromPartial(e)) || [];
     return message;
   },
 };
@@ -6615,6 +7202,16 @@ export const MachineServiceService = {
       Buffer.from(MachineConfigResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MachineConfigResponse => MachineConfigResponse.decode(value),
   },
+  configHistory: {
+    path: "/machine.MachineService/ConfigHistory" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ConfigHistoryRequest): Buffer => Buffer.from(ConfigHistoryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ConfigHistoryRequest => ConfigHistoryRequest.decode(value),
+    responseSerialize: (value: ConfigHistoryResponse): Buffer =>
+      Buffer.from(ConfigHistoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConfigHistoryResponse => ConfigHistoryResponse.decode(value),
+  },
   generateClientConfiguration: {
     path: "/machine.MachineService/GenerateClientConfiguration" as const,
     requestStream: false as const,
@@ -6707,6 +7304,7 @@ export interface MachineServiceServer extends UntypedServiceImplementation {
   shutdown: handleUnaryCall<ShutdownRequest, ShutdownResponse>;
   applyConfiguration: handleUnaryCall<ApplyConfigurationRequest, ApplyConfigurationResponse>;
   getMachineConfig: handleUnaryCall<Empty, MachineConfigResponse>;
+  configHistory: handleUnaryCall<ConfigHistoryRequest, ConfigHistoryResponse>;
   generateClientConfiguration: handleUnaryCall<GenerateClientConfigurationRequest, GenerateClientConfigurationResponse>;
   memory: handleUnaryCall<Empty, MemoryResponse>;
   loadAvg: handleUnaryCall<Empty, LoadAvgResponse>;
