@@ -15,6 +15,7 @@ import {
   type ModuleIndex,
   moduleName,
   normalizeModuleName,
+  parseModulesBuiltin,
 } from "../../lib/kmod/mod.ts";
 
 /** The index of one kernel's modules, with what is built in. */
@@ -93,8 +94,7 @@ export async function indexModules(modulesDir: string): Promise<KernelModules> {
     } catch {
       // a kernel without modules.builtin has nothing built in that we know of
     }
-    const builtin = builtinText.split("\n").filter((l) => l.trim() !== "")
-      .map((l) => moduleName(l.trim()));
+    const builtin = [...parseModulesBuiltin(builtinText)];
     raw = { deps, softdepPre, moduleAliases, builtin };
     await Deno.writeTextFile(cache, JSON.stringify(raw));
   }

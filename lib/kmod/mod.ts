@@ -2,22 +2,28 @@
  * Kernel modules: depmod's file formats (modules.dep, modules.softdep,
  * modules.alias), the load-order closure over them, and loading a closure
  * through finit_module(2). Used by the image build on the host, and by the
- * init, the probe and machined inside the guest.
+ * init, the probe, machined and udevd-lite inside the guest.
  * @module
  */
 export {
   formatModulesAlias,
   formatModulesDep,
   formatModulesSoftdep,
+  MAX_MODULES_ALIAS_LINES,
   moduleClosure,
   moduleName,
   normalizeModuleName,
   parseModulesAlias,
+  parseModulesBuiltin,
   parseModulesDep,
   parseModulesSoftdep,
   parseSoftdepValue,
 } from "./modules_dep.ts";
-export type { ClosureOptions, ModuleIndex } from "./modules_dep.ts";
+export type {
+  ClosureOptions,
+  ModuleIndex,
+  ParseAliasOptions,
+} from "./modules_dep.ts";
 export {
   loadModules,
   loadModulesAsync,

@@ -1,7 +1,8 @@
 /**
  * Kernel module dependency files (depmod's `modules.dep`, `modules.softdep`,
- * `modules.alias` formats) and the load-order closure over them. Pure: used by
- * the image build on the host and by the init and the probe inside the guest.
+ * `modules.alias`, `modules.builtin` formats) and the load-order closure over
+ * them. Pure: used by the image build on the host and by the init, the probe,
+ * machined and udevd-lite inside the guest.
  * @module
  */
 
@@ -21,9 +22,19 @@ export interface ClosureOptions {
   softdeps?: boolean;
   /** Called for a softdep that names no known module or alias. */
   onUnresolved?: (module: string, softdep: string) => void;
+  /**
+   * Visit each module's dependencies last-listed first, as modprobe loads
+   * them (default false: in the order modules.dep lists them).
+   */
+  modprobeOrder?: boolean;
 }
 
 const MODULE_SUFFIX = /\.ko(\.(xz|zst|gz))?$/;
+// The kernel's MODULE_NAME_LEN is 56; module names are these characters.
+const MODULE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Most lines read from one modules.alias (a real one has ~30,000). */
+export const MAX_MODULES_ALIAS_LINES = 1_000_000;
 
 /** The canonical name of a module file: basename, no `.ko*`, `-` as `_`. */
 export function moduleName(path: string): string {
@@ -54,6 +65,13 @@ export function parseModulesDep(text: string): Map<string, string[]> {
       );
     }
     const path = line.slice(0, colon).trim();
+    if (path.startsWith("/") || path.split("/").includes("..")) {
+      throw new Error(
+        `Cannot parse modules.dep line ${i + 1}: path ${
+          JSON.stringify(path)
+        } leaves the modules folder`,
+      );
+    }
     moduleName(path); // validates
     const rest = line.slice(colon + 1).trim();
     deps.set(path, rest === "" ? [] : rest.split(/\s+/));
@@ -110,14 +128,38 @@ export function formatModulesSoftdep(pre: Map<string, string[]>): string {
     .join("");
 }
 
-/** Parses `modules.alias`: `alias PATTERN NAME`. */
-export function parseModulesAlias(text: string): Map<string, string[]> {
+/** Options for {@linkcode parseModulesAlias}. */
+export interface ParseAliasOptions {
+  /**
+   * Called with the 1-based number of a line that is not `alias PATTERN
+   * NAME`, which is then skipped; without it such a line throws.
+   */
+  onBadLine?: (line: number) => void;
+}
+
+/**
+ * Parses `modules.alias`: `alias PATTERN NAME`, into pattern -> module names
+ * (canonical), in file order. At most {@linkcode MAX_MODULES_ALIAS_LINES}.
+ */
+export function parseModulesAlias(
+  text: string,
+  options: ParseAliasOptions = {},
+): Map<string, string[]> {
   const aliases = new Map<string, string[]>();
-  text.split("\n").forEach((raw, i) => {
+  const lines = text.split("\n");
+  if (lines.length > MAX_MODULES_ALIAS_LINES) {
+    throw new Error(
+      `Cannot parse modules.alias: ${lines.length} lines, more than ${MAX_MODULES_ALIAS_LINES}`,
+    );
+  }
+  lines.forEach((raw, i) => {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) return;
     const words = line.split(/\s+/);
-    if (words[0] !== "alias" || words.length !== 3) {
+    if (
+      words[0] !== "alias" || words.length !== 3 || !MODULE_NAME.test(words[2])
+    ) {
+      if (options.onBadLine) return options.onBadLine(i + 1);
       throw new Error(
         `Cannot parse modules.alias line ${i + 1} ${JSON.stringify(raw)}`,
       );
@@ -127,6 +169,24 @@ export function parseModulesAlias(text: string): Map<string, string[]> {
     aliases.set(words[1], list);
   });
   return aliases;
+}
+
+/**
+ * Parses `modules.builtin` (one module path per line) into the canonical
+ * names of the modules built into the kernel. Throws naming a bad line.
+ */
+export function parseModulesBuiltin(text: string): Set<string> {
+  const names = new Set<string>();
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "") return;
+    try {
+      names.add(moduleName(line));
+    } catch (cause) {
+      throw new Error(`Cannot parse modules.builtin line ${i + 1}`, { cause });
+    }
+  });
+  return names;
 }
 
 /** Formats `modules.alias`, sorted by alias then module. */
@@ -185,7 +245,8 @@ export function moduleClosure(
         if (resolved !== undefined) visit(resolved, [...chain, name]);
       }
     }
-    for (const dep of index.deps.get(path) ?? []) {
+    const deps = index.deps.get(path) ?? [];
+    for (const dep of options.modprobeOrder ? [...deps].reverse() : deps) {
       if (!index.deps.has(dep)) {
         throw new Error(
           `Kernel module ${JSON.stringify(path)} depends on ${

@@ -5,6 +5,7 @@ import {
   moduleClosure,
   moduleName,
   parseModulesAlias,
+  parseModulesBuiltin,
   parseModulesDep,
   parseModulesSoftdep,
   parseSoftdepValue,
@@ -55,6 +56,17 @@ Deno.test("parseModulesDep() and formatModulesDep()", async (t) => {
     throwsWith(() => parseModulesDep("nonsense\n"), "line 1");
     throwsWith(() => parseModulesDep("x.txt: y.ko\n"), "x.txt");
   });
+  await t.step("rejects a path that leaves the modules folder", () => {
+    throwsWith(() => parseModulesDep("a.ko:\n../evil.ko:\n"), "line 2");
+    throwsWith(
+      () => parseModulesDep("/lib/evil.ko:\n"),
+      "leaves the modules folder",
+    );
+    throwsWith(
+      () => parseModulesDep("kernel/../../evil.ko:\n"),
+      "leaves the modules folder",
+    );
+  });
 });
 
 Deno.test("moduleClosure() orders dependencies first", async (t) => {
@@ -89,6 +101,14 @@ Deno.test("moduleClosure() orders dependencies first", async (t) => {
     assertEquals(
       moduleClosure(["ext4"], index, { softdeps: false }).length,
       4,
+    );
+  });
+  await t.step("modprobe order: last-listed dependency first", () => {
+    assertEquals(
+      moduleClosure(["virtio_net"], index, { modprobeOrder: true }).map(
+        moduleName,
+      ),
+      ["failover", "net_failover", "virtio", "virtio_ring", "virtio_net"],
     );
   });
   await t.step("names with dashes match", () => {
@@ -141,4 +161,33 @@ Deno.test("softdep and alias files round trip", () => {
   const text = formatModulesAlias(aliases);
   assertEquals(text, "alias b x\nalias b y\nalias pci:v1AF4* virtio_pci\n");
   assertEquals(formatModulesAlias(parseModulesAlias(text)), text);
+});
+
+Deno.test("parseModulesAlias() skips bad lines only when told to", () => {
+  const text = `alias virtio:d00000002v* virtio-blk
+alias only-two
+alias a b c d
+alias pci:v* bad/name
+alias pci:v00001AF4* virtio_pci
+`;
+  throwsWith(() => parseModulesAlias(text), "line 2");
+  const bad: number[] = [];
+  const aliases = parseModulesAlias(text, { onBadLine: (n) => bad.push(n) });
+  assertEquals(bad, [2, 3, 4]);
+  assertEquals([...aliases], [
+    ["virtio:d00000002v*", ["virtio_blk"]],
+    ["pci:v00001AF4*", ["virtio_pci"]],
+  ]);
+  throwsWith(
+    () => parseModulesAlias("\n".repeat(1_000_000)),
+    "more than 1000000",
+  );
+});
+
+Deno.test("parseModulesBuiltin() gives canonical names", () => {
+  assertEquals(
+    parseModulesBuiltin("kernel/fs/ext4/ext4.ko\n\nkernel/a/sr-mod.ko\n"),
+    new Set(["ext4", "sr_mod"]),
+  );
+  throwsWith(() => parseModulesBuiltin("a.ko\nnot-a-module\n"), "line 2");
 });

@@ -6,12 +6,13 @@
 import type { DirEntry, Libc } from "../../lib/ffi/mod.ts";
 import { EEXIST, SyscallError } from "../../lib/ffi/mod.ts";
 import {
-  matchModules,
-  moduleLoadOrder,
-  moduleNameOfPath,
-  parseModulesAlias,
+  moduleClosure,
+  moduleName,
+  normalizeModuleName,
+  parseModulesBuiltin,
   parseModulesDep,
-} from "./modules_alias.ts";
+} from "../../lib/kmod/mod.ts";
+import { aliasTable, matchModules } from "./modules_alias.ts";
 import type { SysfsReader } from "./sysfs.ts";
 
 const MAX_DEPTH = 32;
@@ -105,10 +106,9 @@ export async function planColdplug(
       skippedAliasLines: 0,
     };
   }
-  const table = parseModulesAlias(aliasText);
-  const builtin = new Set(
-    (await readOptional(`${modulesDir}/modules.builtin`) ?? "")
-      .split("\n").filter(Boolean).map(moduleNameOfPath),
+  const table = aliasTable(aliasText);
+  const builtin = parseModulesBuiltin(
+    await readOptional(`${modulesDir}/modules.builtin`) ?? "",
   );
   const modules: string[] = [];
   const present: string[] = [];
@@ -164,14 +164,15 @@ export async function loadModules(
       `Cannot load modules: no modules.dep in ${options.modulesDir}`,
     );
   }
-  const index = parseModulesDep(depText);
+  const deps = parseModulesDep(depText);
   const loadedNow = new Set<string>();
-  for (const name of index.paths.keys()) {
+  for (const path of deps.keys()) {
+    const name = moduleName(path);
     if (options.sys.exists(`${options.sysRoot ?? "/sys"}/module/${name}`)) {
       loadedNow.add(name);
     }
   }
-  const { order, unknown } = moduleLoadOrder(modules, index, loadedNow);
+  const { order, unknown } = loadOrder(modules, deps, loadedNow);
   const report: LoadReport = {
     loaded: [],
     alreadyLoaded: [],
@@ -180,7 +181,7 @@ export async function loadModules(
   };
   const failedSet = new Set<string>();
   for (const { name, path } of order) {
-    const needs = index.deps.get(name) ?? [];
+    const needs = (deps.get(path) ?? []).map(moduleName);
     const broken = needs.find((d) => failedSet.has(d));
     if (broken) {
       failedSet.add(name);
@@ -203,6 +204,31 @@ export async function loadModules(
     }
   }
   return report;
+}
+
+/**
+ * The files to load for `modules`, dependencies first (in modprobe's order),
+ * each once, leaving out those `loaded` already; names that modules.dep
+ * (`deps`, as lib/kmod parses it) does not have are returned in `unknown`.
+ */
+export function loadOrder(
+  modules: readonly string[],
+  deps: Map<string, string[]>,
+  loaded: ReadonlySet<string> = new Set(),
+): { order: Array<{ name: string; path: string }>; unknown: string[] } {
+  const names = new Set([...deps.keys()].map(moduleName));
+  const known: string[] = [];
+  const unknown: string[] = [];
+  for (const m of modules.map(normalizeModuleName)) {
+    const list = names.has(m) ? known : unknown;
+    if (!list.includes(m)) list.push(m);
+  }
+  const order = moduleClosure(known, { deps }, {
+    softdeps: false,
+    modprobeOrder: true,
+  }).map((path) => ({ name: moduleName(path), path }))
+    .filter((o) => !loaded.has(o.name));
+  return { order, unknown };
 }
 
 /** Whether `s` holds an ASCII control character (0x00-0x1f, 0x7f). */

@@ -1,4 +1,10 @@
-import { loadModules, planColdplug, scanModaliases } from "./coldplug.ts";
+import {
+  loadModules,
+  loadOrder,
+  planColdplug,
+  scanModaliases,
+} from "./coldplug.ts";
+import { moduleName, parseModulesDep } from "../../lib/kmod/mod.ts";
 import { libcSysfs } from "./sysfs.ts";
 import { Libc } from "../../lib/ffi/mod.ts";
 import {
@@ -6,6 +12,7 @@ import {
   assertEquals,
   assertIncludes,
   assertRejects,
+  assertThrows,
   tempDir,
   writeTree,
 } from "../../lib/testing/mod.ts";
@@ -104,4 +111,63 @@ Deno.test({
     assert(/E[A-Z]+ \(/.test(report.failed[0].error), report.failed[0].error);
     assertEquals(report.failed[1].error, 'needs "bronze_fake", which failed');
   },
+});
+
+Deno.test("modules.dep: names, paths and load order", async (t) => {
+  const dep = parseModulesDep(
+    `kernel/drivers/block/virtio_blk.ko.xz: kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko
+kernel/drivers/virtio/virtio_ring.ko: kernel/drivers/virtio/virtio.ko
+kernel/drivers/virtio/virtio.ko:
+kernel/drivers/net/virtio_net.ko: kernel/net/core/failover.ko kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko
+kernel/net/core/failover.ko:
+kernel/drivers/scsi/sr-mod.ko:
+`,
+  );
+  await t.step("module names are normalised", () => {
+    assertEquals(moduleName("kernel/drivers/scsi/sr-mod.ko"), "sr_mod");
+    assert(dep.has("kernel/drivers/scsi/sr-mod.ko"));
+    assertEquals(
+      dep.get("kernel/drivers/block/virtio_blk.ko.xz")?.map(moduleName),
+      ["virtio_ring", "virtio"],
+    );
+  });
+  await t.step("dependencies first, each once", () => {
+    const { order, unknown } = loadOrder(
+      ["virtio_blk", "virtio-net", "nope"],
+      dep,
+    );
+    assertEquals(order.map((o) => o.name), [
+      "virtio",
+      "virtio_ring",
+      "virtio_blk",
+      "failover",
+      "virtio_net",
+    ]);
+    assertEquals(unknown, ["nope"]);
+  });
+  await t.step("loaded modules are skipped", () => {
+    const { order } = loadOrder(["virtio_net"], dep, new Set(["virtio"]));
+    assertEquals(order.map((o) => o.name), [
+      "virtio_ring",
+      "failover",
+      "virtio_net",
+    ]);
+  });
+  await t.step("a cycle is an error", () => {
+    const cyc = parseModulesDep("a.ko: b.ko\nb.ko: a.ko\n");
+    assertIncludes(
+      String(assertThrows(() => loadOrder(["a"], cyc))),
+      "dependency cycle",
+    );
+  });
+  await t.step("bad lines name their number", () => {
+    assertIncludes(
+      String(assertThrows(() => parseModulesDep("a.ko:\nbroken\n"))),
+      "line 2",
+    );
+    assertIncludes(
+      String(assertThrows(() => parseModulesDep("../evil.ko:\n"))),
+      "leaves the modules folder",
+    );
+  });
 });

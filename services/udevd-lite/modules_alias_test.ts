@@ -1,19 +1,8 @@
-import {
-  matchModules,
-  moduleLoadOrder,
-  moduleNameOfPath,
-  parseModulesAlias,
-  parseModulesDep,
-} from "./modules_alias.ts";
+import { aliasTable, matchModules } from "./modules_alias.ts";
 import { scanModaliases } from "./coldplug.ts";
 import { libcSysfs } from "./sysfs.ts";
 import { Libc } from "../../lib/ffi/mod.ts";
-import {
-  assert,
-  assertEquals,
-  assertIncludes,
-  assertThrows,
-} from "../../lib/testing/mod.ts";
+import { assert, assertEquals } from "../../lib/testing/mod.ts";
 
 const ALIAS_FIXTURE = `# Aliases extracted from modules themselves.
 alias virtio:d00000002v* virtio_blk
@@ -27,8 +16,8 @@ this line is broken
 alias only-two-fields
 `;
 
-Deno.test("parseModulesAlias() indexes aliases and skips bad lines", () => {
-  const t = parseModulesAlias(ALIAS_FIXTURE);
+Deno.test("aliasTable() indexes aliases and skips bad lines", () => {
+  const t = aliasTable(ALIAS_FIXTURE);
   assertEquals(t.count, 7);
   assertEquals(t.skippedLines, [9, 10]);
   assertEquals(t.byBus.get("virtio")?.length, 2);
@@ -36,7 +25,7 @@ Deno.test("parseModulesAlias() indexes aliases and skips bad lines", () => {
 });
 
 Deno.test("matchModules() matches fixture aliases to modaliases", () => {
-  const t = parseModulesAlias(ALIAS_FIXTURE);
+  const t = aliasTable(ALIAS_FIXTURE);
   assertEquals(
     matchModules(t, [
       "virtio:d00000002v00001AF4",
@@ -54,7 +43,7 @@ Deno.test("matchModules() against this machine's devices", () => {
   using libc = Libc.open();
   const found = scanModaliases(libcSysfs(libc));
   assert(found.length > 0, "no modalias under /sys/devices");
-  const t = parseModulesAlias(ALIAS_FIXTURE);
+  const t = aliasTable(ALIAS_FIXTURE);
   const mods = matchModules(t, found);
   // Whatever this machine has, virtio devices map to their drivers.
   if (found.some((m) => m.startsWith("virtio:d00000002v"))) {
@@ -72,66 +61,10 @@ Deno.test("matchModules() with the real modules.alias, when present", async (t) 
     return;
   }
   await t.step("parses and matches", () => {
-    const table = parseModulesAlias(text);
+    const table = aliasTable(text);
     assert(table.count > 100, `only ${table.count} aliases`);
     using libc = Libc.open();
     const mods = matchModules(table, scanModaliases(libcSysfs(libc)));
     for (const m of mods) assert(/^[a-z0-9_]+$/.test(m), m);
-  });
-});
-
-Deno.test("modules.dep: names, paths and load order", async (t) => {
-  const dep = parseModulesDep(
-    `kernel/drivers/block/virtio_blk.ko.xz: kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko
-kernel/drivers/virtio/virtio_ring.ko: kernel/drivers/virtio/virtio.ko
-kernel/drivers/virtio/virtio.ko:
-kernel/drivers/net/virtio_net.ko: kernel/net/core/failover.ko kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko
-kernel/net/core/failover.ko:
-kernel/drivers/scsi/sr-mod.ko:
-`,
-  );
-  await t.step("module names are normalised", () => {
-    assertEquals(moduleNameOfPath("kernel/drivers/scsi/sr-mod.ko"), "sr_mod");
-    assertEquals(dep.paths.get("sr_mod"), "kernel/drivers/scsi/sr-mod.ko");
-    assertEquals(dep.deps.get("virtio_blk"), ["virtio_ring", "virtio"]);
-  });
-  await t.step("dependencies first, each once", () => {
-    const { order, unknown } = moduleLoadOrder(
-      ["virtio_blk", "virtio-net", "nope"],
-      dep,
-    );
-    assertEquals(order.map((o) => o.name), [
-      "virtio",
-      "virtio_ring",
-      "virtio_blk",
-      "failover",
-      "virtio_net",
-    ]);
-    assertEquals(unknown, ["nope"]);
-  });
-  await t.step("loaded modules are skipped", () => {
-    const { order } = moduleLoadOrder(["virtio_net"], dep, new Set(["virtio"]));
-    assertEquals(order.map((o) => o.name), [
-      "virtio_ring",
-      "failover",
-      "virtio_net",
-    ]);
-  });
-  await t.step("a cycle is an error", () => {
-    const cyc = parseModulesDep("a.ko: b.ko\nb.ko: a.ko\n");
-    assertIncludes(
-      String(assertThrows(() => moduleLoadOrder(["a"], cyc))),
-      "dependency cycle",
-    );
-  });
-  await t.step("bad lines name their number", () => {
-    assertIncludes(
-      String(assertThrows(() => parseModulesDep("a.ko:\nbroken\n"))),
-      "line 2",
-    );
-    assertIncludes(
-      String(assertThrows(() => parseModulesDep("../evil.ko:\n"))),
-      "leaves the modules folder",
-    );
   });
 });

@@ -15,7 +15,7 @@ import { loadModules, planColdplug } from "./coldplug.ts";
 import type { UdevdFlags } from "./flags.ts";
 import type { Uevent } from "./uevent.ts";
 import { listenUevents } from "./uevent_listener.ts";
-import { matchModules, parseModulesAlias } from "./modules_alias.ts";
+import { type AliasTable, aliasTable, matchModules } from "./modules_alias.ts";
 import { libcSysfs, type SysfsReader } from "./sysfs.ts";
 
 /** The bus subject a device event with `action` is published on. */
@@ -171,13 +171,13 @@ function hotplugLoader(
   sysRoot: string,
   log: Logger,
 ): (e: Uevent) => void {
-  let table: ReturnType<typeof parseModulesAlias> | undefined;
+  let table: AliasTable | undefined;
   let queue = Promise.resolve();
   return (e) => {
     const alias = e.env.MODALIAS;
     if (e.action !== "add" || !alias) return;
     queue = queue.then(async () => {
-      table ??= parseModulesAlias(
+      table ??= aliasTable(
         await Deno.readTextFile(`${modulesDir}/modules.alias`),
       );
       const modules = matchModules(table, [alias]);
