@@ -23,6 +23,7 @@ import {
   freePort,
   startNats,
   tempDir,
+  waitUntil,
 } from "../lib/testing/mod.ts";
 import { startTrustd, writeTrustdCerts } from "./_trust_helpers_test.ts";
 
@@ -261,11 +262,11 @@ Deno.test("trustd renews nodes' certificates while a bad-token flood runs from t
   };
   try {
     const flooders = Array.from({ length: 4 }, flooder);
-    const deadline = Date.now() + 20_000;
-    while (!statuses.get("ResourceExhausted") && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert(statuses.get("ResourceExhausted"), "the flood was never limited");
+    await waitUntil(() => statuses.has("ResourceExhausted"), {
+      timeoutMs: 20_000,
+      intervalMs: 20,
+      what: "the flood to be limited (ResourceExhausted)",
+    });
     // Three nodes renew, each within its own allowance, during the flood.
     const renewals = await Promise.all(
       ["w1", "w2", "w3"].map(async (name) => {

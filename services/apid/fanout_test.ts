@@ -1,4 +1,9 @@
-import { assert, assertEquals, delay } from "../../lib/testing/mod.ts";
+import {
+  assert,
+  assertEquals,
+  delay,
+  waitUntil,
+} from "../../lib/testing/mod.ts";
 import { ApiError } from "../../lib/api_error/mod.ts";
 import {
   fanOutStream,
@@ -61,11 +66,22 @@ Deno.test("fanOutUnary() runs legs at once, each under its own deadline", async 
 
   await t.step("aborting the parent cancels every leg", async () => {
     const ac = new AbortController();
+    const started: string[] = [];
+    const hang = async (target: string, s: AbortSignal) => {
+      started.push(target);
+      await delay(10000, s);
+      return target;
+    };
     const p = fanOutUnary<string>([
-      { target: "a", call: async (s) => (await delay(10000, s), "A") },
-      { target: "b", call: async (s) => (await delay(10000, s), "B") },
+      { target: "a", call: (s) => hang("A", s) },
+      { target: "b", call: (s) => hang("B", s) },
     ], { legTimeoutMs: 10000, signal: ac.signal });
-    setTimeout(() => ac.abort(), 20);
+    await waitUntil(() => started.length === 2, {
+      timeoutMs: 5000,
+      intervalMs: 5,
+      what: "both legs running",
+    });
+    ac.abort();
     const results = await p;
     assert(results.every((r) => !r.ok && r.error.status === "Canceled"));
   });
