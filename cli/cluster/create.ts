@@ -128,6 +128,7 @@ export async function createCluster(
         type: i === 0 ? "controlplane" : "worker",
         pid,
         stateDir,
+        ...(options.machinedArgs ? { machinedArgs: options.machinedArgs } : {}),
       };
       record.nodes.push(node);
       await writeClusterRecord(record, root);

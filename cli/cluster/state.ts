@@ -15,6 +15,8 @@ export interface ClusterNode {
   stateDir: string;
   /** QEMU nodes: the 127.0.0.1 port forwarded to the node's apid. */
   apiPort?: number;
+  /** Process nodes: machined's extra flags, for `cluster start`. */
+  machinedArgs?: string[];
 }
 
 /** What `cluster create` records in ~/.osctl/clusters/NAME/cluster.json. */

@@ -13,6 +13,13 @@ import {
 } from "./cluster.ts";
 import { genConfigCommand } from "./gen_config.ts";
 import { machineconfigPatchCommand } from "./machineconfig_patch.ts";
+import {
+  editMachineconfigCommand,
+  getMachineconfigCommand,
+  patchMachineconfigCommand,
+} from "./machineconfig.ts";
+import { configHistoryCommand } from "./config_history.ts";
+import { clusterStartCommand, clusterStopCommand } from "./cluster_power.ts";
 import { validateCommand } from "./validate.ts";
 import { configNewCommand } from "./config_new.ts";
 import { dmesgCommand } from "./dmesg.ts";
@@ -43,10 +50,16 @@ export const COMMANDS: readonly Command[] = [
   ...GEN_PKI_COMMANDS,
   validateCommand,
   machineconfigPatchCommand,
+  getMachineconfigCommand,
+  patchMachineconfigCommand,
+  editMachineconfigCommand,
+  configHistoryCommand,
   ...CONFIG_COMMANDS,
   ...CONFIG_CONTEXT_COMMANDS,
   clusterCreateCommand,
   clusterDestroyCommand,
   clusterShowCommand,
+  clusterStopCommand,
+  clusterStartCommand,
   completionCommand(() => COMMANDS),
 ];

@@ -680,7 +680,7 @@ export class Machined implements MachineBackend {
         "this node reads its machine config from machined's --config file (process mode): edit that file and restart the node",
       );
     }
-    if (checked.mode === "no_reboot") {
+    if (checked.mode === "no_reboot" || checked.mode === "try") {
       throw new ApiError(
         "FailedPrecondition",
         "the config cannot be applied without a reboot: use mode auto, reboot or staged",
