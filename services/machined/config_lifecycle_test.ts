@@ -78,7 +78,7 @@ Deno.test("ConfigLifecycle carries out every mode", async (t) => {
     const before = store.history().length;
     const r = await life.apply(request(host("w3"), { dryRun: true }), "alice");
     assert.match(r.modeDetails, /^Dry run summary:/);
-    assert.match(r.diff, /\+    hostname: w3/);
+    assert.ok(r.diff.includes("+    hostname: w3"), r.diff);
     assert.equal(hostname(), "w2");
     assert.equal(store.history().length, before);
   });
@@ -99,7 +99,7 @@ Deno.test("ConfigLifecycle carries out every mode", async (t) => {
     assert.equal(store.staged()?.actor, "carol");
     const h = await life.history(true);
     assert.equal(h.staged?.mode, "staged");
-    assert.match(h.staged!.diff, /\+    hostname: st/);
+    assert.ok(h.staged!.diff.includes("+    hostname: st"));
     // Another apply supersedes it.
     await life.apply(request(host("w4"), { mode: "no_reboot" }), "dave");
     assert.equal(store.staged(), undefined);
