@@ -33,6 +33,7 @@ Deno.test("osctl commands on a 2-node cluster", async (t) => {
   });
   const nodes = cluster.addresses;
   const all = ["-n", nodes.join(",")];
+  const g = ["--osconfig", cluster.osconfig];
 
   await t.step("memory: a row per node, in MiB", async () => {
     const r = await cluster.osctl([...all, "memory"]);
@@ -456,4 +457,143 @@ Deno.test("osctl commands on a 2-node cluster", async (t) => {
     const hex = new TextDecoder().decode(der.stdout).split(" ")[0];
     assertEquals(await Deno.readTextFile(`${d}/acme.sha256`), `sha256:${hex}`);
   });
+
+  let actor = "";
+  await t.step(
+    "reboot --wait: each node's progress until it is back",
+    async () => {
+      const r = await cluster.osctl([
+        ...all,
+        "reboot",
+        "--wait",
+        "--timeout",
+        "3m",
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      for (const n of nodes) {
+        assertIncludes(r.stdout, `${n}: rebooting (actor `);
+        assertIncludes(r.stdout, `${n}: back: reboot: All services are up`);
+      }
+      actor = tableRows(r.stdout).find((row) => row[0] === nodes[1])![1];
+      assert(/^[0-9a-f-]{36}$/.test(actor), actor);
+      // Back means serving: every service of both nodes is up again.
+      const s = await cluster.osctl([...all, "services"]);
+      assertEquals(s.code, 0, s.stderr);
+      for (const row of tableRows(s.stdout).slice(1)) {
+        assert(["Running", "Skipped"].includes(row[2]), row.join(" "));
+      }
+    },
+  );
+
+  await t.step("events --actor-id, --since, --duration", async () => {
+    type Ev = {
+      id: string;
+      type: string;
+      service?: string;
+      state: string;
+      message: string;
+      ts: string;
+    };
+    const parse = (out: string) =>
+      out.trim().split("\n").map((l) => JSON.parse(l) as Ev);
+    const byActor = parse(
+      await osctlUntil(
+        [...g, "-n", nodes[1], "-o", "json", "events", "--actor-id", actor],
+        (out) => out.includes("reboot: All services are up"),
+      ),
+    );
+    assertEquals(byActor[0].state, "start");
+    assertIncludes(byActor[0].message, `(actor ${actor})`);
+    assertEquals(byActor.at(-1)!.message, "reboot: All services are up");
+    assert(byActor.some((e) => e.service === "apid" && e.state === "Stopping"));
+    // The table has the same rows.
+    const table = await osctlUntil(
+      [...g, "-n", nodes[1], "events", "--actor-id", actor],
+      (out) => out.includes("reboot: All services are up"),
+    );
+    assertEquals(table.trim().split("\n").length, byActor.length + 1);
+    const startId = byActor[0].id;
+    const after = parse(
+      await osctlUntil(
+        [...g, "-n", nodes[1], "-o", "json", "events", "--since", startId],
+        (out) => out.includes("reboot: All services are up"),
+      ),
+    ).map((e) => e.id);
+    const boot = startId.replace(/-\d+$/, "");
+    const seq = Number(startId.split("-").at(-1));
+    assertEquals(after[0], `${boot}-${seq + 1}`);
+    assert(!after.includes(startId));
+    // --duration: a restart made now shows; the first boot, long past, does not.
+    const from = Date.now();
+    const recent = osctlUntil(
+      [...g, "-n", nodes[1], "-o", "json", "events", "--duration", "3s"],
+      (out) => /"service":"udevd","state":"Running"/.test(out),
+    );
+    const restart = await cluster.osctl([
+      "-n",
+      nodes[1],
+      "service",
+      "udevd",
+      "restart",
+    ]);
+    assertEquals(restart.code, 0, restart.stderr);
+    const lines = (await recent).trim().split("\n").map((l) =>
+      JSON.parse(l) as { ts: string; message: string }
+    );
+    assert(lines.length > 0);
+    for (const e of lines) {
+      assert(Date.parse(e.ts) >= from - 4000, `${e.ts} is older than 3 s`);
+    }
+    assert(!lines.some((e) => e.message.startsWith("boot:")));
+  });
+
+  await t.step(
+    "shutdown --wait: until the node no longer answers",
+    async () => {
+      const r = await cluster.osctl([
+        "-n",
+        nodes[1],
+        "shutdown",
+        "--wait",
+        "--timeout",
+        "2m",
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      assertIncludes(r.stdout, `${nodes[1]}: shutting down (actor `);
+      assertIncludes(
+        r.stdout,
+        `${nodes[1]}: down: cannot connect to ${nodes[1]}:50000`,
+      );
+      const v = await cluster.osctl(["-n", nodes[1], "version"]);
+      assertEquals(v.code, 1);
+    },
+  );
 });
+
+/** Runs osctl in this process until `done(stdout)` (or 60 s), then interrupts it. */
+async function osctlUntil(
+  argv: string[],
+  done: (out: string) => boolean,
+): Promise<string> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), 60_000);
+  let out = "";
+  let err = "";
+  try {
+    const code = await dispatch(COMMANDS, argv, {
+      io: {
+        stdout: (s) => {
+          out += s;
+          if (done(out)) ac.abort();
+        },
+        stderr: (s) => (err += s),
+      },
+      signal: ac.signal,
+    });
+    assertEquals(code, 0, err);
+    assert(done(out), `not seen within 60 s: ${out}${err}`);
+    return out;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,36 +1,61 @@
-/** `osctl shutdown [--force]`: stops every target node. */
+/** `osctl shutdown [--force] [--wait]`: stops every target node. */
 import {
   MachineServiceService,
   ShutdownResponse,
 } from "../../lib/api/gen/machine/machine.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../command.ts";
-import { parseCommandArgs } from "../client/args.ts";
+import { parseCommandArgs, parseDurationSeconds } from "../client/args.ts";
 import { printActorReply } from "../client/actor_reply.ts";
+import { nodeOf } from "../client/reply.ts";
 import { withApiClient } from "../client/session.ts";
+import { waitForShutdown, waitTargets } from "../client/wait_nodes.ts";
 
-const USAGE = `Usage: osctl shutdown [--force]
+const USAGE = `Usage: osctl shutdown [--force] [--wait [--timeout 10m]]
 
 Shuts every target node down (process mode: all services stop and machined
 exits).
 
 Flags:
-      --force   skip the graceful stop of services`;
+      --force        skip the graceful stop of services
+      --wait         follow each node until it no longer answers
+      --timeout D    how long --wait waits (default 10m)`;
 
 async function run(args: string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
     force: { type: "boolean", default: false },
+    wait: { type: "boolean", default: false },
+    timeout: { type: "string" },
   });
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`);
   }
+  if (values.timeout !== undefined && !values.wait) {
+    throw new UsageError("--timeout needs --wait");
+  }
+  const timeoutMs = parseDurationSeconds(values.timeout ?? "10m", "--timeout") *
+    1000;
   return await withApiClient(ctx, async (api) => {
     const reply = await api.unary(
       MachineServiceService.shutdown,
       { force: values.force ?? false },
       { signal: ctx.signal },
     );
-    return printActorReply(ctx, api, ShutdownResponse, reply);
+    const code = printActorReply(ctx, api, ShutdownResponse, reply);
+    if (!values.wait) return code;
+    const targets = await waitTargets(ctx, api.nodes, api.defaultNode);
+    try {
+      const actors = new Map(
+        reply.messages.filter((m) => !m.metadata?.error).map((m) => [
+          nodeOf(m, api.defaultNode),
+          m.actorId,
+        ]),
+      );
+      const waited = await waitForShutdown(ctx, targets, actors, { timeoutMs });
+      return Math.max(code, waited);
+    } finally {
+      for (const t of targets) t.client.close();
+    }
   });
 }
 
