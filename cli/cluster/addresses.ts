@@ -1,3 +1,9 @@
+import {
+  type Cidr,
+  CidrSyntaxError,
+  parseCidr,
+} from "../../lib/netaddr/mod.ts";
+
 /** A parsed IPv4 CIDR. */
 export interface Ipv4Cidr {
   /** Network address as a 32-bit number. */
@@ -6,36 +12,36 @@ export interface Ipv4Cidr {
   prefix: number;
 }
 
-/** Parses "a.b.c.d" into a 32-bit number; throws naming the value. */
-export function parseIpv4(text: string): number {
-  const parts = text.split(".");
-  if (
-    parts.length !== 4 ||
-    parts.some((p) => !/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255)
-  ) {
-    throw new Error(`Cannot parse IPv4 address "${text}"`);
-  }
-  return parts.reduce((acc, p) => acc * 256 + Number(p), 0);
-}
-
 /** Formats a 32-bit number as dotted IPv4. */
 export function formatIpv4(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
 }
 
-/** Parses "a.b.c.d/n"; throws naming the value and what is wrong. */
-export function parseCidr(text: string): Ipv4Cidr {
-  const m = /^([^/]+)\/(\d{1,2})$/.exec(text);
-  if (!m) {
-    throw new Error(`Cannot parse CIDR "${text}": expected address/prefix`);
+/**
+ * Parses "a.b.c.d/n" (lib/netaddr's parser, IPv4 only) into its network as a
+ * number; throws naming the value and what is wrong.
+ */
+export function parseIpv4Cidr(text: string): Ipv4Cidr {
+  const badAddress = (cause?: unknown) =>
+    new Error(
+      `Cannot parse IPv4 address "${text.slice(0, text.indexOf("/"))}"`,
+      { cause },
+    );
+  let cidr: Cidr;
+  try {
+    cidr = parseCidr(text);
+  } catch (err) {
+    if (!(err instanceof CidrSyntaxError)) throw err;
+    if (err.problem === "bad-address") throw badAddress(err);
+    if (err.problem === "prefix-out-of-range") throw err;
+    throw new Error(`Cannot parse CIDR "${text}": expected address/prefix`, {
+      cause: err,
+    });
   }
-  const addr = parseIpv4(m[1]);
-  const prefix = Number(m[2]);
-  if (prefix > 32) {
-    throw new Error(`Cannot parse CIDR "${text}": prefix length out of range`);
-  }
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return { network: (addr & mask) >>> 0, prefix };
+  if (cidr.family !== "inet") throw badAddress();
+  const addr = cidr.bytes.reduce((acc, b) => acc * 256 + b, 0);
+  const mask = cidr.prefix === 0 ? 0 : (0xffffffff << (32 - cidr.prefix)) >>> 0;
+  return { network: (addr & mask) >>> 0, prefix: cidr.prefix };
 }
 
 /**
@@ -44,7 +50,7 @@ export function parseCidr(text: string): Ipv4Cidr {
  * be inside 127.0.0.0/8 and have room for every node.
  */
 export function nodeAddresses(cidr: string, count: number): string[] {
-  const c = parseCidr(cidr);
+  const c = parseIpv4Cidr(cidr);
   if ((c.network >>> 24) !== 127) {
     throw new Error(
       `Cannot use CIDR "${cidr}": process-mode nodes need a loopback range inside 127.0.0.0/8`,

@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "../../lib/testing/mod.ts";
-import { nodeAddresses, parseCidr } from "./addresses.ts";
+import { nodeAddresses, parseIpv4Cidr } from "./addresses.ts";
 
 Deno.test("nodeAddresses() starts at .2 of a loopback CIDR", () => {
   assertEquals(nodeAddresses("127.5.0.0/24", 3), [
@@ -10,17 +10,25 @@ Deno.test("nodeAddresses() starts at .2 of a loopback CIDR", () => {
   assertEquals(nodeAddresses("127.5.0.77/24", 1), ["127.5.0.2"]);
 });
 
-Deno.test("nodeAddresses() and parseCidr() reject bad input with the value", async (t) => {
+Deno.test("nodeAddresses() and parseIpv4Cidr() reject bad input with the value", async (t) => {
   const cases: [() => unknown, string][] = [
     [
-      () => parseCidr("10.0.0.1/33"),
+      () => parseIpv4Cidr("10.0.0.1/33"),
       'Cannot parse CIDR "10.0.0.1/33": prefix length out of range',
     ],
-    [() => parseCidr("10.0.0.256/8"), 'Cannot parse IPv4 address "10.0.0.256"'],
     [
-      () => parseCidr("nonsense"),
+      () => parseIpv4Cidr("10.0.0.256/8"),
+      'Cannot parse IPv4 address "10.0.0.256"',
+    ],
+    [
+      () => parseIpv4Cidr("nonsense"),
       'Cannot parse CIDR "nonsense": expected address/prefix',
     ],
+    [
+      () => parseIpv4Cidr("0x7f.0.0.1/8"),
+      'Cannot parse IPv4 address "0x7f.0.0.1"',
+    ],
+    [() => parseIpv4Cidr("fd00::/64"), 'Cannot parse IPv4 address "fd00::"'],
     [
       () => nodeAddresses("10.5.0.0/24", 3),
       'Cannot use CIDR "10.5.0.0/24": process-mode nodes need a loopback range inside 127.0.0.0/8',

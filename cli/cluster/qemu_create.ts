@@ -36,7 +36,7 @@ import {
   stringifyMachineConfig,
   stringifySecretsBundle,
 } from "../../lib/config/mod.ts";
-import { formatIpv4, parseCidr } from "./addresses.ts";
+import { formatIpv4, parseIpv4Cidr } from "./addresses.ts";
 import { nodeName, publishContextAndWait, repositoryRoot } from "./create.ts";
 import { stopQemuCluster } from "./qemu_destroy.ts";
 import {
@@ -81,7 +81,7 @@ export function vmAddresses(
   cidr: string,
   count: number,
 ): { gateway: string; prefix: number; addresses: string[] } {
-  const c = parseCidr(cidr);
+  const c = parseIpv4Cidr(cidr);
   if ((c.network >>> 24) === 127 || c.prefix > 29 || c.prefix < 8) {
     throw new Error(
       `Cannot use CIDR "${cidr}" for VMs: want a private range like 10.5.0.0/24 (prefix 8 to 29, not loopback)`,

@@ -1,11 +1,5 @@
+import { isDnsName } from "../netaddr/mod.ts";
 import { x509 } from "./_x509.ts";
-
-const DNS_LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
-
-function isDnsName(s: string): boolean {
-  return s.length > 0 && s.length <= 253 &&
-    s.split(".").every((l) => DNS_LABEL.test(l));
-}
 
 /** A subject Name with CN and O values (no string escaping pitfalls). */
 export function subjectName(
