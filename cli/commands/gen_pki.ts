@@ -12,6 +12,7 @@ import {
   stringifySecretsBundle,
 } from "../../lib/config/mod.ts";
 import { ROLES } from "../../lib/constants/mod.ts";
+import { ipFamily } from "../../lib/netaddr/mod.ts";
 import {
   CertificateAuthority,
   createCsr,
@@ -224,7 +225,7 @@ Flags:
     noPositionals(positionals);
     const keyFile = required(values.key, "--key");
     const ip = required(values.ip, "--ip");
-    if (!isIp(ip)) {
+    if (ipFamily(ip) === undefined) {
       throw new UsageError(`--ip ${JSON.stringify(ip)}: not an IP address`);
     }
     const roles = splitList(values.roles);
@@ -313,12 +314,6 @@ Flags:
     return 0;
   },
 };
-
-function isIp(text: string): boolean {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (v4) return v4.slice(1).every((p) => Number(p) <= 255);
-  return /^[0-9a-f:]+$/i.test(text) && text.includes(":");
-}
 
 /** The gen secrets|ca|key|csr|crt commands. */
 export const GEN_PKI_COMMANDS: readonly Command[] = [

@@ -3,6 +3,7 @@
  * @module
  */
 import { type FlagSpec, parseFlags } from "../../lib/daemon/mod.ts";
+import { ipFamily } from "../../lib/netaddr/mod.ts";
 import type { ApidOptions } from "./apid.ts";
 
 /** apid's flags, as parseFlags takes them. */
@@ -72,14 +73,10 @@ interface ApidFlagValues {
   "idle-timeout-ms"?: string;
 }
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
 /** Validates apid's flags; throws an Error naming the bad flag and value. */
 function parseApidFlags(values: ApidFlagValues): ApidOptions {
   const address = required(values.address, "--address");
-  const v4 = IPV4.exec(address);
-  const isV6 = address.includes(":") && /^[0-9a-fA-F:.]+$/.test(address);
-  if (!(v4 && v4.slice(1).every((o) => Number(o) <= 255)) && !isV6) {
+  if (ipFamily(address) === undefined) {
     throw new Error(
       `apid: --address ${JSON.stringify(address)} is not an IP address`,
     );
