@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { isAlive } from "./processes.ts";
+import { isNodeAlive } from "./processes.ts";
 
 /** One node of a local cluster as recorded on disk. */
 export interface ClusterNode {
@@ -101,7 +101,7 @@ export async function assertNotRunning(
 ): Promise<void> {
   const existing = await readClusterRecord(name, root);
   for (const n of existing?.nodes ?? []) {
-    if (await isAlive(n.pid)) {
+    if (await isNodeAlive(n)) {
       throw new Error(
         `Cannot create cluster "${name}": it is running (destroy it first: osctl cluster destroy --name ${name})`,
       );

@@ -24,19 +24,33 @@ Deno.test("assertNotRunning() refuses a cluster whose node is alive", async (t) 
   await t.step("no record: fine", async () => {
     await assertNotRunning("c", dir.path);
   });
-  await t.step("a live pid: refused with the way out", async () => {
+  await t.step("a live node: refused with the way out", async () => {
+    // A stand-in for machined: a real process naming the node's state folder.
+    const live = new Deno.Command("/bin/sh", {
+      args: ["-c", "sleep 30; true", "machined", "--state", `${dir.path}/s`],
+      stdin: "null",
+    }).spawn();
+    try {
+      await writeClusterRecord(record(live.pid), dir.path);
+      assertEquals(
+        (await readClusterRecord("c", dir.path))?.nodes[0].pid,
+        live.pid,
+      );
+      const err = await assertRejects(() =>
+        assertNotRunning("c", dir.path)
+      ) as Error;
+      assertEquals(
+        err.message,
+        'Cannot create cluster "c": it is running (destroy it first: osctl cluster destroy --name c)',
+      );
+    } finally {
+      live.kill("SIGKILL");
+      await live.status;
+    }
+  });
+  await t.step("a pid reused by another program: fine", async () => {
     await writeClusterRecord(record(Deno.pid), dir.path);
-    assertEquals(
-      (await readClusterRecord("c", dir.path))?.nodes[0].pid,
-      Deno.pid,
-    );
-    const err = await assertRejects(() =>
-      assertNotRunning("c", dir.path)
-    ) as Error;
-    assertEquals(
-      err.message,
-      'Cannot create cluster "c": it is running (destroy it first: osctl cluster destroy --name c)',
-    );
+    await assertNotRunning("c", dir.path);
   });
   await t.step("only dead pids: fine", async () => {
     const gone = new Deno.Command("true").spawn();
