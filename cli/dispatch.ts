@@ -44,7 +44,8 @@ const GROUPS = [
   { title: "Manage running clusters:", has: (_: string) => true },
   {
     title: "Generate and manage machine configuration offline:",
-    has: (name: string) => /^(gen|validate|completion)( |$)/.test(name),
+    has: (name: string) =>
+      /^(gen|validate|machineconfig|completion)( |$)/.test(name),
   },
   {
     title: "Local cluster commands:",
