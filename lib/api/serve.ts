@@ -13,6 +13,7 @@ import {
   type MessageCodec,
   serveTyped,
   serveTypedStream,
+  type UnaryContext,
 } from "../bus/mod.ts";
 import {
   type DaemonName,
@@ -43,7 +44,7 @@ export type ResponseOf<K extends MethodName> = Parameters<
 /** A unary method's handler: throw ApiError to fail. */
 export type UnaryMethodHandler<K extends MethodName> = (
   req: RequestOf<K>,
-  ctx: HandlerContext,
+  ctx: UnaryContext,
 ) => Promise<ResponseOf<K>>;
 
 /** What a stream method's handler sends through. */
@@ -127,7 +128,7 @@ function serveOne(
       bus,
       rpcSubject(owner, name),
       codecs,
-      handler as (req: unknown, ctx: HandlerContext) => Promise<unknown>,
+      handler as (req: unknown, ctx: UnaryContext) => Promise<unknown>,
     );
   }
 }

@@ -50,10 +50,22 @@ export interface HandlerContext {
   signal: AbortSignal;
 }
 
+/** Context handed to a unary handler. */
+export interface UnaryContext extends HandlerContext {
+  /**
+   * Registers work to run once the handler's reply has been published and
+   * the server has it (a flush), so an action the reply announces (a stop,
+   * a restart) cannot overtake it. Runs only after a successful reply, in
+   * the order registered; `fn` handles its own errors (a rejection is
+   * dropped).
+   */
+  afterReply(fn: () => void | Promise<void>): void;
+}
+
 /** A unary handler: request bytes in, reply bytes out; throw ApiError to fail. */
 export type UnaryHandler = (
   data: Uint8Array,
-  ctx: HandlerContext,
+  ctx: UnaryContext,
 ) => Promise<Uint8Array>;
 
 /** Context of a stream handler: `send` waits while the reader has no credit. */
@@ -232,20 +244,39 @@ export class Bus {
     if (!msg.reply) return;
     let reply: Uint8Array;
     let hdrs: MsgHdrs | undefined;
+    const after: Array<() => void | Promise<void>> = [];
     try {
       reply = await handler(msg.data, {
         subject: msg.subject,
         headers: fromNatsHeaders(msg.headers),
         signal: this.#closing.signal,
+        afterReply: (fn) => void after.push(fn),
       });
     } catch (err) {
       reply = EMPTY;
       hdrs = errorHeaders(err);
+      after.length = 0;
     }
     try {
       msg.respond(reply, { headers: hdrs });
     } catch {
       // connection closing: the caller times out
+    }
+    if (after.length > 0) await this.#runAfterReply(after);
+  }
+
+  /** Runs a reply's deferred work once the server has the reply. */
+  async #runAfterReply(
+    after: ReadonlyArray<() => void | Promise<void>>,
+  ): Promise<void> {
+    // The server has every message published before its PONG.
+    await this.#nc.flush().catch(() => {});
+    for (const fn of after) {
+      try {
+        await fn();
+      } catch {
+        // fn reports its own failures
+      }
     }
   }
 

@@ -14,6 +14,7 @@ export type {
   StreamContext,
   StreamHandler,
   StreamOptions,
+  UnaryContext,
   UnaryHandler,
 } from "./bus.ts";
 export { busPermissions, callersOf } from "./permissions.ts";

@@ -3,6 +3,7 @@ import type {
   HandlerContext,
   RequestOptions,
   StreamOptions,
+  UnaryContext,
 } from "./bus.ts";
 
 /** The encode/decode pair ts-proto generates for every message. */
@@ -18,7 +19,7 @@ export function serveTyped<Req, Res>(
   bus: Bus,
   subject: string,
   codecs: { req: MessageCodec<Req>; res: MessageCodec<Res> },
-  fn: (req: Req, ctx: HandlerContext) => Promise<Res>,
+  fn: (req: Req, ctx: UnaryContext) => Promise<Res>,
 ): void {
   bus.serve(subject, async (data, ctx) => {
     const req = codecs.req.decode(data);

@@ -16,6 +16,26 @@ export interface TrustdSecrets {
   token: string;
 }
 
+/** What machined provides the node's services with. */
+export interface NodeServiceHost {
+  /** trustd's secrets (control planes). */
+  trustdSecrets(): TrustdSecrets;
+  /** The config's network section, for networkd (on stdin). */
+  networkConfig(): NetworkConfig | undefined;
+  /** Asks a daemon's health over machined's bus; throws when unhealthy. */
+  daemonHealth(daemon: SupervisedDaemon, signal: AbortSignal): Promise<void>;
+  /**
+   * nats-server's health through machined's own connection: a round trip
+   * (PING/PONG), a rejection while that connection is down, or undefined
+   * while machined has none. Until then the check dials the port; dialling
+   * every period for good made nats-server's memory grow (a client struct
+   * and its goroutines per connection, returned to the kernel only slowly).
+   */
+  busHealth(): Promise<void> | undefined;
+  /** Writes or renews a daemon's certificates before it starts. */
+  prepareCerts?(daemon: "apid" | "trustd", signal: AbortSignal): Promise<void>;
+}
+
 /** What the node's service table is made from. */
 export interface NodeServicesOptions {
   /** How daemons are launched. */
@@ -26,30 +46,8 @@ export interface NodeServicesOptions {
   natsConfigPath: string;
   /** Per-boot bus passwords. */
   passwords: Readonly<Record<DaemonName, string>>;
-  /** trustd's secrets (control planes). */
-  trustdSecrets: () => TrustdSecrets;
-  /** The config's network section, for networkd (on stdin). */
-  networkConfig: () => NetworkConfig | undefined;
-  /** Asks a daemon's health over machined's bus; throws when unhealthy. */
-  daemonHealth: (
-    daemon: SupervisedDaemon,
-    signal: AbortSignal,
-  ) => Promise<void>;
-  /** Why machined's own bus connection is down, or undefined when up. */
-  busProblem: () => string | undefined;
-  /**
-   * A round trip on machined's own bus connection (PING/PONG), or
-   * undefined while it has none: nats-server's health once machined is
-   * connected. Until then the check dials the port; dialling every period
-   * for good made nats-server's memory grow (a client struct and its
-   * goroutines per connection, returned to the kernel only slowly).
-   */
-  busPing?: () => Promise<void> | undefined;
-  /** Writes or renews a daemon's certificates before it starts. */
-  prepareCerts?: (
-    daemon: "apid" | "trustd",
-    signal: AbortSignal,
-  ) => Promise<void>;
+  /** What machined provides the services with. */
+  host: NodeServiceHost;
   /**
    * Restart backoff of every service (defaults: 1 s doubling to 30 s); the
    * bus and apid wait at most CRITICAL_MAX_MS (5 s) whatever it says.
@@ -83,10 +81,9 @@ export const GRACE_MS: Readonly<Record<string, number>> = {
 export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
   const { launch } = o;
   const parallel = o.waitForAddress !== undefined;
+  const { host } = o;
   const natsHealth: HealthCheck = async (signal) => {
-    const problem = o.busProblem();
-    if (problem) throw new Error(problem);
-    const ping = o.busPing?.();
+    const ping = host.busHealth();
     if (ping) return await ping;
     const conn = await Deno.connect({
       hostname: launch.busHost ?? launch.address,
@@ -107,7 +104,7 @@ export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
         busPassword: o.passwords[id],
         extra: extraSecrets(id, o),
       }, o.parentEnv),
-    health: (signal) => o.daemonHealth(id, signal),
+    health: (signal) => host.daemonHealth(id, signal),
     healthSettings: o.healthSettings,
     graceMs: GRACE_MS[id],
     backoff: o.backoff,
@@ -116,8 +113,9 @@ export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
   const certs = (id: "apid" | "trustd") => {
     const steps: Array<(signal: AbortSignal) => Promise<void>> = [];
     if (o.waitForAddress) steps.push(o.waitForAddress);
-    if (o.prepareCerts && !parallel) {
-      steps.push((signal) => o.prepareCerts!(id, signal));
+    const prepareCerts = host.prepareCerts?.bind(host);
+    if (prepareCerts && !parallel) {
+      steps.push((signal) => prepareCerts(id, signal));
     }
     return steps.length === 0 ? {} : {
       prepare: async (signal: AbortSignal) => {
@@ -163,9 +161,9 @@ function extraSecrets(
   id: SupervisedDaemon,
   o: NodeServicesOptions,
 ): Record<string, unknown> | undefined {
-  if (id === "trustd") return { trustd: o.trustdSecrets() };
+  if (id === "trustd") return { trustd: o.host.trustdSecrets() };
   if (id === "networkd") {
-    const network = o.networkConfig();
+    const network = o.host.networkConfig();
     return network ? { network } : undefined;
   }
   return undefined;

@@ -28,10 +28,12 @@ Deno.test("nodeServices() restarts a crash-looping bus and apid within 5 s, stil
     natsServerPath: "/bin/false",
     natsConfigPath: `${dir.path}/nats.conf`,
     passwords: PASSWORDS,
-    trustdSecrets: () => ({ caCrt: "", caKey: "", token: "" }),
-    networkConfig: () => undefined,
-    daemonHealth: () => Promise.resolve(),
-    busProblem: () => undefined,
+    host: {
+      trustdSecrets: () => ({ caCrt: "", caKey: "", token: "" }),
+      networkConfig: () => undefined,
+      daemonHealth: () => Promise.resolve(),
+      busHealth: () => undefined,
+    },
     backoff: { jitter: 0 },
     // No start order: each service crashes on its own.
     waitForAddress: () => Promise.resolve(),

@@ -55,3 +55,22 @@ async function git(root: string, args: string[]): Promise<string | undefined> {
     return undefined; // no git here
   }
 }
+
+/** The build and runtime facts Version reports. */
+export function versionInfo(build: BuildInfo): {
+  tag: string;
+  sha: string;
+  built: string;
+  denoVersion: string;
+  os: string;
+  arch: string;
+} {
+  return {
+    tag: build.tag,
+    sha: build.sha,
+    built: build.built,
+    denoVersion: Deno.version.deno,
+    os: Deno.build.os,
+    arch: Deno.build.arch,
+  };
+}

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../../lib/testing/mod.ts";
-import { serviceInfo } from "./machine_api.ts";
+import { serviceInfo } from "./services_api.ts";
 
 Deno.test("serviceInfo() says how often a counted failure happened", () => {
   const info = serviceInfo({

@@ -8,22 +8,12 @@
  * partition, stops the maintenance services and the boot goes on with it.
  * @module
  */
-import {
-  HealthRequest,
-  HealthResponse,
-} from "../../../lib/api/gen/machine/machine.ts";
 import { serveMaintenanceMethods } from "../../../lib/api/serve.ts";
-import {
-  Bus,
-  callTyped,
-  natsServerConfig,
-  randomPassword,
-} from "../../../lib/bus/mod.ts";
+import { Bus, natsServerConfig, randomPassword } from "../../../lib/bus/mod.ts";
 import { ApiError } from "../../../lib/api_error/mod.ts";
 import {
   type DaemonName,
   DAEMONS,
-  healthSubject,
   NATS_PORT,
 } from "../../../lib/constants/mod.ts";
 import type { Libc } from "../../../lib/ffi/mod.ts";
@@ -44,12 +34,13 @@ import {
   CHILD_ENV_KEYS,
   denoPermissionFlags,
 } from "../daemon_permissions.ts";
-import { derivedHostname } from "../machined.ts";
+import { derivedHostname } from "../machined_options.ts";
+import { daemonHealth } from "../daemon_health.ts";
 import { nodeServices } from "../node_services.ts";
 import { GroupProcessRunner } from "../runner/process_runner.ts";
 import type { ServiceSpec } from "../runner/service.ts";
 import { Supervisor } from "../runner/supervisor.ts";
-import { readBuildInfo } from "../version_info.ts";
+import { readBuildInfo, versionInfo } from "../version_info.ts";
 import { type FoundConfig, saveStateConfig } from "./config_source.ts";
 import type { Console } from "./console.ts";
 import { consoleSink } from "./console.ts";
@@ -157,30 +148,18 @@ export async function runMaintenance(
     natsPort: NATS_PORT,
     busUrl: `nats://${IMAGE_BUS_HOST}:${NATS_PORT}`,
   };
-  const health = async (d: DaemonName, signal: AbortSignal) => {
-    if (!bus) throw new Error("machined is not on the bus yet");
-    const res = await callTyped(
-      bus,
-      healthSubject(d),
-      {
-        req: HealthRequest,
-        res: HealthResponse,
-      },
-      {},
-      { timeoutMs: 2000, signal },
-    );
-    if (!res.healthy) throw new Error(res.message || "unhealthy");
-  };
   const parentEnv = Deno.env.toObject();
   const node = nodeServices({
     launch,
     natsServerPath: NATS_SERVER_PATH,
     natsConfigPath,
     passwords,
-    trustdSecrets: () => ({ caCrt: "", caKey: "", token: "" }),
-    networkConfig: () => plan.network,
-    daemonHealth: (d, signal) => health(d, signal),
-    busProblem: () => undefined,
+    host: {
+      trustdSecrets: () => ({ caCrt: "", caKey: "", token: "" }),
+      networkConfig: () => plan.network,
+      daemonHealth: (d, signal) => daemonHealth(bus, d, signal),
+      busHealth: () => undefined,
+    },
     parentEnv,
   });
   const pick = (id: string) => node.find((s) => s.id === id)!;
@@ -217,7 +196,7 @@ export async function runMaintenance(
         bus: { url: launch.busUrl, user: "apid", pass: passwords.apid },
       })),
     }),
-    health: (signal) => health("apid", signal),
+    health: (signal) => daemonHealth(bus, "apid", signal),
     graceMs: 5000,
   };
   const supervisor = new Supervisor([
@@ -255,7 +234,7 @@ export async function runMaintenance(
     if (!bus) return undefined;
     let taken = false;
     serveMaintenanceMethods(bus, {
-      ApplyConfiguration: async (req) => {
+      ApplyConfiguration: async (req, ctx) => {
         const checked = checkApplyRequest(req.data, req.mode);
         if (req.dryRun) {
           return {
@@ -292,13 +271,14 @@ export async function runMaintenance(
           );
         }
         // Reply first, then leave maintenance mode.
-        setTimeout(() =>
+        ctx.afterReply(() =>
           applied?.({
             config: checked.config,
             yaml: checked.yaml,
             source: "the maintenance API",
             persist: false,
-          }), 200);
+          })
+        );
         return {
           messages: [{
             metadata: undefined,
@@ -313,14 +293,7 @@ export async function runMaintenance(
         Promise.resolve({
           messages: [{
             metadata: undefined,
-            version: {
-              tag: build.tag,
-              sha: build.sha,
-              built: build.built,
-              denoVersion: Deno.version.deno,
-              os: Deno.build.os,
-              arch: Deno.build.arch,
-            },
+            version: versionInfo(build),
             platform: { name: "metal", mode: "maintenance" },
           }],
         }),

@@ -25,7 +25,8 @@ import {
   STATE_MOUNT,
 } from "../../../image/layout.ts";
 import { certsDir } from "../daemon_permissions.ts";
-import { derivedHostname, Machined } from "../machined.ts";
+import { Machined } from "../machined.ts";
+import { derivedHostname } from "../machined_options.ts";
 import { GroupProcessRunner } from "../runner/process_runner.ts";
 import {
   acquireConfig,
@@ -299,7 +300,7 @@ async function runNode(
   const reaperDone = reaper.run(reaping.signal);
   const trimming = setInterval(() => libc.mallocTrim(), MALLOC_TRIM_MS);
   // A stop asked for before the services ran is passed on.
-  const onStop = () => machined.shutdown(false);
+  const onStop = () => machined.shutdown("stop requested");
   ctx.stop.signal.addEventListener("abort", onStop, { once: true });
   try {
     const code = await machined.run();
