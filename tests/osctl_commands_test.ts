@@ -458,6 +458,43 @@ Deno.test("osctl commands on a 2-node cluster", async (t) => {
     assertEquals(await Deno.readTextFile(`${d}/acme.sha256`), `sha256:${hex}`);
   });
 
+  await t.step(
+    "logs and dmesg -o json|yaml: {node, line} per line",
+    async () => {
+      const r = await cluster.osctl([
+        ...all,
+        "logs",
+        "machined",
+        "--tail",
+        "3",
+        "-o",
+        "json",
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split("\n").map((l) =>
+        JSON.parse(l) as { node: string; line: string }
+      );
+      assertEquals(lines.length, 6);
+      assertEquals(
+        [...new Set(lines.map((l) => l.node))].sort(),
+        [...nodes].sort(),
+      );
+      assert(lines.every((l) => l.line.length > 0 && !l.line.includes("\n")));
+      const y = await cluster.osctl([
+        "-n",
+        nodes[0],
+        "logs",
+        "machined",
+        "--tail",
+        "2",
+        "-o",
+        "yaml",
+      ]);
+      assertEquals(y.code, 0, y.stderr);
+      assertEquals(y.stdout.split("---\n").length, 3, y.stdout);
+    },
+  );
+
   let actor = "";
   await t.step(
     "reboot --wait: each node's progress until it is back",

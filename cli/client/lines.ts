@@ -9,13 +9,23 @@
 export class NodeLines {
   #partial = new Map<string, string>();
   #decoders = new Map<string, TextDecoder>();
-  #prefix: boolean;
+  #format: (node: string, line: string) => string;
   #write: (text: string) => void;
 
-  /** `prefix` adds "<node>: " to every line. */
-  constructor(write: (text: string) => void, prefix: boolean) {
+  /**
+   * `prefix` adds "<node>: " to every line; a function formats each line
+   * itself (a JSON line, a YAML document).
+   */
+  constructor(
+    write: (text: string) => void,
+    prefix: boolean | ((node: string, line: string) => string),
+  ) {
     this.#write = write;
-    this.#prefix = prefix;
+    this.#format = typeof prefix === "function"
+      ? prefix
+      : prefix
+      ? (node, line) => `${node}: ${line}\n`
+      : (_, line) => `${line}\n`;
   }
 
   /** Takes a chunk of a node's stream; writes the lines it completes. */
@@ -43,6 +53,6 @@ export class NodeLines {
   }
 
   #line(node: string, line: string): string {
-    return this.#prefix ? `${node}: ${line}\n` : `${line}\n`;
+    return this.#format(node, line);
   }
 }
