@@ -2,6 +2,7 @@
  * `osctl cluster create|destroy|show`: a local cluster of process-mode nodes
  * on loopback addresses, its state and logs under ~/.osctl/clusters/NAME/.
  */
+import { cleanMessage, errorLine } from "../client/errors.ts";
 import {
   MachineServiceService,
   type ServiceListResponse,
@@ -322,7 +323,7 @@ async function runShow(args: string[], ctx: CommandContext): Promise<number> {
         const host = m.metadata?.hostname ?? "";
         answers.set(
           host,
-          m.metadata?.error ? `no (${m.metadata.error})` : "yes",
+          m.metadata?.error ? `no (${cleanMessage(m.metadata.error)})` : "yes",
         );
       }
     } finally {
@@ -330,9 +331,7 @@ async function runShow(args: string[], ctx: CommandContext): Promise<number> {
     }
   } catch (err) {
     ctx.io.stderr(
-      `WARNING: cannot reach the control plane: ${
-        err instanceof Error ? err.message : err
-      }\n`,
+      `WARNING: cannot reach the control plane: ${errorLine(err)}\n`,
     );
   }
   ctx.io.stdout(
