@@ -5,7 +5,7 @@
  * @module
  */
 import type { ConsoleLine } from "../image/console_reader.ts";
-import { composeCmdline } from "../image/layout.ts";
+import { composeCmdline } from "../lib/layout/mod.ts";
 import type { BuiltImage } from "../image/pipeline/build_image.ts";
 import { type Accel, startVm, type Vm } from "../image/qemu.ts";
 import { ApiClient } from "../cli/client/api_client.ts";

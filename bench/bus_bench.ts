@@ -11,10 +11,7 @@ import { Empty } from "../lib/api/gen/common/common.ts";
 import { VersionResponse } from "../lib/api/gen/machine/machine.ts";
 import { Bus } from "../lib/bus/mod.ts";
 import { NATS_PORT, rpcSubject } from "../lib/constants/mod.ts";
-import {
-  readBusPassword,
-  startTestNode,
-} from "../services/machined/test_harness.ts";
+import { readBusPassword, startTestNode } from "../tests/machined_harness.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { type ProcessMemory, readProcessMemory } from "../lib/procfs/mod.ts";
-import { startTestNode } from "../services/machined/test_harness.ts";
+import { startTestNode } from "../tests/machined_harness.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

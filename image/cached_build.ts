@@ -17,7 +17,7 @@ import {
 } from "./pipeline/build_image.ts";
 import { run, sha256Hex } from "./pipeline/exec.ts";
 import { KERNEL_PIN } from "./pipeline/kernel.ts";
-import { NATS_SERVER_PATH } from "./layout.ts";
+import { NATS_SERVER_PATH } from "../lib/layout/mod.ts";
 
 /** Options for {@linkcode cachedBuild}. */
 export interface CachedBuildOptions {

@@ -15,12 +15,13 @@
 
 import { parseArgs } from "node:util";
 import { run } from "./pipeline/exec.ts";
-import { IMAGE_DAEMONS, STATE_MOUNT } from "./layout.ts";
 import {
   DAEMON_DIRS,
   denoPermissionFlags,
+  IMAGE_DAEMONS,
+  STATE_MOUNT,
   type SupervisedDaemon,
-} from "../services/machined/daemon_permissions.ts";
+} from "../lib/layout/mod.ts";
 import { NATS_PORT } from "../lib/constants/mod.ts";
 import { errorText } from "../lib/log/mod.ts";
 

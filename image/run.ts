@@ -7,7 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { composeCmdline } from "./layout.ts";
+import { composeCmdline } from "../lib/layout/mod.ts";
 import { chooseAccel, qemuArgs } from "./qemu.ts";
 import {
   type BuildManifest,

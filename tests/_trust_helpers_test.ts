@@ -3,7 +3,7 @@ import { CertificateAuthority } from "../lib/pki/mod.ts";
 import { NODE_SERVER_NAME, writeCertDir } from "../lib/certdir/mod.ts";
 import type { BusCredentials } from "../lib/bus/mod.ts";
 import { waitUntil } from "../lib/testing/mod.ts";
-import { LIBRARY_ENV } from "../services/machined/daemon_permissions.ts";
+import { LIBRARY_ENV } from "../lib/layout/mod.ts";
 import {
   type DaemonProcess,
   natsHostPort,

@@ -11,7 +11,7 @@ import {
 import { type Bus, callTyped } from "../lib/bus/mod.ts";
 import { type DaemonName, healthSubject } from "../lib/constants/mod.ts";
 import { waitUntil } from "../lib/testing/mod.ts";
-import { LIBRARY_ENV } from "../services/machined/daemon_permissions.ts";
+import { LIBRARY_ENV } from "../lib/layout/mod.ts";
 
 /**
  * What @grpc/grpc-js reads at import (the generated API code loads it): the

@@ -5,7 +5,7 @@
  * powers off; QEMU then exits by itself.
  */
 import { cachedBuild, repoRootOf } from "../image/cached_build.ts";
-import { composeCmdline } from "../image/layout.ts";
+import { composeCmdline } from "../lib/layout/mod.ts";
 import { startVm } from "../image/qemu.ts";
 import { assert, assertEquals, assertIncludes } from "../lib/testing/mod.ts";
 

@@ -17,7 +17,7 @@
 import { X509Certificate } from "node:crypto";
 import tls from "node:tls";
 import { cachedBuild, repoRootOf } from "../image/cached_build.ts";
-import { composeCmdline } from "../image/layout.ts";
+import { composeCmdline } from "../lib/layout/mod.ts";
 import { startVm, type Vm } from "../image/qemu.ts";
 import { MachineServiceService } from "../lib/api/gen/machine/machine.ts";
 import { ApiError } from "../lib/api_error/mod.ts";

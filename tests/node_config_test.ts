@@ -10,7 +10,7 @@ import {
   MACHINED_PERMISSIONS,
   processesMentioning,
   testMachineConfig,
-} from "../services/machined/test_harness.ts";
+} from "./machined_harness.ts";
 import { runDaemonToExit } from "./daemon_process.ts";
 
 const MAIN = new URL("../services/machined/main.ts", import.meta.url).pathname;

@@ -58,7 +58,7 @@ import {
   serviceUp,
   startTestNode,
   type TestNode,
-} from "../services/machined/test_harness.ts";
+} from "./machined_harness.ts";
 import { runDaemonToExit } from "./daemon_process.ts";
 
 const DAEMONS = ["udevd", "networkd", "trustd", "apid"];

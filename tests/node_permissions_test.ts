@@ -1,5 +1,5 @@
 /**
- * Each daemon's Deno permission set (services/machined/daemon_permissions.ts)
+ * Each daemon's Deno permission set (lib/layout/daemon_permissions.ts)
  * is what stops it: a probe program run with exactly those flags tries to
  * read other daemons' secrets, dial elsewhere, spawn, and so on.
  */
@@ -8,7 +8,7 @@ import {
   denoPermissionFlags,
   type PermissionContext,
   type SupervisedDaemon,
-} from "../services/machined/daemon_permissions.ts";
+} from "../lib/layout/mod.ts";
 
 const PROBE = `
 const [dir, address] = Deno.args;

@@ -20,7 +20,7 @@
  */
 import { join } from "node:path";
 import { cachedBuild } from "../../image/cached_build.ts";
-import { composeCmdline } from "../../image/layout.ts";
+import { composeCmdline } from "../../lib/layout/mod.ts";
 import {
   type BuildManifest,
   type BuiltImage,

@@ -1,7 +1,7 @@
 import { parseInitConfig, programFromCmdline } from "./init_config.ts";
 import { loopConfig } from "./loop.ts";
 import { bootStamp } from "../../lib/log/mod.ts";
-import { composeCmdline, imageCmdline } from "../layout.ts";
+import { composeCmdline, imageCmdline } from "../../lib/layout/mod.ts";
 import {
   assertEquals,
   assertIncludes,

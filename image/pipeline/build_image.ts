@@ -49,7 +49,7 @@ import {
   PID1_ENV,
   ROOTFS_IN_INITRAMFS,
   STATE_MOUNT,
-} from "../layout.ts";
+} from "../../lib/layout/mod.ts";
 
 /** Options for {@linkcode buildImage}. */
 export interface BuildImageOptions {

@@ -10,7 +10,7 @@ import { natsServerConfig } from "../../lib/bus/mod.ts";
 import type { DaemonName } from "../../lib/constants/mod.ts";
 import { errorText, type Logger } from "../../lib/log/mod.ts";
 import { readProcess } from "../../lib/procfs/mod.ts";
-import { certsDir } from "./daemon_permissions.ts";
+import { certsDir } from "../../lib/layout/mod.ts";
 import type { EventLog } from "./event_log.ts";
 import type { ServiceHistory } from "./runner/history.ts";
 

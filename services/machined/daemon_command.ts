@@ -3,11 +3,11 @@ import {
   CHILD_ENV_KEYS,
   DAEMON_DIRS,
   denoPermissionFlags,
+  imageV8FlagsArgs,
   type PermissionContext,
   type SupervisedDaemon,
-} from "./daemon_permissions.ts";
+} from "../../lib/layout/mod.ts";
 import type { ProcessSpec } from "./runner/process_runner.ts";
-import { imageV8FlagsArgs } from "../../image/layout.ts";
 
 /** Where and how daemons run on this node. */
 export interface DaemonLaunchContext extends PermissionContext {

@@ -4,9 +4,8 @@ import {
   assertIncludes,
   assertThrows,
 } from "../../lib/testing/mod.ts";
-import { imageV8FlagsArgs } from "../../image/layout.ts";
+import { denoPermissionFlags, imageV8FlagsArgs } from "../../lib/layout/mod.ts";
 import { daemonFlags, daemonProcess } from "./daemon_command.ts";
-import { denoPermissionFlags } from "./daemon_permissions.ts";
 
 const ctx = {
   root: "/src",

@@ -35,7 +35,7 @@
  * --allow-run, which already reaches the whole machine; it also reads /proc
  * (Memory, LoadAvg) and /dev/kmsg (Dmesg), which Deno 2.9 grants only with
  * --allow-all. Every daemon it starts runs with the least permissions in
- * daemon_permissions.ts.
+ * lib/layout/daemon_permissions.ts.
  *
  * Exit codes: 0 after Shutdown or SIGTERM/SIGINT (every service stopped),
  * 1 on a runtime failure, 2 on a bad command line or machine config.
@@ -44,7 +44,7 @@
  * in its own process group, so no process of the node outlives machined,
  * even when machined is killed with SIGKILL. Each daemon gets its bus
  * credentials on stdin and only the Deno permissions listed in
- * daemon_permissions.ts.
+ * lib/layout/daemon_permissions.ts.
  *
  * Tests and benchmarks that call the node over the bus read the "apid" user's
  * password from DIR/run/nats.conf: the file is owner-only (0600) and made

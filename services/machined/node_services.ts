@@ -1,7 +1,7 @@
 import type { NetworkConfig } from "../../lib/config/mod.ts";
 import type { DaemonName } from "../../lib/constants/mod.ts";
 import { type DaemonLaunchContext, daemonProcess } from "./daemon_command.ts";
-import type { SupervisedDaemon } from "./daemon_permissions.ts";
+import type { SupervisedDaemon } from "../../lib/layout/mod.ts";
 import { type BackoffOptions, criticalBackoff } from "./runner/backoff.ts";
 import type { HealthCheck, HealthSettings } from "./runner/health.ts";
 import type { ServiceSpec } from "./runner/service.ts";

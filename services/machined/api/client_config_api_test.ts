@@ -22,7 +22,7 @@ import {
   assertRejects,
   startNats,
 } from "../../../lib/testing/mod.ts";
-import { testMachineConfig } from "../test_harness.ts";
+import { testMachineConfig } from "../../../tests/machined_harness.ts";
 import { serveClientConfigApi } from "./client_config_api.ts";
 
 Deno.test("GenerateClientConfiguration mints client configs on control planes", async (t) => {

@@ -8,7 +8,7 @@
 import type { MachineConfig } from "../../../lib/config/mod.ts";
 import type { Logger } from "../../../lib/log/mod.ts";
 import { base64ToBytes } from "../../../lib/pem/mod.ts";
-import { certsDir } from "../daemon_permissions.ts";
+import { certsDir } from "../../../lib/layout/mod.ts";
 import type { TrustdSecrets } from "../node_services.ts";
 import type { NodeCertificates } from "./node_certificates.ts";
 

@@ -9,8 +9,11 @@
  * ~27 s -> ~21 s (image/README.md, Performance).
  * @module
  */
-import { BUNDLE_DIR } from "../../../image/layout.ts";
-import { DAEMON_DIRS, type SupervisedDaemon } from "../daemon_permissions.ts";
+import {
+  BUNDLE_DIR,
+  DAEMON_DIRS,
+  type SupervisedDaemon,
+} from "../../../lib/layout/mod.ts";
 import type {
   OutputStream,
   ProcessRunner,

@@ -1,6 +1,6 @@
 import { assert, assertEquals, tempDir } from "../../../lib/testing/mod.ts";
 import { daemonProcess } from "../daemon_command.ts";
-import type { SupervisedDaemon } from "../daemon_permissions.ts";
+import type { SupervisedDaemon } from "../../../lib/layout/mod.ts";
 import type { ProcessRunner } from "../runner/process_runner.ts";
 import {
   BOOT_LATER_CGROUP,

@@ -5,7 +5,7 @@
  * saved to the state partition.
  * @module
  */
-import { BUNDLE_DIR, DENO_PATH } from "../../../image/layout.ts";
+import { BUNDLE_DIR, DENO_PATH } from "../../../lib/layout/mod.ts";
 import type { Platform } from "../platform.ts";
 import type { ProcessRunner } from "../runner/process_runner.ts";
 import { sleep } from "../runner/notifier.ts";

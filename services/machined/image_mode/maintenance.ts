@@ -23,17 +23,15 @@ import { certificateFingerprint } from "../../../lib/pem/mod.ts";
 import { NODE_SERVER_NAME } from "../../../lib/certdir/mod.ts";
 import {
   BUNDLE_DIR,
-  DENO_PATH,
-  imageV8FlagsArgs,
-  NATS_SERVER_PATH,
-} from "../../../image/layout.ts";
-import { checkApplyRequest } from "../apply_config.ts";
-import { type DaemonLaunchContext } from "../daemon_command.ts";
-import {
   certsDir,
   CHILD_ENV_KEYS,
+  DENO_PATH,
   denoPermissionFlags,
-} from "../daemon_permissions.ts";
+  imageV8FlagsArgs,
+  NATS_SERVER_PATH,
+} from "../../../lib/layout/mod.ts";
+import { checkApplyRequest } from "../apply_config.ts";
+import { type DaemonLaunchContext } from "../daemon_command.ts";
 import { derivedHostname } from "../machined_options.ts";
 import { daemonHealth } from "../daemon_health.ts";
 import { nodeServices } from "../node_services.ts";

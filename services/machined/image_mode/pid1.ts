@@ -18,13 +18,13 @@ import {
 import { errorText } from "../../../lib/log/mod.ts";
 import { certificateFingerprint } from "../../../lib/pem/mod.ts";
 import {
+  certsDir,
   EARLY_MODULES,
   EPHEMERAL_MOUNT,
   IMAGE_MODULES,
   NATS_SERVER_PATH,
   STATE_MOUNT,
-} from "../../../image/layout.ts";
-import { certsDir } from "../daemon_permissions.ts";
+} from "../../../lib/layout/mod.ts";
 import { Machined } from "../machined.ts";
 import { derivedHostname } from "../machined_options.ts";
 import { GroupProcessRunner } from "../runner/process_runner.ts";

@@ -8,19 +8,19 @@ import "reflect-metadata";
 import {
   type ServiceInfo,
   ServiceListResponse,
-} from "../../lib/api/gen/machine/machine.ts";
-import { Empty } from "../../lib/api/gen/common/common.ts";
-import { Bus, callTyped } from "../../lib/bus/mod.ts";
+} from "../lib/api/gen/machine/machine.ts";
+import { Empty } from "../lib/api/gen/common/common.ts";
+import { Bus, callTyped } from "../lib/bus/mod.ts";
 import {
   type MachineConfig,
   type MachineType,
   stringifyMachineConfig,
-} from "../../lib/config/mod.ts";
-import { NATS_PORT, rpcSubject } from "../../lib/constants/mod.ts";
-import { CertificateAuthority } from "../../lib/pki/mod.ts";
-import { listProcesses, readProcess } from "../../lib/procfs/mod.ts";
-import { waitUntil } from "../../lib/testing/mod.ts";
-import { readLines } from "./runner/process_runner.ts";
+} from "../lib/config/mod.ts";
+import { NATS_PORT, rpcSubject } from "../lib/constants/mod.ts";
+import { CertificateAuthority } from "../lib/pki/mod.ts";
+import { listProcesses, readProcess } from "../lib/procfs/mod.ts";
+import { waitUntil } from "../lib/testing/mod.ts";
+import { readLines } from "../services/machined/runner/process_runner.ts";
 
 /** The Deno permissions machined runs with (as main.ts documents). */
 export const MACHINED_PERMISSIONS: readonly string[] = ["--allow-all"];
@@ -151,7 +151,7 @@ export async function pidGone(pid: number): Promise<boolean> {
 export async function startTestNode(
   options: TestNodeOptions,
 ): Promise<TestNode> {
-  const root = new URL("../../", import.meta.url).pathname;
+  const root = new URL("../", import.meta.url).pathname;
   const stateDir = await Deno.makeTempDir({ prefix: "bronze-node-" });
   const configPath = `${stateDir}/config.yaml`;
   const text = options.configText ??

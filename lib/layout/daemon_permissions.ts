@@ -15,7 +15,7 @@
  * lib/log. Children start with an empty environment apart from CHILD_ENV_KEYS.
  * @module
  */
-import { APID_PORT, TRUSTD_PORT } from "../../lib/constants/mod.ts";
+import { APID_PORT, TRUSTD_PORT } from "../constants/mod.ts";
 
 /** The daemons machined starts as Deno processes. */
 export type SupervisedDaemon = "udevd" | "networkd" | "trustd" | "apid";
