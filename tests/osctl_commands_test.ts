@@ -20,6 +20,11 @@ import {
 } from "../lib/testing/mod.ts";
 import { startTestCluster } from "./cluster_harness.ts";
 import { runOsctl } from "./osctl_runner.ts";
+import {
+  waitForReboot,
+  waitForShutdown,
+  waitTargets,
+} from "../cli/client/wait_nodes.ts";
 
 /** The rows of a table as arrays of cells (columns 3+ spaces apart). */
 function tableRows(text: string): string[][] {
@@ -583,6 +588,50 @@ Deno.test("osctl commands on a 2-node cluster", async (t) => {
     }
     assert(!lines.some((e) => e.message.startsWith("boot:")));
   });
+
+  await t.step(
+    "--wait is bounded: a node that never gets there is reported",
+    async () => {
+      let out = "";
+      const ctx = {
+        globals: {
+          nodes: [nodes[1]],
+          endpoints: [],
+          output: "table" as const,
+          osconfig: cluster.osconfig,
+        },
+        io: { stdout: (s: string) => void (out += s), stderr: () => {} },
+        signal: new AbortController().signal,
+      };
+      const targets = await waitTargets(ctx, [nodes[1]], nodes[0]);
+      try {
+        const never = new Map([[nodes[1], "no-such-actor"]]);
+        const t0 = Date.now();
+        assertEquals(
+          await waitForReboot(ctx, targets, never, new Map(), {
+            timeoutMs: 1500,
+            intervalMs: 200,
+          }),
+          1,
+        );
+        assertIncludes(
+          out,
+          `${nodes[1]}: not back after 2s (last seen: rebooting)`,
+        );
+        assertEquals(
+          await waitForShutdown(ctx, targets, never, {
+            timeoutMs: 1500,
+            intervalMs: 200,
+          }),
+          1,
+        );
+        assertIncludes(out, `${nodes[1]}: still answering after 2s`);
+        assert(Date.now() - t0 < 15_000, "both waits ended near their bound");
+      } finally {
+        for (const t of targets) t.client.close();
+      }
+    },
+  );
 
   await t.step(
     "shutdown --wait: until the node no longer answers",
