@@ -44,10 +44,14 @@ export interface StreamReadOptions {
   idleTimeoutMs?: number;
   /** Keepalive period towards the server (ms); default {@linkcode HEARTBEAT_MS}. */
   heartbeatMs?: number;
+  /** Aborted when the connection closes (ends a wait to send a cancel). */
+  closing?: AbortSignal;
 }
 
 /** Messages beyond the window a reader queues (heartbeats, open, end). */
 const QUEUE_SLACK = 16;
+/** How long a reader that left before "open" waits for it to cancel. */
+const CANCEL_LINGER_MS = 5000;
 
 /**
  * Opens a server stream over `transport` and yields its messages. The server
@@ -65,6 +69,9 @@ export async function* readStream(
   const queue: StreamMessage[] = [];
   let wake: (() => void) | undefined;
   let overflow = false;
+  if (options.signal?.aborted) {
+    throw new ApiError("Canceled", "stream canceled");
+  }
   const unsubscribe = transport.subscribe(call.inbox, (m) => {
     // hb and control messages are few; data is bounded by the window.
     if (queue.length > window + QUEUE_SLACK) overflow = true;
@@ -73,6 +80,8 @@ export async function* readStream(
   });
   let ctl: string | undefined;
   let ended = false;
+  let sent = false;
+  let failed = false;
   const signal = options.signal;
   const onAbort = () => wake?.();
   signal?.addEventListener("abort", onAbort);
@@ -93,10 +102,12 @@ export async function* readStream(
       reply: call.inbox,
       headers: { ...options.headers, [CREDIT]: String(window) },
     });
+    sent = true;
     let consumed = 0;
     while (true) {
       if (signal?.aborted) throw new ApiError("Canceled", "stream canceled");
       if (overflow) {
+        failed = true;
         throw new ApiError(
           "Internal",
           `stream from ${subject} overran its window`,
@@ -107,6 +118,7 @@ export async function* readStream(
         const timedOut = await waitFor((r) => (wake = r), idleMs);
         wake = undefined;
         if (timedOut && queue.length === 0 && !signal?.aborted) {
+          failed = true;
           throw new ApiError(
             ctl ? "Unavailable" : "DeadlineExceeded",
             ctl
@@ -117,6 +129,7 @@ export async function* readStream(
         continue;
       }
       if (m.status === 503) {
+        failed = true;
         throw new ApiError("Unavailable", `no responders for "${subject}"`);
       }
       switch (m.headers[KIND]) {
@@ -141,9 +154,63 @@ export async function* readStream(
   } finally {
     clearInterval(keepalive);
     signal?.removeEventListener("abort", onAbort);
+    ctl ??= openedCtl(queue);
     if (!ended && ctl) control(kindHeaders("cancel"));
-    unsubscribe();
+    if (sent && !ended && !failed && !ctl) {
+      // Left before the server's "open" arrived: wait for it (briefly) to
+      // send the cancel, or the server would stream into the void until it
+      // noticed the silence (STREAM_IDLE_MS), holding what it serves.
+      cancelWhenOpened(queue, (w) => (wake = w), {
+        cancel: (c) => {
+          ctl = c;
+          control(kindHeaders("cancel"));
+        },
+        unsubscribe,
+        closing: options.closing,
+      });
+    } else {
+      unsubscribe();
+    }
   }
+}
+
+/** Waits for a late "open" (or an end) in `queue`, then cancels and stops. */
+function cancelWhenOpened(
+  queue: StreamMessage[],
+  onMessage: (wake: () => void) => void,
+  io: {
+    cancel(ctl: string): void;
+    unsubscribe(): void;
+    closing?: AbortSignal;
+  },
+): void {
+  const stop = () => {
+    clearTimeout(timer);
+    io.closing?.removeEventListener("abort", stop);
+    onMessage(() => {});
+    io.unsubscribe();
+  };
+  const timer = setTimeout(stop, CANCEL_LINGER_MS);
+  io.closing?.addEventListener("abort", stop, { once: true });
+  const check = () => {
+    const ctl = openedCtl(queue);
+    if (ctl) io.cancel(ctl);
+    const over = ctl !== undefined ||
+      queue.some((m) => m.status === 503 || m.headers[KIND] === "end");
+    queue.length = 0;
+    if (over) stop();
+  };
+  onMessage(check);
+  if (io.closing?.aborted) stop();
+  else check();
+}
+
+/** The control subject of an "open" waiting in `queue`, if any. */
+function openedCtl(queue: readonly StreamMessage[]): string | undefined {
+  for (const m of queue) {
+    if (m.headers[KIND] === "open" && m.headers[CTL]) return m.headers[CTL];
+  }
+  return undefined;
 }
 
 /** Waits until `arm`'s callback fires or `ms` pass; resolves true on timeout. */

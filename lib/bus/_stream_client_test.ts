@@ -180,6 +180,41 @@ Deno.test("readStream() cancels the stream when the reader stops", async (t) => 
   );
 });
 
+Deno.test("readStream() left before the server opened cancels once it does", async (t) => {
+  await t.step("a late open gets its cancel", async () => {
+    const ac = new AbortController();
+    const s = open({ signal: ac.signal });
+    const reading = readAll(s.stream);
+    await waitUntil(() => s.transport.isSubscribed(INBOX), POLL);
+    ac.abort();
+    await assertRejects(() => reading, ApiError, "stream canceled");
+    assertEquals(s.control(), []);
+    assert(s.transport.isSubscribed(INBOX), "still listening for the open");
+    s.server.open();
+    assertEquals(s.control(), ["cancel"]);
+    assertEquals(s.transport.isSubscribed(INBOX), false);
+  });
+
+  await t.step(
+    "an end instead, or the connection closing, stops the wait",
+    async () => {
+      for (const how of ["end", "closing"] as const) {
+        const ac = new AbortController();
+        const closing = new AbortController();
+        const s = open({ signal: ac.signal, closing: closing.signal });
+        const reading = readAll(s.stream);
+        await waitUntil(() => s.transport.isSubscribed(INBOX), POLL);
+        ac.abort();
+        await assertRejects(() => reading, ApiError, "stream canceled");
+        if (how === "end") s.server.end();
+        else closing.abort();
+        assertEquals(s.transport.isSubscribed(INBOX), false, how);
+        assertEquals(s.control(), [], how);
+      }
+    },
+  );
+});
+
 Deno.test("readStream() fails with the server's error or on silence", async (t) => {
   await t.step("an end with an error throws it after the data", async () => {
     const s = open();

@@ -315,7 +315,10 @@ export class Bus {
     options: StreamOptions = {},
   ): AsyncGenerator<Uint8Array, void, undefined> {
     const inbox = createInbox(inboxPrefix(this.#name));
-    return readStream(this.#streams, { subject, data, inbox }, options);
+    return readStream(this.#streams, { subject, data, inbox }, {
+      closing: this.#closing.signal,
+      ...options,
+    });
   }
 
   /**

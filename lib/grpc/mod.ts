@@ -25,7 +25,12 @@ export type {
   UnaryCallOptions,
 } from "./typed_client.ts";
 export { ChannelPool } from "./channel_pool.ts";
-export type { ChannelPoolOptions } from "./channel_pool.ts";
+export type {
+  CallKind,
+  ChannelLease,
+  ChannelPoolOptions,
+  TargetUse,
+} from "./channel_pool.ts";
 export { ProxyServer } from "./proxy_server.ts";
 export type { ProxyServerLimits, ProxyServerOptions } from "./proxy_server.ts";
 export { RawChannel } from "./raw_client.ts";

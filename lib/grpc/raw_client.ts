@@ -56,6 +56,17 @@ export class RawChannel {
     return this.#address;
   }
 
+  /**
+   * Whether the connection itself is broken: it failed to connect or was
+   * lost and waits to redial (grpc-js TRANSIENT_FAILURE), or it is closed.
+   * One call failing says nothing about this; only the channel's state does.
+   */
+  get broken(): boolean {
+    const state = this.#client.getChannel().getConnectivityState(false);
+    return state === grpc.connectivityState.TRANSIENT_FAILURE ||
+      state === grpc.connectivityState.SHUTDOWN;
+  }
+
   /** Makes a unary call; rejects with an ApiError. */
   unary(
     path: string,

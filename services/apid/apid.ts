@@ -22,6 +22,7 @@ import {
 } from "../../lib/certdir/mod.ts";
 import { type BusLike, LocalBackend, RemoteBackend } from "./backends.ts";
 import { ApidProxy } from "./proxy.ts";
+import { CallerLimits, type CallerLimitTable } from "./caller_limits.ts";
 import { servedMethods } from "./roles.ts";
 import { untilAborted } from "../../lib/daemon/mod.ts";
 
@@ -39,6 +40,8 @@ export interface ApidOptions extends ProxyServerLimits {
   port?: number;
   /** Deadline of each fan-out leg in ms (default 5000). */
   legTimeoutMs?: number;
+  /** Forwarded calls one caller may hold open to one node, by role. */
+  callerLimits?: CallerLimitTable;
   /** How often the certificate files are checked for changes (default 1 s). */
   certCheckMs?: number;
 }
@@ -79,10 +82,12 @@ export async function runApid(
     },
     maxMessageBytes: options.maxMessageBytes,
   });
+  const limits = new CallerLimits(options.callerLimits);
   const self = new Set([options.address, options.hostname.toLowerCase()]);
   const proxy = new ApidProxy({
     local: new LocalBackend(ctx.bus),
-    remote: (target) => new RemoteBackend(target, pool, options.address),
+    remote: (target) =>
+      new RemoteBackend(target, pool, options.address, limits),
     canForward: options.controlPlane,
     isSelf: (target) => self.has(target.toLowerCase()),
     legTimeoutMs: options.legTimeoutMs,

@@ -17,7 +17,7 @@ import {
   rpcSubject,
   streamSubject,
 } from "../../lib/constants/mod.ts";
-import type { RawMethod } from "../../lib/grpc/mod.ts";
+import type { CallKind, RawMethod } from "../../lib/grpc/mod.ts";
 import { methodSpec } from "../../lib/api/mod.ts";
 
 /** Who a forwarded or local call is made for. */
@@ -154,12 +154,35 @@ export interface RawChannelLike {
   ): Promise<AsyncIterable<Uint8Array>>;
 }
 
-/** Gives the channel to a target, and forgets a broken one. */
+/** One call's use of a connection to a target (see lib/grpc ChannelPool). */
+export interface ChannelLeaseLike {
+  /** The channel to call on. */
+  channel: RawChannelLike;
+  /** Gives the connection's slot back. */
+  release(): void;
+}
+
+/**
+ * Leases connections to targets, one call at a time; waits while they are
+ * full and drops a connection only when the connection itself is broken.
+ */
 export interface ChannelSource {
-  /** The (cached) channel to a target's apid. */
-  channel(target: string): RawChannelLike;
-  /** Drops a target's channel after a transport failure (next call redials). */
-  evict(target: string): void;
+  /** A connection to a target's apid for one call of `kind`. */
+  acquire(
+    target: string,
+    kind: CallKind,
+    signal?: AbortSignal,
+  ): Promise<ChannelLeaseLike>;
+}
+
+/** Counts a caller's forwarded calls (see caller_limits.ts). */
+export interface CallerLimitsLike {
+  /** Counts one call; throws ResourceExhausted past the caller's limit. */
+  take(
+    caller: { name: string; roles: readonly string[] },
+    target: string,
+    kind: CallKind,
+  ): () => void;
 }
 
 /** Forwards calls to one other node's apid, as an os:impersonator. */
@@ -167,12 +190,22 @@ export class RemoteBackend implements Backend {
   #target: string;
   #channels: ChannelSource;
   #self: string;
+  #limits: CallerLimitsLike | undefined;
 
-  /** Makes a backend for `target`; `self` names this node to the other one. */
-  constructor(target: string, channels: ChannelSource, self: string) {
+  /**
+   * Makes a backend for `target`; `self` names this node to the other one;
+   * `limits` bounds each caller's open calls to it.
+   */
+  constructor(
+    target: string,
+    channels: ChannelSource,
+    self: string,
+    limits?: CallerLimitsLike,
+  ) {
     this.#target = target;
     this.#channels = channels;
     this.#self = self;
+    this.#limits = limits;
   }
 
   /** Forwards a unary call. */
@@ -181,38 +214,80 @@ export class RemoteBackend implements Backend {
     request: Uint8Array,
     options: BackendCallOptions,
   ): Promise<Uint8Array> {
+    const done = this.#take(options, "unary");
     try {
-      return await this.#channels.channel(this.#target).unary(
-        method.path,
-        request,
-        {
+      const lease = await this.#channels.acquire(
+        this.#target,
+        "unary",
+        options.signal,
+      );
+      try {
+        return await lease.channel.unary(method.path, request, {
           metadata: this.#metadata(options),
           timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
           signal: options.signal,
-        },
-      );
-    } catch (err) {
-      this.#onError(err);
-      throw err;
+        });
+      } finally {
+        lease.release();
+      }
+    } finally {
+      done();
     }
   }
 
-  /** Forwards a server stream. */
+  /**
+   * Forwards a server stream. The caller's count and the connection's slot
+   * are held until the stream ends, is abandoned or `signal` aborts.
+   */
   async stream(
     method: RawMethod,
     request: Uint8Array,
     options: BackendCallOptions,
   ): Promise<AsyncIterable<Uint8Array>> {
+    const done = this.#take(options, "stream");
+    let release = done;
+    const onAbort = () => release();
+    options.signal.addEventListener("abort", onAbort, { once: true });
     try {
-      return await this.#channels.channel(this.#target).stream(
-        method.path,
-        request,
-        { metadata: this.#metadata(options), signal: options.signal },
+      const lease = await this.#channels.acquire(
+        this.#target,
+        "stream",
+        options.signal,
       );
+      release = () => {
+        options.signal.removeEventListener("abort", onAbort);
+        lease.release();
+        done();
+      };
+      if (options.signal.aborted) {
+        throw new ApiError("Canceled", "call canceled");
+      }
+      const messages = await lease.channel.stream(method.path, request, {
+        metadata: this.#metadata(options),
+        signal: options.signal,
+      });
+      const end = release;
+      return {
+        async *[Symbol.asyncIterator]() {
+          try {
+            yield* messages;
+          } finally {
+            end();
+          }
+        },
+      };
     } catch (err) {
-      this.#onError(err);
+      release();
       throw err;
     }
+  }
+
+  #take(options: BackendCallOptions, kind: CallKind): () => void {
+    return this.#limits?.take(
+      { name: options.caller, roles: options.roles },
+      this.#target,
+      kind,
+    ) ?? (() => {});
   }
 
   #metadata(origin: CallOrigin): Record<string, string> {
@@ -221,13 +296,5 @@ export class RemoteBackend implements Backend {
       [HEADER_CALLER]: origin.caller,
       [METADATA_PROXY_FROM]: this.#self,
     };
-  }
-
-  #onError(err: unknown): void {
-    // A refused or reset connection: redial next time rather than wait out
-    // grpc-js's reconnect backoff on a node that just came back.
-    if (err instanceof ApiError && err.status === "Unavailable") {
-      this.#channels.evict(this.#target);
-    }
   }
 }
