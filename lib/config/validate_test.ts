@@ -268,7 +268,11 @@ Deno.test("ConfigValidationError lists every problem Talos-style", () => {
   );
 });
 
-Deno.test("parseMachineConfig() refuses hostile input quickly", async (t) => {
+// A hang guard, not a speed test (bench/ measures speed): a refusal that takes
+// a minute means the parser went quadratic or worse, whatever the load.
+const HOSTILE_INPUT_BUDGET_MS = 60_000;
+
+Deno.test("parseMachineConfig() refuses hostile input without hanging", async (t) => {
   const cases: [string, string | Uint8Array, string][] = [
     ["huge", "a: " + "x".repeat(300 * 1024), "too large"],
     ["huge bytes", new Uint8Array(300 * 1024).fill(0x61), "too large"],
@@ -306,7 +310,10 @@ Deno.test("parseMachineConfig() refuses hostile input quickly", async (t) => {
       const ms = performance.now() - t0;
       assert(err instanceof ConfigValidationError, `${name}: ${err}`);
       assert(err.message.includes(want), `${name}: ${err.message}`);
-      assert(ms < 2000, `${name} took ${ms} ms`);
+      assert(
+        ms < HOSTILE_INPUT_BUDGET_MS,
+        `${name} took ${ms} ms, over the ${HOSTILE_INPUT_BUDGET_MS} ms hang guard`,
+      );
       times.push(`${name} ${ms.toFixed(0)} ms`);
     });
   }
