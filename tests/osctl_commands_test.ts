@@ -280,6 +280,23 @@ Deno.test("osctl commands on a 2-node cluster", async (t) => {
     const f = await cluster.osctl(["ps", "--wacth"]);
     assertEquals(f.code, 2);
     assertIncludes(f.stderr, "unknown flag --wacth; did you mean --watch?");
+    const cv = await runOsctl(["version", "--client", "-o", "json"]);
+    assertEquals(cv.code, 0, cv.stderr);
+    assertEquals(
+      (JSON.parse(cv.stdout) as { clientVersion: { denoVersion: string } })
+        .clientVersion.denoVersion,
+      Deno.version.deno,
+    );
+    const missing = await runOsctl([
+      "--osconfig",
+      "/nonexistent/osconfig",
+      "version",
+    ]);
+    assertEquals(missing.code, 1);
+    assertEquals(
+      missing.stderr,
+      'osctl version: Cannot read client config "/nonexistent/osconfig": No such file or directory\n',
+    );
     const g = await cluster.osctl(["config"]);
     assertEquals(g.code, 0);
     assertIncludes(g.stdout, "config info");
@@ -364,6 +381,10 @@ Deno.test("osctl commands on a 2-node cluster", async (t) => {
       ]);
       assertEquals(denied.code, 1);
       assertEquals(denied.stderr.split("\n").length, 2, denied.stderr);
+      assertIncludes(
+        denied.stderr,
+        `osctl service: not authorized: ServiceRestart needs one of os:admin, os:operator (the client certificate of context "reader" has os:reader)`,
+      );
       // A certificate from another CA is refused when added, not at the first call.
       const gen = await runOsctl(["gen", "ca", "--organization", "other"], {
         cwd: d,

@@ -7,6 +7,7 @@
  */
 import { ApiError } from "../../lib/api_error/mod.ts";
 import { APID_PORT, METADATA_NODES } from "../../lib/constants/mod.ts";
+import { parseCertificate } from "../../lib/pki/mod.ts";
 import { type ClientMethodLike, TlsChannel } from "../../lib/grpc/mod.ts";
 import type { TlsMaterial } from "../../lib/certdir/mod.ts";
 import {
@@ -85,7 +86,7 @@ export class ApiClient implements Disposable {
           signal: options.signal,
         });
       } catch (err) {
-        last = this.#explain(err, endpoint);
+        last = await this.#explain(err, endpoint);
         if (!unreachable(err)) throw last;
       }
     }
@@ -117,7 +118,7 @@ export class ApiClient implements Disposable {
         return;
       } catch (err) {
         if (started || !unreachable(err) || i === this.#endpoints.length - 1) {
-          throw this.#explain(err, this.#endpoints[i]);
+          throw await this.#explain(err, this.#endpoints[i]);
         }
       }
     }
@@ -135,7 +136,7 @@ export class ApiClient implements Disposable {
   }
 
   /** A TLS failure said in the operator's terms; other errors as they are. */
-  #explain(err: unknown, endpoint: string): unknown {
+  async #explain(err: unknown, endpoint: string): Promise<unknown> {
     const context = this.#context === undefined
       ? "the client config"
       : `context "${this.#context}"`;
@@ -151,6 +152,23 @@ export class ApiClient implements Disposable {
         { cause: err },
       );
     }
+    if (err instanceof ApiError && err.status === "PermissionDenied") {
+      let roles: string[] | undefined;
+      try {
+        roles = (await parseCertificate(this.#tls.cert)).subject.organizations;
+      } catch {
+        // An unreadable certificate would not have been accepted: keep the error.
+      }
+      if (roles) {
+        return new ApiError(
+          err.status,
+          `${err.message} (the client certificate of ${context} has ${
+            roles.length ? roles.join(", ") : "no role"
+          })`,
+          { cause: err },
+        );
+      }
+    }
     return err;
   }
 
@@ -162,7 +180,7 @@ export class ApiClient implements Disposable {
           "InvalidArgument",
           `this command takes a single node, got ${this.#nodes.length}: ${
             this.#nodes.join(", ")
-          }`,
+          }; pick one with -n NODE`,
         );
       }
       return { node: this.#nodes[0] };

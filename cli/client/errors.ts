@@ -47,6 +47,9 @@ export function cleanMessage(text: string): string {
   s = s.replace(/^\d+ [A-Z_]+: /, "");
   s = s.replace(/\s*Resolution note:\s*(?=$|:)/g, "");
   s = s.replace(/ \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/g, "");
+  // Deno's I/O errors: "No such file or directory (os error 2): stat 'x'"
+  // after a message that already names the file.
+  s = s.replace(/ \(os error \d+\)(?:: \w+ '[^']*')?/g, "");
   const m = /^No connection established\. Last error: (?:Error: )?(.*?)\.?$/
     .exec(s);
   if (m) {

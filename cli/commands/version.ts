@@ -9,6 +9,7 @@ import { reportNodeErrors } from "../client/output.ts";
 import { nodeOf, splitReplies } from "../client/reply.ts";
 import { printStructured, withApiClient } from "../client/session.ts";
 import { UsageError } from "../command.ts";
+import { stringifyYaml } from "../../lib/config/mod.ts";
 
 /** The version of this osctl build. */
 export const CLIENT_TAG = "v0.1.0-dev";
@@ -46,6 +47,21 @@ async function run(args: string[], ctx: CommandContext): Promise<number> {
   };
   if (values.client) {
     if (ctx.globals.output === "table") client();
+    else {
+      const facts = {
+        clientVersion: {
+          tag: CLIENT_TAG,
+          denoVersion: Deno.version.deno,
+          os: Deno.build.os,
+          arch: Deno.build.arch,
+        },
+      };
+      out.stdout(
+        ctx.globals.output === "json"
+          ? JSON.stringify(facts, null, 2) + "\n"
+          : stringifyYaml(facts),
+      );
+    }
     return 0;
   }
   return await withApiClient(ctx, async (api) => {
