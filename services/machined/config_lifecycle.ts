@@ -3,7 +3,8 @@
  * hold apart from the stored one), ApplyConfiguration in every mode, the
  * try window and its revert, rollback from the history, and the history as
  * ConfigHistory reports it. What a change does to the running node is the
- * caller's: `applyLive` for live fields, `reboot` for the rest.
+ * caller's: `applyLive` for live fields; a result with `reboot` set asks
+ * the caller to reboot the node (once the reply is out).
  * @module
  */
 import type {
@@ -31,8 +32,6 @@ export const MAX_TRY_MS = 24 * 3600_000;
 export interface LifecycleHooks {
   /** Makes the running node match `next` in `fields` (live fields only). */
   applyLive(next: MachineConfig, fields: readonly string[]): void;
-  /** Reboots the node (it boots with the stored config). */
-  reboot(): void;
   /** Reports a lifecycle step (events and logs). */
   event(message: string): void;
 }
@@ -47,6 +46,8 @@ export interface ApplyResult {
   modeDetails: string;
   /** The diff, secrets redacted. */
   diff: string;
+  /** The config was stored and the node must reboot to run it. */
+  reboot: boolean;
 }
 
 interface PendingTry {
@@ -83,6 +84,13 @@ export class ConfigLifecycle {
   /** The store (accepted, staged, history). */
   get store(): ConfigStore {
     return this.#store;
+  }
+
+  /** At a boot: the stored config runs again (a try in progress ends). */
+  reload(): MachineConfig {
+    this.#endTry();
+    this.#running = this.#store.current().config;
+    return this.#running;
   }
 
   /** Ends a try's timer (machined is stopping: the try ends with it). */
@@ -164,6 +172,7 @@ export class ConfigLifecycle {
       mode: plan.mode,
       modeDetails: details,
       diff: plan.diff,
+      reboot: false,
     });
     if (request.dryRun) {
       return reply(planDetails(plan, { dryRun: true, tryTimeoutMs: tryMs }));
@@ -214,8 +223,7 @@ export class ConfigLifecycle {
         this.#store.history().at(-1)?.seq
       } accepted from ${actor} (${how})`,
     );
-    if (plan.outcome === "reboot") this.#hooks.reboot();
-    return reply(details + suffix);
+    return { ...reply(details + suffix), reboot: plan.outcome === "reboot" };
   }
 
   #applyLive(

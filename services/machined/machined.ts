@@ -11,7 +11,12 @@ import {
   DAEMONS,
   NATS_PORT,
 } from "../../lib/constants/mod.ts";
-import { createLogger, type Logger, STDERR_SINK } from "../../lib/log/mod.ts";
+import {
+  createLogger,
+  errorText,
+  type Logger,
+  STDERR_SINK,
+} from "../../lib/log/mod.ts";
 import { serveMachineApi } from "./api/machine_api.ts";
 import { runBoot, SequenceRecorder, writeBootState } from "./boot_sequence.ts";
 import { BusLink } from "./bus_link.ts";
@@ -21,6 +26,9 @@ import { EventLog } from "./event_log.ts";
 import { LogStore } from "./log_store.ts";
 import { NodeControl, type StopReason } from "./node_control.ts";
 import { nodeServices } from "./node_services.ts";
+import type { DaemonLaunchContext } from "./daemon_command.ts";
+import { ConfigLifecycle } from "./config_lifecycle.ts";
+import type { MachineConfig } from "../../lib/config/mod.ts";
 import { type Platform, processPlatform } from "./platform.ts";
 import { ServiceHistory } from "./runner/history.ts";
 import { GroupProcessRunner } from "./runner/process_runner.ts";
@@ -51,14 +59,18 @@ export class Machined {
   #bus: BusLink;
   #certs: CertSupply;
   #control: NodeControl;
+  #hostname: string;
+  #lifecycle: ConfigLifecycle | undefined;
+  #launch: DaemonLaunchContext;
 
   /** Sets up (nothing starts until run()). */
   constructor(options: MachinedOptions) {
     const o = this.#o = options;
     const platform = this.#platform = o.platform ??
       processPlatform(o.root ?? defaultRoot());
-    const hostname = o.hostname ?? o.config.machine.network?.hostname ??
-      derivedHostname(o.address);
+    // The config's hostname wins: it is what ApplyConfiguration changes.
+    const hostname = this.#hostname = o.config.machine.network?.hostname ??
+      o.hostname ?? derivedHostname(o.address);
     const natsPort = o.natsPort ?? NATS_PORT;
     const busUrl = `nats://${this.#busHost}:${natsPort}`;
     for (const id of ["machined", ...nodeServiceIds]) this.logs.register(id);
@@ -71,6 +83,15 @@ export class Machined {
       },
     });
     for (const d of DAEMONS) this.#passwords[d] = randomPassword();
+    if (o.config.machine.logging?.level) {
+      log.setLevel(o.config.machine.logging.level);
+    }
+    const lifecycle = this.#lifecycle = o.configStore &&
+      new ConfigLifecycle(o.configStore, {
+        applyLive: (next, fields) => this.#applyLive(next, fields),
+        event: (message) =>
+          this.#sequence.record("config", "progress", message),
+      }, log.child({ task: "config" }));
     this.#sequence = new SequenceRecorder(this.events, log, this.#history);
     this.#certs = new CertSupply({
       config: o.config,
@@ -88,7 +109,7 @@ export class Machined {
         followHealthNotices(bus, (d) => supervisor.pokeHealth(d), log, signal);
         serveMachineApi(bus, {
           identity: {
-            hostname: () => hostname,
+            hostname: () => this.#hostname,
             version: () => ({
               version: versionInfo(this.#build),
               platform: { ...platform.info },
@@ -96,7 +117,10 @@ export class Machined {
           },
           services: control,
           config: {
-            config: () => o.config,
+            config: () => lifecycle?.running() ?? o.config,
+            apply: lifecycle && ((req, actor) => lifecycle.apply(req, actor)),
+            configHistory: lifecycle &&
+              ((withDiff) => lifecycle.history(withDiff)),
             saveConfig: platform.saveConfig?.bind(platform),
             shuttingDown: () => control.shuttingDown(),
             power: control,
@@ -112,17 +136,20 @@ export class Machined {
         );
       },
     });
+    // One object the daemons' commands are made from at each start: a
+    // reboot with another config changes it in place.
+    this.#launch = {
+      ...platform.launch,
+      address: o.address,
+      hostname,
+      stateDir: o.stateDir,
+      controlPlane: o.config.machine.type === "controlplane",
+      natsPort,
+      busUrl,
+    };
     const supervisor = this.#supervisor = new Supervisor(
       nodeServices({
-        launch: {
-          ...platform.launch,
-          address: o.address,
-          hostname,
-          stateDir: o.stateDir,
-          controlPlane: o.config.machine.type === "controlplane",
-          natsPort,
-          busUrl,
-        },
+        launch: this.#launch,
         natsServerPath: o.natsServerPath,
         natsConfigPath: this.natsConfigPath,
         passwords: this.#passwords,
@@ -154,7 +181,58 @@ export class Machined {
       sequence: this.#sequence,
       history: this.#history,
       closeBus: () => this.#bus.close(),
+      beforeRebootStart: () => this.#bootWithStoredConfig(),
     });
+  }
+
+  /** Makes the running node match `next` in live fields. */
+  #applyLive(next: MachineConfig, fields: readonly string[]): void {
+    this.#o.config = next;
+    if (fields.includes(".machine.network.hostname")) {
+      this.#hostname = next.machine.network?.hostname ?? this.#o.hostname ??
+        derivedHostname(this.#o.address);
+      this.#log.info("hostname changed", { hostname: this.#hostname });
+    }
+    if (fields.includes(".machine.logging.level")) {
+      this.#log.setLevel(next.machine.logging?.level ?? "info");
+      this.#log.info("log level changed", { level: this.#log.level });
+    }
+  }
+
+  /**
+   * An in-place reboot boots with the stored config, as a real boot does: a
+   * staged config is accepted first and a try in progress ends; when the
+   * config changed, the daemons start with it and the node certificates
+   * are issued again for it.
+   */
+  async #bootWithStoredConfig(): Promise<void> {
+    const lifecycle = this.#lifecycle;
+    if (!lifecycle) return;
+    const staged = await lifecycle.store.promoteStaged();
+    if (staged) {
+      this.#sequence.record(
+        "reboot",
+        "progress",
+        `Accepted the staged config #${staged.seq} (from ${staged.actor})`,
+      );
+    }
+    const next = lifecycle.reload();
+    if (JSON.stringify(next) === JSON.stringify(this.#o.config)) return;
+    this.#o.config = next;
+    this.#hostname = next.machine.network?.hostname ?? this.#o.hostname ??
+      derivedHostname(this.#o.address);
+    this.#log.setLevel(next.machine.logging?.level ?? "info");
+    this.#launch.hostname = this.#hostname;
+    this.#launch.controlPlane = next.machine.type === "controlplane";
+    this.#certs.restart(next, this.#hostname, this.#control.signal).catch(
+      (err) =>
+        this.#log.error("node certificates failed", { error: errorText(err) }),
+    );
+    this.#sequence.record(
+      "reboot",
+      "progress",
+      "Booting with the stored config",
+    );
   }
 
   /** The nats-server config (0600; tests read the apid password from it). */
@@ -197,11 +275,12 @@ export class Machined {
       connectBus: (signal) => this.#bus.connect(this.#supervisor, signal),
       control: this.#control,
       onReady: o.onReady,
-    });
+    }).finally(() => this.#lifecycle?.close());
   }
 
   /** Begins an orderly shutdown now (run() then returns 0). */
   shutdown(reason: string): void {
+    this.#lifecycle?.close();
     this.#control.requestShutdown(reason);
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { MachineConfig, NetworkConfig } from "../../lib/config/mod.ts";
 import type { LogSink } from "../../lib/log/mod.ts";
+import type { ConfigStore } from "./config_store.ts";
 import type { Platform } from "./platform.ts";
 import type { BackoffOptions } from "./runner/backoff.ts";
 import type { HealthSettings } from "./runner/health.ts";
@@ -17,7 +18,7 @@ export interface MachinedOptions {
   address: string;
   /** The validated machine config. */
   config: MachineConfig;
-  /** The hostname (default: config, else derived from the address). */
+  /** The hostname when the config names none (default: derived from the address). */
   hostname?: string;
   /** The nats-server binary. */
   natsServerPath: string;
@@ -39,6 +40,12 @@ export interface MachinedOptions {
   logSink?: LogSink;
   /** Called once, when every service is up for the first time. */
   onReady?: () => void;
+  /**
+   * The accepted config's store (process mode): ApplyConfiguration works in
+   * every mode and Reboot boots with the stored config. Without it the
+   * platform's saveConfig (image mode) keeps the config.
+   */
+  configStore?: ConfigStore;
 }
 
 /** The source root of this checkout (holds deno.json). */

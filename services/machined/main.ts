@@ -19,11 +19,13 @@
  * - `--address IP`    the node's IPv4 address (e.g. 127.5.0.2); nats-server
  *                     listens only on IP:4222, apid on IP:50000, trustd on
  *                     IP:50001.
- * - `--config FILE`   the v1alpha1 machine config; a bad file prints every
- *                     problem with its field path and exits 2 with nothing
- *                     started.
- * - `--hostname NAME` overrides machine.network.hostname (default: derived
- *                     from the address, "bronze-127-5-0-2").
+ * - `--config FILE`   the v1alpha1 machine config of the first boot: it
+ *                     seeds DIR/config/ (config_store.ts), which the node
+ *                     boots from afterwards and ApplyConfiguration changes;
+ *                     a bad file prints every problem with its field path
+ *                     and exits 2 with nothing started.
+ * - `--hostname NAME` the hostname when the config names none (default:
+ *                     derived from the address, "bronze-127-5-0-2").
  * - `--mode process`  the only mode here (image mode is PID 1 in the image).
  * - `--nats-server PATH` the nats-server binary (default: found in /usr/sbin,
  *                     /usr/bin, /sbin, /bin).
@@ -53,9 +55,11 @@
  */
 import {
   ConfigValidationError,
-  loadMachineConfig,
   type MachineConfig,
+  parseMachineConfig,
+  readBoundedFile,
 } from "../../lib/config/mod.ts";
+import { ConfigStore } from "./config_store.ts";
 import { errorText } from "../../lib/log/mod.ts";
 import {
   FlagError,
@@ -82,20 +86,38 @@ async function runProcessMode(args: string[]): Promise<never> {
     throw err;
   }
 
-  let config: MachineConfig;
+  // The node's own config lives in its state; --config seeds the first
+  // boot, checked before anything is written (a bad one writes nothing).
+  let seed: string | undefined;
+  const stored = await Deno.stat(`${flags.stateDir}/config/machine.yaml`)
+    .then(() => true, () => false);
+  if (!stored) {
+    try {
+      const bytes = await readBoundedFile(flags.configPath, "machine config");
+      parseMachineConfig(bytes, flags.configPath);
+      seed = new TextDecoder().decode(bytes);
+    } catch (err) {
+      if (err instanceof ConfigValidationError) fail(2, err.message);
+      fail(2, errorText(err));
+    }
+  }
+  await Deno.mkdir(flags.stateDir, { recursive: true, mode: 0o700 });
+  let store: ConfigStore;
   try {
-    config = await loadMachineConfig(flags.configPath);
+    store = await ConfigStore.open(`${flags.stateDir}/config`, {
+      seed: seed === undefined ? undefined : () => Promise.resolve(seed),
+    });
+    await store.promoteStaged();
   } catch (err) {
-    if (err instanceof ConfigValidationError) fail(2, err.message);
     fail(2, errorText(err));
   }
+  const config: MachineConfig = store.current().config;
 
   const natsServerPath = flags.natsServer ?? findExecutable("nats-server");
   if (!natsServerPath) {
     fail(1, "nats-server not found: install Debian's nats-server package");
   }
 
-  await Deno.mkdir(flags.stateDir, { recursive: true, mode: 0o700 });
   const machined = new Machined({
     stateDir: await Deno.realPath(flags.stateDir),
     address: flags.address,
@@ -103,6 +125,7 @@ async function runProcessMode(args: string[]): Promise<never> {
     hostname: flags.hostname,
     natsServerPath,
     certTtlMs: flags.certTtlMs,
+    configStore: store,
   });
   Deno.exit(await machined.run());
 }

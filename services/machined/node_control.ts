@@ -19,6 +19,8 @@ export type StopReason = "shutdown" | "reboot";
 
 /** The services the API may not start, stop or restart. */
 const NOT_VIA_API = new Set(["machined"]);
+/** The services the API may restart but not stop: that would lock the node out. */
+const NO_STOP_VIA_API = new Set(["apid"]);
 /** The longest an in-place reboot waits for every service to be up (ms). */
 const REBOOT_UP_MS = 120000;
 
@@ -34,6 +36,11 @@ export interface NodeControlOptions {
   history: ServiceHistory;
   /** Closes machined's bus connection (before nats-server stops). */
   closeBus(): Promise<void>;
+  /**
+   * Called by an in-place reboot once every service is stopped and before
+   * they start again: the boot reads the stored config.
+   */
+  beforeRebootStart?: () => Promise<void>;
 }
 
 /** Starts, stops and restarts the node's services; reboots; shuts down. */
@@ -102,6 +109,12 @@ export class NodeControl implements ServiceControl, PowerControl {
         `service "${id}" doesn't support ${op} operation via API`,
       );
     }
+    if (op === "stop" && NO_STOP_VIA_API.has(id)) {
+      throw new ApiError(
+        "FailedPrecondition",
+        `service "${id}" cannot be stopped via API: it serves the API, so stopping it would lock the node out (restart it instead)`,
+      );
+    }
     if (!supervisor.has(id)) {
       throw new ApiError("NotFound", `service "${id}" not defined`);
     }
@@ -163,6 +176,7 @@ export class NodeControl implements ServiceControl, PowerControl {
         await supervisor.stop(id);
       }
       if (signal.aborted) return;
+      await this.#o.beforeRebootStart?.();
       supervisor.startAll();
       const up = await waitForAllUp(
         supervisor,

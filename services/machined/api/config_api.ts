@@ -1,13 +1,16 @@
 /**
  * GetMachineConfig (secrets replaced for everyone but admins), ConfigHistory
- * and ApplyConfiguration: validates (InvalidArgument listing every problem),
- * then, unless it is a dry run, persists it where the platform keeps the
- * config; "auto" and "reboot" then reboot the node once the reply is out,
- * "staged" waits for the next boot. Process mode refuses: its config is the
- * --config file.
+ * and ApplyConfiguration. Where machined owns the config (process mode: its
+ * config lifecycle) every mode works; otherwise (image mode) the config is
+ * validated (InvalidArgument listing every problem) and, unless it is a dry
+ * run, persisted where the platform keeps it: "auto" and "reboot" then
+ * reboot the node once the reply is out, "staged" waits for the next boot.
  * @module
  */
-import type { ConfigHistory } from "../../../lib/api/gen/machine/machine.ts";
+import type {
+  ApplyConfigurationRequest,
+  ConfigHistory,
+} from "../../../lib/api/gen/machine/machine.ts";
 import type { MethodHandlers } from "../../../lib/api/serve.ts";
 import { ApiError } from "../../../lib/api_error/mod.ts";
 import {
@@ -15,7 +18,7 @@ import {
   redactMachineConfig,
   stringifyMachineConfig,
 } from "../../../lib/config/mod.ts";
-import { HEADER_ROLES } from "../../../lib/constants/mod.ts";
+import { HEADER_CALLER, HEADER_ROLES } from "../../../lib/constants/mod.ts";
 import type { Logger } from "../../../lib/log/mod.ts";
 import { checkApplyRequest } from "../apply_config.ts";
 import type { ApiLog } from "./audit.ts";
@@ -32,6 +35,20 @@ export interface ConfigHost {
   configHistory?: (
     withDiff: boolean,
   ) => Promise<Omit<ConfigHistory, "metadata">>;
+  /**
+   * Applies a config in any mode for `actor` (the config lifecycle); absent
+   * where the platform's saveConfig keeps the config.
+   */
+  apply?: (
+    request: ApplyConfigurationRequest,
+    actor: string,
+  ) => Promise<{
+    warnings: string[];
+    mode: string;
+    modeDetails: string;
+    diff: string;
+    reboot: boolean;
+  }>;
   /** Whether the node is shutting down. */
   shuttingDown(): boolean;
   /** Reboots the node with the new config. */
@@ -78,8 +95,27 @@ export function configApi(
       api.audit("ApplyConfiguration", ctx, {
         mode: req.mode,
         dryRun: req.dryRun,
+        force: req.force,
+        rollback: req.rollback,
         bytes: req.data.length,
       });
+      if (host.apply) {
+        if (host.shuttingDown()) {
+          throw new ApiError("Unavailable", "the node is shutting down");
+        }
+        const { reboot, ...applied } = await host.apply(
+          req,
+          ctx.headers[HEADER_CALLER] ?? "",
+        );
+        if (reboot) {
+          api.afterReply(
+            ctx,
+            "reboot",
+            host.power.beginReboot(crypto.randomUUID()),
+          );
+        }
+        return reply(applied);
+      }
       const checked = checkApplyRequest(req.data, req.mode);
       if (req.dryRun) {
         return reply({
@@ -92,7 +128,7 @@ export function configApi(
       if (!host.saveConfig) {
         throw new ApiError(
           "FailedPrecondition",
-          "this node reads its machine config from machined's --config file (process mode): edit that file and restart the node",
+          "this node keeps no machine config of its own",
         );
       }
       if (checked.mode === "no_reboot" || checked.mode === "try") {

@@ -7,7 +7,11 @@ import type {
   VersionInfo,
 } from "../../../lib/api/gen/machine/machine.ts";
 import type { MethodHandlers } from "../../../lib/api/serve.ts";
-import { reply } from "./reply.ts";
+import type { Metadata } from "../../../lib/api/gen/common/common.ts";
+
+function self(node: NodeIdentity): Metadata {
+  return { hostname: node.hostname(), error: "", status: undefined };
+}
 
 /** What Version and Hostname read. */
 export interface NodeIdentity {
@@ -22,10 +26,22 @@ export function versionApi(
   node: NodeIdentity,
 ): Pick<MethodHandlers<"machined">, "Version" | "Hostname"> {
   return {
+    // Both name the node in their metadata, for a caller that named no
+    // target (apid puts the target's name there for those that did): a
+    // hostname changed live shows at once.
     Version: () => {
       const v = node.version();
-      return reply({ version: v.version, platform: v.platform });
+      return Promise.resolve({
+        messages: [{
+          metadata: self(node),
+          version: v.version,
+          platform: v.platform,
+        }],
+      });
     },
-    Hostname: () => reply({ hostname: node.hostname() }),
+    Hostname: () =>
+      Promise.resolve({
+        messages: [{ metadata: self(node), hostname: node.hostname() }],
+      }),
   };
 }

@@ -32,6 +32,7 @@ export interface CertSupplyOptions {
 export class CertSupply {
   #o: CertSupplyOptions;
   #certs: Promise<NodeCertificates> | undefined;
+  #boot: AbortController | undefined;
 
   /** Sets up (nothing is issued until start()). */
   constructor(options: CertSupplyOptions) {
@@ -40,8 +41,23 @@ export class CertSupply {
 
   /** Starts issuing and renewing until `signal` aborts. */
   start(signal: AbortSignal): Promise<NodeCertificates> {
-    this.#certs = this.#run(signal);
+    this.#boot = new AbortController();
+    this.#certs = this.#run(AbortSignal.any([signal, this.#boot.signal]));
     return this.#certs;
+  }
+
+  /**
+   * At a reboot in place with another config: the certificates of the old
+   * one stop renewing and are issued again for `config` and `hostname`.
+   */
+  restart(
+    config: MachineConfig,
+    hostname: string,
+    signal: AbortSignal,
+  ): Promise<NodeCertificates> {
+    this.#boot?.abort();
+    this.#o = { ...this.#o, config, hostname };
+    return this.start(signal);
   }
 
   async #run(signal: AbortSignal): Promise<NodeCertificates> {
