@@ -8,7 +8,7 @@ import { COMMANDS } from "../cli/commands/mod.ts";
 import { CLEAR_SCREEN } from "../cli/commands/processes.ts";
 import { dispatch } from "../cli/dispatch.ts";
 import { parseYaml } from "../lib/config/mod.ts";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { loadClientConfig, saveClientConfig } from "../lib/clientconfig/mod.ts";
 import { loadSecretsBundle } from "../lib/config/mod.ts";
 import { parseCertificate } from "../lib/pki/mod.ts";
@@ -104,19 +104,29 @@ Deno.test("osctl commands on a 2-node cluster", async (t) => {
       const machined = body.find((row) => row[7] === "machined");
       assert(machined, "a row labelled machined");
       assertEquals(Number(machined[1]), cluster.record.nodes[1].pid);
-      // Sorted by resident memory, largest first: check through -o json.
-      const j = await cluster.osctl(["-n", nodes[1], "ps", "-o", "json"]);
-      const procs = (JSON.parse(j.stdout) as {
-        messages: { processes: { pid: number; residentMemory: string }[] }[];
-      }).messages[0].processes;
-      const rss = new Map(procs.map((p) => [p.pid, Number(p.residentMemory)]));
-      const order = body.map((row) => rss.get(Number(row[1])) ?? -1);
-      // Rows whose process ended between the two calls are -1; the rest descend.
-      const seen = order.filter((v) => v >= 0);
-      assert(seen.length > 3, "most processes seen in both calls");
-      for (let i = 1; i < seen.length; i++) {
-        assert(seen[i - 1] >= seen[i] * 0.5, `rows sorted by RSS: ${seen}`);
+      // Sorted by resident memory, largest first (the sizes shown keep the
+      // order: humanBytes never turns a larger size into a smaller one).
+      const units: Record<string, number> = {
+        B: 1,
+        kB: 1e3,
+        MB: 1e6,
+        GB: 1e9,
+        TB: 1e12,
+      };
+      const rss = body.map((row) => {
+        const [n, unit] = row[6].split(" ");
+        return Number(n) * units[unit];
+      });
+      assert(rss.length > 3 && rss.every(Number.isFinite), `${rss}`);
+      for (let i = 1; i < rss.length; i++) {
+        assert(rss[i - 1] >= rss[i], `rows sorted by RSS: ${rss}`);
       }
+      const j = await cluster.osctl(["-n", nodes[1], "ps", "-o", "json"]);
+      assertEquals(j.code, 0, j.stderr);
+      const procs = (JSON.parse(j.stdout) as {
+        messages: { processes: { pid: number }[] }[];
+      }).messages[0].processes;
+      assert(procs.some((p) => p.pid === cluster.record.nodes[1].pid));
     },
   );
 
@@ -675,6 +685,45 @@ Deno.test("osctl commands on a 2-node cluster", async (t) => {
       assertEquals(v.code, 1);
     },
   );
+
+  await t.step("cluster show -o json: each node's pid and answer", async () => {
+    const r = await runOsctl([
+      "--osconfig",
+      cluster.osconfig,
+      "cluster",
+      "show",
+      "--name",
+      "test",
+      "-o",
+      "json",
+    ], {
+      env: { BRONZE_CLUSTERS_DIR: dirname(cluster.dir) },
+    });
+    assertEquals(r.code, 1, r.stderr);
+    const shown = JSON.parse(r.stdout) as {
+      name: string;
+      nodes: {
+        address: string;
+        pid: number;
+        answers: boolean;
+        error: string;
+      }[];
+    };
+    assertEquals(shown.name, "test");
+    assertEquals(
+      shown.nodes.map((n) => n.pid),
+      cluster.record.nodes.map((n) => n.pid),
+    );
+    assertEquals(shown.nodes[0].answers, true);
+    assertEquals(shown.nodes[0].error, "");
+    // The node shut down above.
+    assertEquals(shown.nodes[1].answers, false);
+    assert(
+      shown.nodes[1].error.length > 0 &&
+        !shown.nodes[1].error.includes("Resolution note"),
+      shown.nodes[1].error,
+    );
+  });
 });
 
 /** Runs osctl in this process until `done(stdout)` (or 60 s), then interrupts it. */

@@ -2,6 +2,7 @@
  * `osctl cluster create|destroy|show`: a local cluster of process-mode nodes
  * on loopback addresses, its state and logs under ~/.osctl/clusters/NAME/.
  */
+import { stringifyYaml } from "../../lib/config/mod.ts";
 import { cleanMessage, errorLine } from "../client/errors.ts";
 import {
   MachineServiceService,
@@ -334,13 +335,40 @@ async function runShow(args: string[], ctx: CommandContext): Promise<number> {
       `WARNING: cannot reach the control plane: ${errorLine(err)}\n`,
     );
   }
+  const ok = [...answers.values()].every((a) => a === "yes") ? 0 : 1;
+  if (ctx.globals.output !== "table") {
+    const facts = {
+      name: record.name,
+      provisioner: record.provisioner,
+      cidr: record.cidr,
+      dir: clusterDir(record.name),
+      nodes: record.nodes.map((n) => ({
+        name: n.name,
+        type: n.type,
+        address: n.address,
+        pid: n.pid,
+        running: !dead.has(n.pid),
+        answers: answers.get(n.address) === "yes",
+        // "no (why)" in the table: the why, else "" when it answers.
+        error: answers.get(n.address) === "yes"
+          ? ""
+          : (answers.get(n.address) ?? "no").replace(/^no \((.*)\)$/, "$1"),
+      })),
+    };
+    ctx.io.stdout(
+      ctx.globals.output === "json"
+        ? JSON.stringify(facts, null, 2) + "\n"
+        : stringifyYaml(facts),
+    );
+    return ok;
+  }
   ctx.io.stdout(
     `cluster "${record.name}" (${record.provisioner}, ${record.cidr}), state in ${
       clusterDir(record.name)
     }\n`,
   );
   ctx.io.stdout(nodesTable(record, answers, dead));
-  return [...answers.values()].every((a) => a === "yes") ? 0 : 1;
+  return ok;
 }
 
 /** `osctl cluster create`. */
