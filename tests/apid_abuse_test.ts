@@ -6,6 +6,7 @@
 import { ApiError } from "../lib/api_error/mod.ts";
 import {
   LogsRequest,
+  ServiceStartRequest,
   VersionResponse,
 } from "../lib/api/gen/machine/machine.ts";
 import type { RawChannel } from "../lib/grpc/mod.ts";
@@ -29,6 +30,7 @@ import {
 const VERSION = "/machine.MachineService/Version";
 const MEMORY = "/machine.MachineService/Memory";
 const LOGS = "/machine.MachineService/Logs";
+const SERVICE_START = "/machine.MachineService/ServiceStart";
 const EMPTY = new Uint8Array(0);
 const FOLLOW = LogsRequest.encode({ id: "apid", follow: true, tailLines: 1 })
   .finish();
@@ -288,5 +290,108 @@ Deno.test("apid: one caller holding its streams does not starve another", async 
       what: "the worker's log streams to end",
     });
   });
+  await t.step("no apid crashed", () => noCrash(cluster.nodes));
+});
+
+Deno.test("apid: limits and bad input are answered at the edge, briefly", async (t) => {
+  await using dir = await tempDir();
+  const pki = await makePki();
+  const { cluster, cp, worker } = await twoNodes(dir.path, pki, "127.11.4");
+  await using _cluster = cluster;
+  const admin = cluster.dial(cp, {
+    pair: await caller(pki, "admin", "os:admin"),
+  });
+  const victim = cluster.dial(cp, {
+    pair: await caller(pki, "victim", "os:reader"),
+  });
+  const routes: Md[] = [{}, ...bothRoutes(worker)];
+  const status = async (call: () => Promise<unknown>) => {
+    const err = await assertRejects(call);
+    assert(err instanceof ApiError, String(err));
+    return err;
+  };
+
+  await t.step(
+    "an oversized request is RESOURCE_EXHAUSTED; others go on",
+    async () => {
+      const follow = await openFollow(victim, { node: worker.address });
+      assert(!(await follow.next()).done);
+      // Over the bus's 8 MiB, under grpc-js's old 16 MiB default.
+      const big = new Uint8Array(9 * 1024 * 1024);
+      for (const metadata of routes) {
+        const err = await status(() =>
+          admin.unary(VERSION, big, { metadata, timeoutMs: 10000 })
+        );
+        assertEquals(err.status, "ResourceExhausted", err.message);
+      }
+      for (let i = 0; i < 3; i++) assert(!(await follow.next()).done);
+      await follow.cancel();
+    },
+  );
+
+  await t.step(
+    "an undecodable request is INVALID_ARGUMENT, briefly",
+    async () => {
+      const garbage = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x0a]);
+      for (const metadata of <Md[]> [{}, { node: worker.address }]) {
+        const err = await status(() =>
+          admin.unary(SERVICE_START, garbage, { metadata, timeoutMs: 5000 })
+        );
+        assertEquals(err.status, "InvalidArgument", err.message);
+        assert(err.message.startsWith("invalid ServiceStart request: "));
+        assert(err.message.length < 200, err.message);
+      }
+    },
+  );
+
+  await t.step("an error echoing a 100 KB id is cut, and arrives", async () => {
+    const id = "x".repeat(100_000);
+    const request = ServiceStartRequest.encode({ id }).finish();
+    for (const metadata of <Md[]> [{}, { node: worker.address }]) {
+      const err = await status(() =>
+        admin.unary(SERVICE_START, request, { metadata, timeoutMs: 5000 })
+      );
+      assertEquals(err.status, "NotFound", err.message);
+      assert(err.message.startsWith('service "xxxxxxxx'), err.message);
+      assert(err.message.length <= 1024, `${err.message.length} characters`);
+    }
+  });
+
+  await t.step(
+    "targets that are not node addresses are InvalidArgument",
+    async () => {
+      for (const bad of [":::::::", "0x7f.1", "300.1.1.1", "::", "worker-9"]) {
+        for (const metadata of <Md[]> [{ node: bad }, { nodes: [bad] }]) {
+          const err = await status(() =>
+            admin.unary(VERSION, EMPTY, { metadata, timeoutMs: 5000 })
+          );
+          assertEquals(err.status, "InvalidArgument", err.message);
+          assert(!/allow-net|Requires/.test(err.message), err.message);
+        }
+      }
+    },
+  );
+
+  await t.step(
+    "a huge nodes header gets a status, the connection lives",
+    async () => {
+      for (const count of [4000, 20000]) {
+        const nodes = Array.from(
+          { length: count },
+          (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+        ).join(",");
+        const err = await status(() =>
+          admin.unary(VERSION, EMPTY, { metadata: { nodes }, timeoutMs: 5000 })
+        );
+        assert(
+          err.status === "InvalidArgument" ||
+            err.status === "ResourceExhausted",
+          `${nodes.length} bytes: ${err.status}: ${err.message.slice(0, 200)}`,
+        );
+        const took = await forwardedVersion(admin, { node: worker.address });
+        assert(took < 3000);
+      }
+    },
+  );
   await t.step("no apid crashed", () => noCrash(cluster.nodes));
 });

@@ -21,8 +21,11 @@ import {
   ServiceListResponse,
   ServiceRestartRequest,
   ServiceRestartResponse,
+  ServiceStartRequest,
+  ServiceStartResponse,
   VersionResponse,
 } from "../lib/api/gen/machine/machine.ts";
+import { ApiError } from "../lib/api_error/mod.ts";
 import { Bus, serveTyped, serveTypedStream } from "../lib/bus/mod.ts";
 import {
   HEADER_CALLER,
@@ -423,6 +426,20 @@ function serveFakeMachined(
           resp: `restarted ${req.id}; ${echo(ctx.headers)}`,
         }],
       }),
+  );
+  // As machined's supervisor: an unknown id is NotFound, quoting it.
+  serveTyped(
+    bus,
+    rpcSubject("machined", "ServiceStart"),
+    { req: ServiceStartRequest, res: ServiceStartResponse },
+    (req) => {
+      if (req.id !== "apid") {
+        throw new ApiError("NotFound", `service "${req.id}" not defined`);
+      }
+      return Promise.resolve({
+        messages: [{ metadata: undefined, resp: `started ${req.id}` }],
+      });
+    },
   );
   serveTyped(
     bus,

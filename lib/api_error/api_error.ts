@@ -76,3 +76,19 @@ export function toApiError(err: unknown): ApiError {
   }
   return new ApiError("Unknown", String(err));
 }
+
+/** The longest error message sent to a client, in characters. */
+export const MAX_ERROR_MESSAGE_CHARS = 1024;
+
+/**
+ * Cuts a message that may echo input to at most `max` characters (marking
+ * the cut), so a huge value cannot make the status too large to deliver.
+ */
+export function boundedMessage(
+  message: string,
+  max: number = MAX_ERROR_MESSAGE_CHARS,
+): string {
+  if (message.length <= max) return message;
+  const cut = `... (${message.length} characters, cut)`;
+  return message.slice(0, Math.max(0, max - cut.length)) + cut;
+}

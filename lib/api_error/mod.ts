@@ -6,7 +6,9 @@
  */
 export {
   ApiError,
+  boundedMessage,
   isStatusName,
+  MAX_ERROR_MESSAGE_CHARS,
   STATUS_CODES,
   statusName,
   toApiError,

@@ -1,4 +1,4 @@
-import type { DaemonName } from "../constants/mod.ts";
+import { BUS_MAX_PAYLOAD_BYTES, type DaemonName } from "../constants/mod.ts";
 import { busPermissions } from "./permissions.ts";
 
 /** Options for {@linkcode natsServerConfig}. */
@@ -29,7 +29,7 @@ export function natsServerConfig(options: NatsConfigOptions): string {
   return [
     `listen: ${quote(`${options.host}:${options.port}`)}`,
     `server_name: bronze`,
-    `max_payload: 8MB`,
+    `max_payload: ${BUS_MAX_PAYLOAD_BYTES}`,
     `max_connections: 256`,
     `write_deadline: "5s"`,
     `authorization {`,

@@ -1,3 +1,4 @@
+import { ApiError, boundedMessage } from "../api_error/mod.ts";
 import type {
   Bus,
   HandlerContext,
@@ -22,7 +23,7 @@ export function serveTyped<Req, Res>(
   fn: (req: Req, ctx: UnaryContext) => Promise<Res>,
 ): void {
   bus.serve(subject, async (data, ctx) => {
-    const req = codecs.req.decode(data);
+    const req = decodeRequest(codecs.req, data, subject);
     return codecs.res.encode(await fn(req, ctx)).finish();
   });
 }
@@ -38,12 +39,33 @@ export function serveTypedStream<Req, Res>(
   ) => Promise<void>,
 ): void {
   bus.serveStream(subject, async (data, ctx) => {
-    const req = codecs.req.decode(data);
+    const req = decodeRequest(codecs.req, data, subject);
     await fn(req, {
       ...ctx,
       send: (msg: Res) => ctx.send(codecs.res.encode(msg).finish()),
     });
   });
+}
+
+/**
+ * Decodes a request; bytes that are not the method's message are
+ * InvalidArgument with a short reason (never the decoder's raw text at length).
+ */
+function decodeRequest<T>(
+  codec: MessageCodec<T>,
+  data: Uint8Array,
+  subject: string,
+): T {
+  try {
+    return codec.decode(data);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    const method = subject.slice(subject.lastIndexOf(".") + 1);
+    throw new ApiError(
+      "InvalidArgument",
+      `invalid ${method} request: ${boundedMessage(reason, 120)}`,
+    );
+  }
 }
 
 /** Calls a unary method with typed request and reply. */

@@ -78,6 +78,15 @@ export function inboxPrefix(daemon: DaemonName): string {
   return `_INBOX_${daemon}`;
 }
 
+/** The largest message nats-server takes (its max_payload). */
+export const BUS_MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+/**
+ * The largest API request or reply apid takes or forwards: what the bus
+ * carries, less room for its headers. Larger is RESOURCE_EXHAUSTED at the
+ * edge, before anything is forwarded.
+ */
+export const API_MAX_MESSAGE_BYTES = BUS_MAX_PAYLOAD_BYTES - 64 * 1024;
+
 /** The API roles carried in a client certificate's Organization. */
 export type Role = "os:admin" | "os:operator" | "os:reader" | "os:impersonator";
 /** Every role Bronze knows. */

@@ -2,6 +2,7 @@
 import * as grpc from "@grpc/grpc-js";
 import {
   ApiError,
+  boundedMessage,
   STATUS_CODES,
   statusName,
   toApiError,
@@ -12,7 +13,8 @@ export function statusOf(err: unknown): Partial<grpc.ServiceError> {
   const e = toApiError(err);
   return {
     code: STATUS_CODES[e.status] as grpc.status,
-    details: e.message,
+    // The message travels in a trailer: keep it far below header limits.
+    details: boundedMessage(e.message),
     metadata: new grpc.Metadata(),
   };
 }

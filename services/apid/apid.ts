@@ -5,7 +5,7 @@
  * certificate watcher that rotates both without dropping calls.
  * @module
  */
-import { APID_PORT } from "../../lib/constants/mod.ts";
+import { API_MAX_MESSAGE_BYTES, APID_PORT } from "../../lib/constants/mod.ts";
 import {
   ChannelPool,
   clientTls,
@@ -72,6 +72,7 @@ export async function runApid(
   let client: TlsMaterial | undefined = first.client;
   const serverCreds = new RotatingServerCredentials(first.server, true);
   const port = options.port ?? APID_PORT;
+  const maxMessageBytes = options.maxMessageBytes ?? API_MAX_MESSAGE_BYTES;
   const pool = new ChannelPool({
     port,
     tls: () => {
@@ -80,7 +81,7 @@ export async function runApid(
       }
       return clientTls(client);
     },
-    maxMessageBytes: options.maxMessageBytes,
+    maxMessageBytes,
   });
   const limits = new CallerLimits(options.callerLimits);
   const self = new Set([options.address, options.hostname.toLowerCase()]);
@@ -97,6 +98,7 @@ export async function runApid(
     rawService(servedMethods(), proxy),
     {
       ...options,
+      maxMessageBytes,
       address: options.address.includes(":")
         ? `[${options.address}]:${port}`
         : `${options.address}:${port}`,

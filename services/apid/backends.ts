@@ -227,6 +227,8 @@ export class RemoteBackend implements Backend {
           timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
           signal: options.signal,
         });
+      } catch (err) {
+        throw this.#clean(err);
       } finally {
         lease.release();
       }
@@ -278,8 +280,20 @@ export class RemoteBackend implements Backend {
       };
     } catch (err) {
       release();
-      throw err;
+      throw this.#clean(err);
     }
+  }
+
+  /** Deno's permission text names its flags; the caller gets a status. */
+  #clean(err: unknown): unknown {
+    const text = err instanceof Error ? err.message : String(err);
+    if (/Requires net access|--allow-net|NotCapable/i.test(text)) {
+      return new ApiError(
+        "Unavailable",
+        `cannot reach ${this.#target}: this apid may not connect there`,
+      );
+    }
+    return err;
   }
 
   #take(options: BackendCallOptions, kind: CallKind): () => void {

@@ -5,7 +5,11 @@
  * tagged with its node. Bytes pass through; only metadata is decoded.
  * @module
  */
-import { ApiError, toApiError } from "../../lib/api_error/mod.ts";
+import {
+  ApiError,
+  boundedMessage,
+  toApiError,
+} from "../../lib/api_error/mod.ts";
 import {
   HEADER_CALLER,
   HEADER_ROLES,
@@ -238,10 +242,11 @@ export class ApidProxy implements RawHandlers {
 }
 
 function failureTag(target: string, error: ApiError): NodeTag {
+  const message = boundedMessage(error.message);
   return {
     hostname: target,
-    error: error.message || error.status,
-    status: { code: error.code, message: error.message },
+    error: message || error.status,
+    status: { code: error.code, message },
   };
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { ApiError } from "../../lib/api_error/mod.ts";
-import { ipFamily } from "../../lib/netaddr/mod.ts";
+import { tryParseIp } from "../../lib/netaddr/mod.ts";
 
 /** A target of a fan-out, and whether it is this node. */
 export interface RouteTarget {
@@ -59,10 +59,7 @@ export function route(req: RouteRequest, options: RouteOptions): Route {
         `too many nodes: ${many.length} (at most ${max})`,
       );
     }
-    const targets = many.map((name) => ({
-      name: checkTarget(name),
-      self: options.isSelf(name),
-    }));
+    const targets = many.map((name) => checkTarget(name, options));
     if (!options.canForward && targets.some((t) => !t.self)) {
       throw noForwarding();
     }
@@ -75,8 +72,8 @@ export function route(req: RouteRequest, options: RouteOptions): Route {
         "node metadata must be single-valued",
       );
     }
-    const target = checkTarget(req.node[0].trim());
-    if (options.isSelf(target)) return { kind: "local" };
+    const { name: target, self } = checkTarget(req.node[0].trim(), options);
+    if (self) return { kind: "local" };
     if (!options.canForward) throw noForwarding();
     return { kind: "one", target };
   }
@@ -94,24 +91,45 @@ function splitTargets(values: readonly string[]): string[] {
   return out;
 }
 
-function checkTarget(target: string): string {
-  if (!isTarget(target)) {
-    throw new ApiError(
-      "InvalidArgument",
-      `invalid target ${
-        JSON.stringify(target)
-      }: want a hostname or an IP address without a port`,
+/**
+ * A target is an IP literal of a node (never a name a resolver would look
+ * up), or this node's own name. Unspecified, multicast and broadcast
+ * addresses name no node.
+ */
+function checkTarget(target: string, options: RouteOptions): RouteTarget {
+  const ip = target.length <= 45 ? tryParseIp(target) : undefined;
+  if (ip) {
+    const why = notANode(ip.bytes);
+    if (why) throw invalidTarget(target, why);
+    return { name: target, self: options.isSelf(target) };
+  }
+  if (target.length <= 253 && HOSTNAME.test(target) && !target.includes(":")) {
+    if (options.isSelf(target)) return { name: target, self: true };
+    throw invalidTarget(
+      target,
+      "other nodes are named by IP address (names are not resolved)",
     );
   }
-  return target;
+  throw invalidTarget(target, "want an IP address without a port");
 }
 
-/** A hostname, an IPv4 address or an IPv6 address (no port, no brackets). */
-function isTarget(target: string): boolean {
-  if (target.length === 0 || target.length > 253) return false;
-  if (ipFamily(target) !== undefined) return true;
-  if (target.includes(":")) return false;
-  return HOSTNAME.test(target) && !/^[\d.]+$/.test(target);
+function invalidTarget(target: string, why: string): ApiError {
+  const shown = target.length > 64
+    ? `${JSON.stringify(target.slice(0, 64))}... (${target.length} characters)`
+    : JSON.stringify(target);
+  return new ApiError("InvalidArgument", `invalid target ${shown}: ${why}`);
+}
+
+/** Why an address cannot name a node, or undefined if it can. */
+function notANode(bytes: Uint8Array): string | undefined {
+  if (bytes.every((b) => b === 0)) return "the unspecified address";
+  if (bytes.length === 4) {
+    if (bytes[0] >= 224 && bytes[0] <= 239) return "a multicast address";
+    if (bytes.every((b) => b === 255)) return "the broadcast address";
+    return undefined;
+  }
+  if (bytes[0] === 0xff) return "a multicast address";
+  return undefined;
 }
 
 function noForwarding(): ApiError {

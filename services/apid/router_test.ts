@@ -115,6 +115,51 @@ Deno.test("route() picks local, one or many like Talos's director", async (t) =>
     );
   });
 
+  await t.step("targets are IP literals, strictly; names only for self", () => {
+    for (
+      const bad of [
+        ":::::::",
+        "0x7f.1",
+        "127.1",
+        "300.1.1.1",
+        "010.5.0.3",
+        "::",
+        "0.0.0.0",
+        "224.0.0.1",
+        "255.255.255.255",
+        "ff02::1",
+        "fe80::1%eth0",
+        "[fd00::2]",
+        "worker-2",
+        "localhost",
+        "x".repeat(100_000),
+      ]
+    ) {
+      for (
+        const req of [
+          { node: [bad], nodes: [], forwarded: false },
+          { node: [], nodes: [bad], forwarded: false },
+        ]
+      ) {
+        const err = assertThrows(() => route(req, CP));
+        assert(err instanceof ApiError, String(err));
+        assertEquals(err.status, "InvalidArgument", bad.slice(0, 20));
+        assert(err.message.length < 200, err.message.slice(0, 200));
+        assert(!/allow-net|Requires/.test(err.message), err.message);
+      }
+    }
+    assertEquals(
+      route({ node: [], nodes: ["cp-1", "10.5.0.3"], forwarded: false }, CP),
+      {
+        kind: "many",
+        targets: [
+          { name: "cp-1", self: true },
+          { name: "10.5.0.3", self: false },
+        ],
+      },
+    );
+  });
+
   await t.step("IPv6 targets are accepted", () => {
     assertEquals(
       route({ node: ["fd00::2"], nodes: [], forwarded: false }, CP),
