@@ -375,22 +375,24 @@ Deno.test("apid: limits and bad input are answered at the edge, briefly", async 
   await t.step(
     "a huge nodes header gets a status, the connection lives",
     async () => {
-      for (const count of [4000, 20000]) {
-        const nodes = Array.from(
-          { length: count },
-          (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-        ).join(",");
+      // The same connection carries a stream meanwhile: it must not end.
+      const follow = await openFollow(admin, { node: worker.address });
+      assert(!(await follow.next()).done);
+      // ~47 KB: under HPACK's 64 KiB per field, past which HTTP/2 itself
+      // makes an undecodable header block a connection error.
+      const nodes = Array.from(
+        { length: 4000 },
+        (_, i) => `10.${(i >> 8) & 255}.${i & 255}.1`,
+      ).join(",");
+      for (const metadata of <Md[]> [{ nodes }, { node: nodes }]) {
         const err = await status(() =>
-          admin.unary(VERSION, EMPTY, { metadata: { nodes }, timeoutMs: 5000 })
+          admin.unary(VERSION, EMPTY, { metadata, timeoutMs: 5000 })
         );
-        assert(
-          err.status === "InvalidArgument" ||
-            err.status === "ResourceExhausted",
-          `${nodes.length} bytes: ${err.status}: ${err.message.slice(0, 200)}`,
-        );
-        const took = await forwardedVersion(admin, { node: worker.address });
-        assert(took < 3000);
+        assertEquals(err.status, "InvalidArgument", err.message.slice(0, 200));
+        assert(err.message.length < 200, err.message.slice(0, 200));
       }
+      for (let i = 0; i < 3; i++) assert(!(await follow.next()).done);
+      await follow.cancel();
     },
   );
   await t.step("no apid crashed", () => noCrash(cluster.nodes));
