@@ -319,6 +319,50 @@ if [ $n -eq 2 ]; then sed -i 's/^  type: boss/  type: worker/; s/hostname: .*/ho
     }, { timeoutMs: 30_000 });
   });
 
+  await t.step("get machineconfig: secrets redacted for a reader", async () => {
+    using reader = await cluster.client({ roles: ["os:reader"], endpoint: w1 });
+    const r = await reader.unary(
+      MachineServiceService.getMachineConfig,
+      EMPTY,
+    );
+    assert(r.messages[0].redacted);
+    const text = new TextDecoder().decode(r.messages[0].data);
+    assertIncludes(text, 'token: "******"');
+    const out = await cluster.osctl(["-n", w1, "get", "machineconfig"]);
+    assertEquals(out.code, 0, out.stderr);
+    assertIncludes(out.stdout, `# NODE ${w1}`);
+    assertIncludes(out.stdout, "hostname: staged-w1");
+  });
+
+  await t.step("cluster stop and start keep a node's state", async () => {
+    const stop = await runOsctl(
+      ["cluster", "stop", "--name", "cfg", "--node", w2],
+      { env: clustersEnv },
+    );
+    assertEquals(stop.code, 0, stop.stderr);
+    assertIncludes(stop.stdout, "stopped");
+    using w2Api = await cluster.client({ endpoint: w2 });
+    const down = await hostname(w2Api).then(() => false, () => true);
+    assert(down, "the node still answers");
+    const start = await runOsctl(
+      ["cluster", "start", "--name", "cfg", "--node", w2],
+      { env: clustersEnv },
+    );
+    assertEquals(start.code, 0, start.stderr);
+    const rec = JSON.parse(
+      await Deno.readTextFile(join(cluster.dir, "cluster.json")),
+    );
+    const node = cluster.record.nodes.find((n) => n.address === w2)!;
+    node.pid = rec.nodes.find((n: { address: string }) => n.address === w2).pid;
+    await waitUntil(async () => {
+      try {
+        return (await hostname(w2Api)) === "edited-w2";
+      } catch {
+        return false;
+      }
+    }, { timeoutMs: 90_000 });
+  });
+
   await t.step(
     "kill -9 of machined mid-apply leaves a valid config; cluster start brings it back",
     async () => {
