@@ -148,7 +148,7 @@ export class ApiClient implements Disposable {
     }
     if (unreachable(err) && isRefusedHandshake(err)) {
       return new EndpointError(
-        `endpoint ${endpoint} ended the TLS handshake: it does not accept the client certificate of ${context} (another cluster's CA, or expired)`,
+        `endpoint ${endpoint} closed the connection while setting it up: it does not accept the client certificate of ${context} (another cluster's CA, or expired)`,
         { cause: err },
       );
     }

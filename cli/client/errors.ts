@@ -36,7 +36,10 @@ export function isUntrustedServer(err: unknown): boolean {
 
 /** Whether the server ended the TLS handshake (it refused our certificate). */
 export function isRefusedHandshake(err: unknown): boolean {
-  return /write EPIPE|ECONNRESET|certificate required|Client network socket disconnected before secure TLS/i
+  // The server checks the client certificate after the client's side of
+  // the TLS 1.3 handshake is done: a refusal shows as EPIPE or a reset, or
+  // as a session closed before its first HTTP/2 settings ("Failed to connect").
+  return /write EPIPE|ECONNRESET|certificate required|Client network socket disconnected before secure TLS|Last error: Failed to connect\b/i
     .test(errorText(err));
 }
 
@@ -59,6 +62,9 @@ export function cleanMessage(text: string): string {
       return sock[2]
         ? `cannot connect to ${sock[2]}: ${SOCKET_ERRORS[sock[1]]}`
         : `cannot connect: ${SOCKET_ERRORS[sock[1]]}`;
+    }
+    if (m[1] === "Failed to connect") {
+      return "cannot connect: the connection closed while being set up";
     }
     return `cannot connect: ${m[1]}`;
   }

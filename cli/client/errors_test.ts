@@ -1,6 +1,11 @@
 import { ApiError } from "../../lib/api_error/mod.ts";
 import { assertEquals } from "../../lib/testing/mod.ts";
-import { cleanMessage, EndpointError, errorLine } from "./errors.ts";
+import {
+  cleanMessage,
+  EndpointError,
+  errorLine,
+  isRefusedHandshake,
+} from "./errors.ts";
 
 Deno.test("cleanMessage() says grpc-js's connection failures in one line", () => {
   assertEquals(
@@ -44,5 +49,21 @@ Deno.test("errorLine() says an ApiError once, not with its grpc-js cause", () =>
   assertEquals(
     errorLine(new EndpointError("the certificate is not ours", { cause: err })),
     "the certificate is not ours",
+  );
+});
+
+Deno.test("a session closed before it was set up reads as a refused client certificate", () => {
+  const err = new ApiError(
+    "Unavailable",
+    "No connection established. Last error: Failed to connect (2026-12-04T04:10:32.059Z). Resolution note: ",
+  );
+  assertEquals(isRefusedHandshake(err), true);
+  assertEquals(
+    errorLine(err),
+    "cannot connect: the connection closed while being set up",
+  );
+  assertEquals(
+    isRefusedHandshake(new ApiError("Unavailable", "connect ECONNREFUSED")),
+    false,
   );
 });
