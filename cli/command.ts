@@ -21,6 +21,8 @@ export interface CliIO {
   stdout(text: string): void;
   /** Writes to standard error (no newline added). */
   stderr(text: string): void;
+  /** Writes raw bytes to standard output (files, archives), where it can. */
+  stdoutBytes?(bytes: Uint8Array): void;
 }
 
 /** What a command's run function gets. */

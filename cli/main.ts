@@ -8,8 +8,12 @@ Deno.addSignalListener("SIGINT", () => ac.abort());
 
 /** Writes all of `text`; a closed pipe (`osctl ps | head`) ends osctl quietly. */
 function write(file: typeof Deno.stdout, text: string): void {
+  writeBytes(file, encoder.encode(text));
+}
+
+/** Writes all of `bytes`, as write() does. */
+function writeBytes(file: typeof Deno.stdout, bytes: Uint8Array): void {
   try {
-    const bytes = encoder.encode(text);
     for (let off = 0; off < bytes.length;) {
       off += file.writeSync(bytes.subarray(off));
     }
@@ -23,6 +27,7 @@ const code = await dispatch(COMMANDS, Deno.args, {
   io: {
     stdout: (s) => write(Deno.stdout, s),
     stderr: (s) => write(Deno.stderr, s),
+    stdoutBytes: (b) => writeBytes(Deno.stdout, b),
   },
   signal: ac.signal,
 });

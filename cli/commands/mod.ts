@@ -33,6 +33,7 @@ import { NODE_INFO_COMMANDS } from "./node_info.ts";
 import { CONFIG_CONTEXT_COMMANDS } from "./config_contexts.ts";
 import { GEN_PKI_COMMANDS } from "./gen_pki.ts";
 import { completionCommand } from "./completion.ts";
+import { FILE_COMMANDS } from "./files.ts";
 
 /** Every osctl command, in help order. */
 export const COMMANDS: readonly Command[] = [
@@ -42,6 +43,7 @@ export const COMMANDS: readonly Command[] = [
   eventsCommand,
   dmesgCommand,
   ...NODE_INFO_COMMANDS,
+  ...FILE_COMMANDS,
   rebootCommand,
   shutdownCommand,
   applyConfigCommand,

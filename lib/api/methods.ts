@@ -37,6 +37,8 @@ const READ = {
   maintenance: false,
 } as const;
 const READ_STREAM = { ...READ, stream: true } as const;
+// Reads what may hold secrets (files): admins only, though nothing changes.
+const ADMIN_READ_STREAM = { ...READ_STREAM, roles: ADMINS } as const;
 const OPERATE = {
   roles: OPERATORS,
   mutating: true,
@@ -79,6 +81,11 @@ export const METHODS = {
   Routes: { owner: "networkd", ...READ },
   Disks: { owner: "udevd", ...READ },
   Processes: { owner: "machined", ...READ },
+  // File access serves only the node's allowed roots (machined checks).
+  List: { owner: "machined", ...READ_STREAM },
+  DiskUsage: { owner: "machined", ...READ_STREAM },
+  Read: { owner: "machined", ...ADMIN_READ_STREAM },
+  Copy: { owner: "machined", ...ADMIN_READ_STREAM },
 } as const satisfies Readonly<Record<string, MethodSpec>>;
 
 /** A MachineService method's proto name. */

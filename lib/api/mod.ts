@@ -4,6 +4,7 @@
  * are generated under lib/api/gen/.
  * @module
  */
+export { goFileMode, goFileModeString } from "./file_mode.ts";
 export {
   isMethodName,
   MACHINE_SERVICE_PATH,

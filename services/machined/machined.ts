@@ -23,6 +23,7 @@ import { BusLink } from "./bus_link.ts";
 import { CertSupply, trustdSecrets } from "./certificates/cert_supply.ts";
 import { daemonHealth, followHealthNotices } from "./daemon_health.ts";
 import { EventLog } from "./event_log.ts";
+import { FileRoots } from "./files/file_roots.ts";
 import { LogStore } from "./log_store.ts";
 import { NodeControl, type StopReason } from "./node_control.ts";
 import { nodeServices } from "./node_services.ts";
@@ -128,6 +129,12 @@ export class Machined {
           logs: this.logs,
           events: this.events,
           clientConfig: { config: () => o.config, address: o.address },
+          files: new FileRoots([
+            o.stateDir,
+            "/proc",
+            "/sys",
+            ...platform.fileRoots ?? [],
+          ]),
         }, log);
         this.#sequence.record(
           "boot",

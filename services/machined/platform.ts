@@ -47,6 +47,11 @@ export interface Platform {
    * of for networkd, and the daemons start side by side.
    */
   waitForAddress?(signal: AbortSignal): Promise<void>;
+  /**
+   * Folders the file API serves besides machined's state folder, /proc and
+   * /sys (image mode: the state partition and the ephemeral logs).
+   */
+  readonly fileRoots?: readonly string[];
 }
 
 /** Process mode: sources from `root`, the bus on the node address. */

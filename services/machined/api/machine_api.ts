@@ -16,6 +16,8 @@ import {
   generateClientConfiguration,
 } from "./client_config_api.ts";
 import { configApi, type ConfigHost } from "./config_api.ts";
+import type { FileRoots } from "../files/file_roots.ts";
+import { fileApi } from "./file_api.ts";
 import { logApi } from "./log_api.ts";
 import { powerApi } from "./power_api.ts";
 import { type ServiceControl, servicesApi } from "./services_api.ts";
@@ -36,6 +38,8 @@ export interface MachineApiSources {
   events: EventLog;
   /** Where GenerateClientConfiguration finds the CA and the endpoint. */
   clientConfig: ClientConfigSource;
+  /** The folders List, DiskUsage, Read and Copy serve. */
+  files: FileRoots;
 }
 
 /** Serves machined's part of MachineService on the bus. */
@@ -52,6 +56,7 @@ export function serveMachineApi(
     ...configApi(sources.config, api, log),
     ...systemApi(sources.services),
     ...logApi(sources.logs, sources.events),
+    ...fileApi(sources.files),
     GenerateClientConfiguration: generateClientConfiguration(
       sources.clientConfig,
       log,

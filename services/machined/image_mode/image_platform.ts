@@ -5,7 +5,11 @@
  * saved to the state partition.
  * @module
  */
-import { BUNDLE_DIR, DENO_PATH } from "../../../lib/layout/mod.ts";
+import {
+  BUNDLE_DIR,
+  DENO_PATH,
+  EPHEMERAL_MOUNT,
+} from "../../../lib/layout/mod.ts";
 import type { Platform } from "../platform.ts";
 import type { ProcessRunner } from "../runner/process_runner.ts";
 import { sleep } from "../runner/notifier.ts";
@@ -60,5 +64,9 @@ export function imagePlatform(o: ImagePlatformOptions): Platform {
       ? undefined
       : (yaml: string) => saveStateConfig(stateDir, yaml),
     waitForAddress: (signal: AbortSignal) => waitForAddress(o.address, signal),
+    fileRoots: [
+      ...(stateDir === undefined ? [] : [stateDir]),
+      `${EPHEMERAL_MOUNT}/log`,
+    ],
   };
 }

@@ -466,6 +466,123 @@ export interface DeviceEvent_EnvEntry {
   value: string;
 }
 
+/** ListRequest lists a directory (Talos's numbers). */
+export interface ListRequest {
+  /** root is the directory to list; "" or "/" lists the allowed roots. */
+  root: string;
+  recurse: boolean;
+  /** recursion_depth bounds recurse; 0 means no limit. */
+  recursionDepth: number;
+  /** types keeps only these file types; empty keeps all. */
+  types: ListRequest_Type[];
+  reportXattrs: boolean;
+}
+
+export enum ListRequest_Type {
+  REGULAR = 0,
+  DIRECTORY = 1,
+  SYMLINK = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function listRequest_TypeFromJSON(object: any): ListRequest_Type {
+  switch (object) {
+    case 0:
+    case "REGULAR":
+      return ListRequest_Type.REGULAR;
+    case 1:
+    case "DIRECTORY":
+      return ListRequest_Type.DIRECTORY;
+    case 2:
+    case "SYMLINK":
+      return ListRequest_Type.SYMLINK;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ListRequest_Type.UNRECOGNIZED;
+  }
+}
+
+export function listRequest_TypeToJSON(object: ListRequest_Type): string {
+  switch (object) {
+    case ListRequest_Type.REGULAR:
+      return "REGULAR";
+    case ListRequest_Type.DIRECTORY:
+      return "DIRECTORY";
+    case ListRequest_Type.SYMLINK:
+      return "SYMLINK";
+    case ListRequest_Type.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export interface Xattr {
+  name: string;
+  data: Uint8Array;
+}
+
+/** FileInfo is one listed file (Talos's numbers). */
+export interface FileInfo {
+  metadata:
+    | Metadata
+    | undefined;
+  /** name is the absolute path of the file. */
+  name: string;
+  size: number;
+  /**
+   * mode is the Go os.FileMode bits, as Talos sends them (type bits high,
+   * permission bits low).
+   */
+  mode: number;
+  /** modified is a UNIX time in seconds. */
+  modified: number;
+  isDir: boolean;
+  /** error is set when this entry could not be read. */
+  error: string;
+  /** link is a symlink's target. */
+  link: string;
+  /** relative_name is the name relative to the listed root. */
+  relativeName: string;
+  uid: number;
+  gid: number;
+  xattrs: Xattr[];
+}
+
+/** DiskUsageRequest measures directories (Talos's numbers). */
+export interface DiskUsageRequest {
+  /** recursion_depth bounds the entries reported; 0 means no limit. */
+  recursionDepth: number;
+  /** all reports files too, not only directories. */
+  all: boolean;
+  /**
+   * threshold > 0 leaves out entries smaller than it; < 0 those larger
+   * than its absolute value.
+   */
+  threshold: number;
+  paths: string[];
+}
+
+/** DiskUsageInfo is one measured file or directory (Talos's numbers). */
+export interface DiskUsageInfo {
+  metadata: Metadata | undefined;
+  name: string;
+  /** size is in bytes (a directory's: everything under it). */
+  size: number;
+  error: string;
+  relativeName: string;
+}
+
+/** ReadRequest reads one file, streamed in chunks (Talos's numbers). */
+export interface ReadRequest {
+  path: string;
+}
+
+/** CopyRequest streams a file or directory as a .tar.gz (Talos's numbers). */
+export interface CopyRequest {
+  rootPath: string;
+}
+
 function createBaseHealthRequest(): HealthRequest {
   return {};
 }
@@ -7073,6 +7190,916 @@ export const DeviceEvent_EnvEntry: MessageFns<DeviceEvent_EnvEntry> = {
   },
 };
 
+function createBaseListRequest(): ListRequest {
+  return { root: "", recurse: false, recursionDepth: 0, types: [], reportXattrs: false };
+}
+
+export const ListRequest: MessageFns<ListRequest> = {
+  encode(message: ListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.root !== "") {
+      writer.uint32(10).string(message.root);
+    }
+    if (message.recurse !== false) {
+      writer.uint32(16).bool(message.recurse);
+    }
+    if (message.recursionDepth !== 0) {
+      writer.uint32(24).int32(message.recursionDepth);
+    }
+    if (message.types.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.types) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.reportXattrs !== false) {
+      writer.uint32(40).bool(message.reportXattrs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.root = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.recurse = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.recursionDepth = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.types.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.types.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.reportXattrs = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRequest {
+    return {
+      root: isSet(object.root) ? globalThis.String(object.root) : "",
+      recurse: isSet(object.recurse) ? globalThis.Boolean(object.recurse) : false,
+      recursionDepth: isSet(object.recursionDepth)
+        ? globalThis.Number(object.recursionDepth)
+        : isSet(object.recursion_depth)
+        ? globalThis.Number(object.recursion_depth)
+        : 0,
+      types: globalThis.Array.isArray(object?.types) ? object.types.map((e: any) => listRequest_TypeFromJSON(e)) : [],
+      reportXattrs: isSet(object.reportXattrs)
+        ? globalThis.Boolean(object.reportXattrs)
+        : isSet(object.report_xattrs)
+        ? globalThis.Boolean(object.report_xattrs)
+        : false,
+    };
+  },
+
+  toJSON(message: ListRequest): unknown {
+    const obj: any = {};
+    if (message.root !== "") {
+      obj.root = message.root;
+    }
+    if (message.recurse !== false) {
+      obj.recurse = message.recurse;
+    }
+    if (message.recursionDepth !== 0) {
+      obj.recursionDepth = Math.round(message.recursionDepth);
+    }
+    if (message.types?.length) {
+      obj.types = message.types.map((e) => listRequest_TypeToJSON(e));
+    }
+    if (message.reportXattrs !== false) {
+      obj.reportXattrs = message.reportXattrs;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListRequest>, I>>(base?: I): ListRequest {
+    return ListRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListRequest>, I>>(object: I): ListRequest {
+    const message = createBaseListRequest();
+    message.root = object.root ?? "";
+    message.recurse = object.recurse ?? false;
+    message.recursionDepth = object.recursionDepth ?? 0;
+    message.types = object.types?.map((e) => e) || [];
+    message.reportXattrs = object.reportXattrs ?? false;
+    return message;
+  },
+};
+
+function createBaseXattr(): Xattr {
+  return { name: "", data: new Uint8Array(0) };
+}
+
+export const Xattr: MessageFns<Xattr> = {
+  encode(message: Xattr, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Xattr {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseXattr();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = reader.bytes();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Xattr {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      data: isSet(object.data) ? bytesFromBase64(object.data) : new Uint8Array(0),
+    };
+  },
+
+  toJSON(message: Xattr): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Xattr>, I>>(base?: I): Xattr {
+    return Xattr.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Xattr>, I>>(object: I): Xattr {
+    const message = createBaseXattr();
+    message.name = object.name ?? "";
+    message.data = object.data ?? new Uint8Array(0);
+    return message;
+  },
+};
+
+function createBaseFileInfo(): FileInfo {
+  return {
+    metadata: undefined,
+    name: "",
+    size: 0,
+    mode: 0,
+    modified: 0,
+    isDir: false,
+    error: "",
+    link: "",
+    relativeName: "",
+    uid: 0,
+    gid: 0,
+    xattrs: [],
+  };
+}
+
+export const FileInfo: MessageFns<FileInfo> = {
+  encode(message: FileInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.size !== 0) {
+      writer.uint32(24).int64(message.size);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(32).uint32(message.mode);
+    }
+    if (message.modified !== 0) {
+      writer.uint32(40).int64(message.modified);
+    }
+    if (message.isDir !== false) {
+      writer.uint32(48).bool(message.isDir);
+    }
+    if (message.error !== "") {
+      writer.uint32(58).string(message.error);
+    }
+    if (message.link !== "") {
+      writer.uint32(66).string(message.link);
+    }
+    if (message.relativeName !== "") {
+      writer.uint32(74).string(message.relativeName);
+    }
+    if (message.uid !== 0) {
+      writer.uint32(80).uint32(message.uid);
+    }
+    if (message.gid !== 0) {
+      writer.uint32(88).uint32(message.gid);
+    }
+    for (const v of message.xattrs) {
+      Xattr.encode(v!, writer.uint32(98).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.mode = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.modified = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.isDir = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.link = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.relativeName = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.gid = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.xattrs.push(Xattr.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileInfo {
+    return {
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
+      modified: isSet(object.modified) ? globalThis.Number(object.modified) : 0,
+      isDir: isSet(object.isDir)
+        ? globalThis.Boolean(object.isDir)
+        : isSet(object.is_dir)
+        ? globalThis.Boolean(object.is_dir)
+        : false,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      link: isSet(object.link) ? globalThis.String(object.link) : "",
+      relativeName: isSet(object.relativeName)
+        ? globalThis.String(object.relativeName)
+        : isSet(object.relative_name)
+        ? globalThis.String(object.relative_name)
+        : "",
+      uid: isSet(object.uid) ? globalThis.Number(object.uid) : 0,
+      gid: isSet(object.gid) ? globalThis.Number(object.gid) : 0,
+      xattrs: globalThis.Array.isArray(object?.xattrs)
+        ? object.xattrs.map((e: any) => Xattr.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: FileInfo): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.mode !== 0) {
+      obj.mode = Math.round(message.mode);
+    }
+    if (message.modified !== 0) {
+      obj.modified = Math.round(message.modified);
+    }
+    if (message.isDir !== false) {
+      obj.isDir = message.isDir;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.link !== "") {
+      obj.link = message.link;
+    }
+    if (message.relativeName !== "") {
+      obj.relativeName = message.relativeName;
+    }
+    if (message.uid !== 0) {
+      obj.uid = Math.round(message.uid);
+    }
+    if (message.gid !== 0) {
+      obj.gid = Math.round(message.gid);
+    }
+    if (message.xattrs?.length) {
+      obj.xattrs = message.xattrs.map((e) => Xattr.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FileInfo>, I>>(base?: I): FileInfo {
+    return FileInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FileInfo>, I>>(object: I): FileInfo {
+    const message = createBaseFileInfo();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    message.name = object.name ?? "";
+    message.size = object.size ?? 0;
+    message.mode = object.mode ?? 0;
+    message.modified = object.modified ?? 0;
+    message.isDir = object.isDir ?? false;
+    message.error = object.error ?? "";
+    message.link = object.link ?? "";
+    message.relativeName = object.relativeName ?? "";
+    message.uid = object.uid ?? 0;
+    message.gid = object.gid ?? 0;
+    message.xattrs = object.xattrs?.map((e) => Xattr.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDiskUsageRequest(): DiskUsageRequest {
+  return { recursionDepth: 0, all: false, threshold: 0, paths: [] };
+}
+
+export const DiskUsageRequest: MessageFns<DiskUsageRequest> = {
+  encode(message: DiskUsageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recursionDepth !== 0) {
+      writer.uint32(8).int32(message.recursionDepth);
+    }
+    if (message.all !== false) {
+      writer.uint32(16).bool(message.all);
+    }
+    if (message.threshold !== 0) {
+      writer.uint32(24).int64(message.threshold);
+    }
+    for (const v of message.paths) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiskUsageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiskUsageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.recursionDepth = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.all = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.threshold = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.paths.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiskUsageRequest {
+    return {
+      recursionDepth: isSet(object.recursionDepth)
+        ? globalThis.Number(object.recursionDepth)
+        : isSet(object.recursion_depth)
+        ? globalThis.Number(object.recursion_depth)
+        : 0,
+      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
+      threshold: isSet(object.threshold) ? globalThis.Number(object.threshold) : 0,
+      paths: globalThis.Array.isArray(object?.paths) ? object.paths.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: DiskUsageRequest): unknown {
+    const obj: any = {};
+    if (message.recursionDepth !== 0) {
+      obj.recursionDepth = Math.round(message.recursionDepth);
+    }
+    if (message.all !== false) {
+      obj.all = message.all;
+    }
+    if (message.threshold !== 0) {
+      obj.threshold = Math.round(message.threshold);
+    }
+    if (message.paths?.length) {
+      obj.paths = message.paths;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DiskUsageRequest>, I>>(base?: I): DiskUsageRequest {
+    return DiskUsageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DiskUsageRequest>, I>>(object: I): DiskUsageRequest {
+    const message = createBaseDiskUsageRequest();
+    message.recursionDepth = object.recursionDepth ?? 0;
+    message.all = object.all ?? false;
+    message.threshold = object.threshold ?? 0;
+    message.paths = object.paths?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseDiskUsageInfo(): DiskUsageInfo {
+  return { metadata: undefined, name: "", size: 0, error: "", relativeName: "" };
+}
+
+export const DiskUsageInfo: MessageFns<DiskUsageInfo> = {
+  encode(message: DiskUsageInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.size !== 0) {
+      writer.uint32(24).int64(message.size);
+    }
+    if (message.error !== "") {
+      writer.uint32(34).string(message.error);
+    }
+    if (message.relativeName !== "") {
+      writer.uint32(42).string(message.relativeName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiskUsageInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiskUsageInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.relativeName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiskUsageInfo {
+    return {
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      relativeName: isSet(object.relativeName)
+        ? globalThis.String(object.relativeName)
+        : isSet(object.relative_name)
+        ? globalThis.String(object.relative_name)
+        : "",
+    };
+  },
+
+  toJSON(message: DiskUsageInfo): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.relativeName !== "") {
+      obj.relativeName = message.relativeName;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DiskUsageInfo>, I>>(base?: I): DiskUsageInfo {
+    return DiskUsageInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DiskUsageInfo>, I>>(object: I): DiskUsageInfo {
+    const message = createBaseDiskUsageInfo();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    message.name = object.name ?? "";
+    message.size = object.size ?? 0;
+    message.error = object.error ?? "";
+    message.relativeName = object.relativeName ?? "";
+    return message;
+  },
+};
+
+function createBaseReadRequest(): ReadRequest {
+  return { path: "" };
+}
+
+export const ReadRequest: MessageFns<ReadRequest> = {
+  encode(message: ReadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadRequest {
+    return { path: isSet(object.path) ? globalThis.String(object.path) : "" };
+  },
+
+  toJSON(message: ReadRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReadRequest>, I>>(base?: I): ReadRequest {
+    return ReadRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReadRequest>, I>>(object: I): ReadRequest {
+    const message = createBaseReadRequest();
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseCopyRequest(): CopyRequest {
+  return { rootPath: "" };
+}
+
+export const CopyRequest: MessageFns<CopyRequest> = {
+  encode(message: CopyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rootPath !== "") {
+      writer.uint32(10).string(message.rootPath);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rootPath = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyRequest {
+    return {
+      rootPath: isSet(object.rootPath)
+        ? globalThis.String(object.rootPath)
+        : isSet(object.root_path)
+        ? globalThis.String(object.root_path)
+        : "",
+    };
+  },
+
+  toJSON(message: CopyRequest): unknown {
+    const obj: any = {};
+    if (message.rootPath !== "") {
+      obj.rootPath = message.rootPath;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyRequest>, I>>(base?: I): CopyRequest {
+    return CopyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyRequest>, I>>(object: I): CopyRequest {
+    const message = createBaseCopyRequest();
+    message.rootPath = object.rootPath ?? "";
+    return message;
+  },
+};
+
 /**
  * MachineService is the node API: apid serves it over mTLS and forwards each
  * call to the daemon that owns it over the node-local bus.
@@ -7288,6 +8315,42 @@ export const MachineServiceService = {
     responseSerialize: (value: ProcessesResponse): Buffer => Buffer.from(ProcessesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ProcessesResponse => ProcessesResponse.decode(value),
   },
+  list: {
+    path: "/machine.MachineService/List" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ListRequest): Buffer => Buffer.from(ListRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRequest => ListRequest.decode(value),
+    responseSerialize: (value: FileInfo): Buffer => Buffer.from(FileInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FileInfo => FileInfo.decode(value),
+  },
+  diskUsage: {
+    path: "/machine.MachineService/DiskUsage" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: DiskUsageRequest): Buffer => Buffer.from(DiskUsageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DiskUsageRequest => DiskUsageRequest.decode(value),
+    responseSerialize: (value: DiskUsageInfo): Buffer => Buffer.from(DiskUsageInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DiskUsageInfo => DiskUsageInfo.decode(value),
+  },
+  read: {
+    path: "/machine.MachineService/Read" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ReadRequest): Buffer => Buffer.from(ReadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReadRequest => ReadRequest.decode(value),
+    responseSerialize: (value: Data): Buffer => Buffer.from(Data.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Data => Data.decode(value),
+  },
+  copy: {
+    path: "/machine.MachineService/Copy" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: CopyRequest): Buffer => Buffer.from(CopyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CopyRequest => CopyRequest.decode(value),
+    responseSerialize: (value: Data): Buffer => Buffer.from(Data.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Data => Data.decode(value),
+  },
 } as const;
 
 export interface MachineServiceServer extends UntypedServiceImplementation {
@@ -7313,6 +8376,10 @@ export interface MachineServiceServer extends UntypedServiceImplementation {
   routes: handleUnaryCall<Empty, RoutesResponse>;
   disks: handleUnaryCall<Empty, DisksResponse>;
   processes: handleUnaryCall<Empty, ProcessesResponse>;
+  list: handleServerStreamingCall<ListRequest, FileInfo>;
+  diskUsage: handleServerStreamingCall<DiskUsageRequest, DiskUsageInfo>;
+  read: handleServerStreamingCall<ReadRequest, Data>;
+  copy: handleServerStreamingCall<CopyRequest, Data>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {
