@@ -33,8 +33,12 @@ Deno.test("CallerLimits bounds each caller's open calls per node and kind", asyn
   await t.step("several roles: the largest limit; no known role: none", () => {
     assertEquals(limits.limitOf(["os:reader", "os:admin"], "stream"), 3);
     assertEquals(limits.limitOf(["os:impersonator"], "stream"), 0);
-    assertThrows(() =>
-      limits.take({ name: "x", roles: ["os:impersonator"] }, "h", "unary")
+    const err = assertThrows(
+      () =>
+        limits.take({ name: "x", roles: ["os:impersonator"] }, "h", "unary"),
+      ApiError,
+      "too many forwarded unary calls to h from this caller: 0 open (at most 0)",
     );
+    assertEquals(err.status, "ResourceExhausted");
   });
 });
