@@ -94,6 +94,15 @@ const GLOBAL_FLAG_LINES = [
   "  -o, --output FORMAT    table, json or yaml",
 ];
 
+const GLOBAL_FLAG_NAMES = [
+  "--nodes",
+  "--endpoints",
+  "--context",
+  "--osconfig",
+  "--output",
+  "--help",
+];
+
 /** The subcommands of a group word such as "config" or "cluster". */
 export function groupText(commands: readonly Command[], word: string): string {
   const subs = commands.filter((c) => c.name.startsWith(`${word} `));
@@ -114,6 +123,17 @@ function unknownCommand(
   commands: readonly Command[],
   rest: readonly string[],
 ): string {
+  if (rest[0].startsWith("-")) {
+    // Before the command only global flags may stand.
+    const flag = rest[0].split("=")[0];
+    const near = nearest(
+      flag,
+      GLOBAL_FLAG_NAMES.filter((f) => f.startsWith("--")),
+    );
+    return `osctl: unknown flag ${flag}${
+      near ? `; did you mean ${near}?` : ""
+    }\nRun "osctl help" for the global flags.\n`;
+  }
   const group = commands.some((c) => c.name.startsWith(`${rest[0]} `));
   const names = commands.flatMap((c) => [c.name, ...(c.aliases ?? [])]);
   const typed = group ? rest.slice(0, 2).join(" ") : rest[0];

@@ -227,3 +227,19 @@ Deno.test("helpText() groups commands as talosctl's help does", () => {
   assertEquals(at("Generate and manage") < at("gen config"), true);
   assertEquals(at("Local cluster commands:") < at("cluster create"), true);
 });
+
+Deno.test("dispatch() names a mistyped global flag before the command", async () => {
+  let err = "";
+  const io = { stdout: () => {}, stderr: (s: string) => void (err += s) };
+  const ok = () => Promise.resolve(0);
+  const code = await dispatch([cmd("version", ok)], [
+    "--node",
+    "10.5.0.2",
+    "version",
+  ], { io, signal: new AbortController().signal });
+  assertEquals(code, 2);
+  assertEquals(
+    err.split("\n")[0],
+    "osctl: unknown flag --node; did you mean --nodes?",
+  );
+});
