@@ -256,6 +256,59 @@ Deno.test({
   );
 
   await t.step(
+    "a network change goes live through networkd's reconciler",
+    async () => {
+      const config = await running(api);
+      config.machine.network = {
+        ...config.machine.network,
+        interfaces: [{ name: "bronze-none0", mtu: 1400 }],
+        nameservers: ["127.17.1.53"],
+      };
+      const r = await api.unary(
+        MachineServiceService.applyConfiguration,
+        applyRequest(config),
+      );
+      assertIncludes(r.messages[0].modeDetails, ".machine.network.interfaces");
+      assertEquals((await running(api)).machine.network?.nameservers, [
+        "127.17.1.53",
+      ]);
+      // networkd gone: the change is refused with why, the config kept.
+      const stop = await cluster.osctl([
+        "-n",
+        w1,
+        "service",
+        "networkd",
+        "stop",
+      ]);
+      assertEquals(stop.code, 0, stop.stderr);
+      await waitUntil(async () => {
+        const s = await api.unary(MachineServiceService.serviceList, EMPTY);
+        return s.messages[0].services.find((x) => x.id === "networkd")
+          ?.state ===
+          "Finished";
+      }, { timeoutMs: 30_000 });
+      config.machine.network.nameservers = ["127.17.1.54"];
+      const refused = await api.unary(
+        MachineServiceService.applyConfiguration,
+        applyRequest(config),
+      ).catch((e) => e);
+      assert(refused instanceof Error, "applied without networkd");
+      assertIncludes(refused.message, "live");
+      assertEquals((await running(api)).machine.network?.nameservers, [
+        "127.17.1.53",
+      ]);
+      const start = await cluster.osctl([
+        "-n",
+        w1,
+        "service",
+        "networkd",
+        "start",
+      ]);
+      assertEquals(start.code, 0, start.stderr);
+    },
+  );
+
+  await t.step(
     "edit machineconfig: invalid reopened, unchanged applies nothing",
     async () => {
       const script = join(cluster.dir, "editor.sh");

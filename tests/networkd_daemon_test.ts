@@ -3,7 +3,7 @@
  * a real nats-server: health, Links/Addresses/Routes matching the kernel.
  */
 import { Bus, callTyped } from "../lib/bus/mod.ts";
-import { rpcSubject } from "../lib/constants/mod.ts";
+import { NETWORK_CONFIG_SUBJECT, rpcSubject } from "../lib/constants/mod.ts";
 import { Empty } from "../lib/api/gen/common/common.ts";
 import {
   AddressesResponse,
@@ -106,6 +106,49 @@ Deno.test("networkd answers health, Links, Addresses, Routes from the kernel", a
       );
       assertEquals(routes.length, (await nl.routes()).length);
     });
+
+    await t.step(
+      "a live network update is reconciled (compared, in process mode)",
+      async () => {
+        const send = (bus: Bus, body: string) =>
+          bus.request(NETWORK_CONFIG_SUBJECT, new TextEncoder().encode(body), {
+            timeoutMs: 10_000,
+          });
+        const lo = (await nl.links()).find((l) => l.name === "lo")!;
+        const reply = JSON.parse(
+          new TextDecoder().decode(
+            await send(
+              machined,
+              JSON.stringify({
+                network: { interfaces: [{ name: "lo", mtu: lo.mtu }] },
+              }),
+            ),
+          ),
+        );
+        assertEquals(reply, { changes: [], applied: false });
+        const moved = JSON.parse(
+          new TextDecoder().decode(
+            await send(
+              machined,
+              JSON.stringify({
+                network: { interfaces: [{ name: "lo", mtu: lo.mtu - 1 }] },
+              }),
+            ),
+          ),
+        );
+        assertEquals(moved.applied, false);
+        assertEquals(moved.changes.length, 1, JSON.stringify(moved));
+        assertIncludes(moved.changes[0], "mtu");
+        const bad = await send(machined, "{").catch((e) => e);
+        assert(bad instanceof Error);
+        assertIncludes(bad.message, "not JSON");
+        const odd = await send(machined, '{"links":[]}').catch((e) => e);
+        assertIncludes(String(odd), 'unknown field "links"');
+        // Only machined may hand networkd a config.
+        const refused = await send(apid, "{}").catch((e) => e);
+        assert(refused instanceof Error, "apid sent a network update");
+      },
+    );
   } finally {
     await apid.close();
     await machined.close();

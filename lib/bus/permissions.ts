@@ -4,6 +4,7 @@ import {
   healthNoticeSubject,
   healthSubject,
   inboxPrefix,
+  NETWORK_CONFIG_SUBJECT,
 } from "../constants/mod.ts";
 
 /** Publish and subscribe allow-lists of one NATS user. */
@@ -45,6 +46,8 @@ export function busPermissions(daemon: DaemonName): BusPermissions {
       if (d !== "machined") publish.push(healthSubject(d));
     }
     publish.push("machined.events.>");
+    // A network section changed live goes to networkd to reconcile.
+    publish.push(NETWORK_CONFIG_SUBJECT);
   }
   if (daemon === "udevd") publish.push("udevd.events.>");
   // Each daemon may announce only its own health, never another's.

@@ -63,6 +63,13 @@ export function healthNoticeDaemon(subject: string): DaemonName | undefined {
   return DAEMONS.find((d) => d === name);
 }
 
+/**
+ * Where machined hands networkd a changed network section to reconcile
+ * live: JSON `{network, hostname}` in, JSON `{changes, applied}` back.
+ * Outside networkd's rpc/stream/ctl subjects, so only machined may send it.
+ */
+export const NETWORK_CONFIG_SUBJECT = "networkd.config.network";
+
 /** The subject a daemon serves a unary API method on. */
 export function rpcSubject(daemon: DaemonName, method: string): string {
   return `${daemon}.rpc.${method}`;

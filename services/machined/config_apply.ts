@@ -10,10 +10,16 @@ import { ApiError } from "../../lib/api_error/mod.ts";
 import { configDiff, type MachineConfig } from "../../lib/config/mod.ts";
 import type { ApplyMode } from "./apply_config.ts";
 
-/** Config fields machined applies without a reboot (jq-like paths). */
+/**
+ * Config fields applied without a reboot (jq-like paths): the hostname and
+ * the log level by machined, the links' addresses, routes and MTU and the
+ * resolvers by networkd's reconciler.
+ */
 export const LIVE_FIELDS: readonly string[] = [
   ".machine.network.hostname",
   ".machine.logging.level",
+  ".machine.network.interfaces",
+  ".machine.network.nameservers",
 ];
 
 /** How an accepted apply takes effect. */

@@ -31,7 +31,10 @@ export const MAX_TRY_MS = 24 * 3600_000;
 /** What the lifecycle asks of the node. */
 export interface LifecycleHooks {
   /** Makes the running node match `next` in `fields` (live fields only). */
-  applyLive(next: MachineConfig, fields: readonly string[]): void;
+  applyLive(
+    next: MachineConfig,
+    fields: readonly string[],
+  ): void | Promise<void>;
   /** Reports a lifecycle step (events and logs). */
   event(message: string): void;
 }
@@ -205,14 +208,17 @@ export class ConfigLifecycle {
     }
     const before = this.#running;
     if (plan.outcome === "live") {
-      this.#applyLive(checked.config, plan.changed, before);
+      await this.#applyLive(checked.config, plan.changed, before);
     }
     this.#running = checked.config;
     try {
       await this.#store.accept(checked.yaml, { actor, mode: how });
     } catch (err) {
       this.#running = before;
-      if (plan.outcome === "live") this.#hooks.applyLive(before, plan.changed);
+      if (plan.outcome === "live") {
+        await Promise.resolve(this.#hooks.applyLive(before, plan.changed))
+          .catch(() => {});
+      }
       throw new ApiError(
         "Internal",
         `cannot store the config: ${errorText(err)}`,
@@ -226,18 +232,18 @@ export class ConfigLifecycle {
     return { ...reply(details + suffix), reboot: plan.outcome === "reboot" };
   }
 
-  #applyLive(
+  async #applyLive(
     next: MachineConfig,
     fields: readonly string[],
     before: MachineConfig,
-  ): void {
+  ): Promise<void> {
     try {
-      this.#hooks.applyLive(next, fields);
+      await this.#hooks.applyLive(next, fields);
     } catch (err) {
       // The last good state stays: the running config goes back with it.
       this.#running = before;
       try {
-        this.#hooks.applyLive(before, fields);
+        await this.#hooks.applyLive(before, fields);
       } catch (again) {
         this.#log.error("cannot restore the last good state", {
           error: errorText(again),
@@ -260,7 +266,7 @@ export class ConfigLifecycle {
     this.#endTry();
     const before = this.#running;
     this.#running = config;
-    this.#applyLive(config, plan.changed, before);
+    await this.#applyLive(config, plan.changed, before);
     const revertsAt = Date.now() + tryMs;
     this.#try = {
       yaml,
@@ -268,7 +274,7 @@ export class ConfigLifecycle {
       actor,
       time: new Date().toISOString(),
       revertsAt,
-      timer: setTimeout(() => this.#revertTry(), tryMs),
+      timer: setTimeout(() => void this.#revertTry(), tryMs),
     };
     this.#hooks.event(
       `config tried by ${actor}: reverted at ${
@@ -283,7 +289,7 @@ export class ConfigLifecycle {
     this.#try = undefined;
   }
 
-  #revertTry(): void {
+  async #revertTry(): Promise<void> {
     const tried = this.#try;
     if (!tried) return;
     this.#try = undefined;
@@ -293,7 +299,7 @@ export class ConfigLifecycle {
       force: true,
     }).changed;
     try {
-      this.#hooks.applyLive(stored, fields);
+      await this.#hooks.applyLive(stored, fields);
       this.#running = stored;
       this.#hooks.event(
         `config try by ${tried.actor} not confirmed: reverted to the stored config`,

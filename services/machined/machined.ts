@@ -10,6 +10,7 @@ import {
   type DaemonName,
   DAEMONS,
   NATS_PORT,
+  NETWORK_CONFIG_SUBJECT,
 } from "../../lib/constants/mod.ts";
 import {
   createLogger,
@@ -192,8 +193,24 @@ export class Machined {
     });
   }
 
-  /** Makes the running node match `next` in live fields. */
-  #applyLive(next: MachineConfig, fields: readonly string[]): void {
+  /**
+   * Makes the running node match `next` in live fields: machined's own
+   * (hostname, log level) at once; a changed network section goes to
+   * networkd's reconciler, whose failure (why it failed) refuses the apply.
+   */
+  async #applyLive(
+    next: MachineConfig,
+    fields: readonly string[],
+  ): Promise<void> {
+    if (
+      this.#o.network === undefined &&
+      fields.some((f) =>
+        f.startsWith(".machine.network.interfaces") ||
+        f.startsWith(".machine.network.nameservers")
+      )
+    ) {
+      await this.#pushNetwork(next);
+    }
     this.#o.config = next;
     if (fields.includes(".machine.network.hostname")) {
       this.#hostname = next.machine.network?.hostname ?? this.#o.hostname ??
@@ -204,6 +221,24 @@ export class Machined {
       this.#log.setLevel(next.machine.logging?.level ?? "info");
       this.#log.info("log level changed", { level: this.#log.level });
     }
+  }
+
+  async #pushNetwork(next: MachineConfig): Promise<void> {
+    const bus = this.#bus.bus;
+    if (!bus) throw new Error("machined is not on the bus");
+    const reply = await bus.request(
+      NETWORK_CONFIG_SUBJECT,
+      new TextEncoder().encode(JSON.stringify({
+        network: next.machine.network ?? {},
+        hostname: next.machine.network?.hostname,
+      })),
+      { timeoutMs: 30_000 },
+    );
+    const result = JSON.parse(new TextDecoder().decode(reply));
+    this.#log.info("network reconciled", {
+      changes: result.changes,
+      applied: result.applied,
+    });
   }
 
   /**
