@@ -634,12 +634,15 @@ Deno.test("osctl commands on a 2-node cluster", async (t) => {
         io: { stdout: (s: string) => void (out += s), stderr: () => {} },
         signal: new AbortController().signal,
       };
-      const targets = await waitTargets(ctx, [nodes[1]], nodes[0]);
+      const targets = await waitTargets(ctx, {
+        nodes: [nodes[1]],
+        defaultNode: nodes[0],
+      });
+      for (const t of targets) t.actorId = "no-such-actor";
       try {
-        const never = new Map([[nodes[1], "no-such-actor"]]);
         const t0 = Date.now();
         assertEquals(
-          await waitForReboot(ctx, targets, never, new Map(), {
+          await waitForReboot(ctx, targets, {
             timeoutMs: 1500,
             intervalMs: 200,
           }),
@@ -650,7 +653,7 @@ Deno.test("osctl commands on a 2-node cluster", async (t) => {
           `${nodes[1]}: not back after 2s (last seen: rebooting)`,
         );
         assertEquals(
-          await waitForShutdown(ctx, targets, never, {
+          await waitForShutdown(ctx, targets, {
             timeoutMs: 1500,
             intervalMs: 200,
           }),

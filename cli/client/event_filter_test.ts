@@ -92,17 +92,29 @@ Deno.test("EventFilter keeps one action's sequence with --actor-id", () => {
 });
 
 Deno.test("backAfter() sees a reboot in place end, or a new boot reach its end", () => {
-  assertEquals(backAfter(HISTORY.slice(0, 4), "A1", "b1"), undefined);
-  assertEquals(backAfter(HISTORY, "A1", "b1")?.id, "b1-5");
-  assertEquals(backAfter(HISTORY, "other", "b1"), undefined);
+  assertEquals(
+    backAfter(HISTORY.slice(0, 4), { actorId: "A1", bootBefore: "b1" }),
+    undefined,
+  );
+  assertEquals(
+    backAfter(HISTORY, { actorId: "A1", bootBefore: "b1" })?.id,
+    "b1-5",
+  );
+  assertEquals(
+    backAfter(HISTORY, { actorId: "other", bootBefore: "b1" }),
+    undefined,
+  );
   const rebooted = [
     ...HISTORY.slice(0, 3),
     ev("b2-1", "sequence", "start", "boot: Booting"),
   ];
-  assertEquals(backAfter(rebooted, "A1", "b1"), undefined);
+  assertEquals(
+    backAfter(rebooted, { actorId: "A1", bootBefore: "b1" }),
+    undefined,
+  );
   const up = [
     ...rebooted,
     ev("b2-2", "sequence", "stop", "boot: All services are up"),
   ];
-  assertEquals(backAfter(up, "A1", "b1")?.id, "b2-2");
+  assertEquals(backAfter(up, { actorId: "A1", bootBefore: "b1" })?.id, "b2-2");
 });

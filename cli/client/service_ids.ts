@@ -4,7 +4,6 @@
  * @module
  */
 import { MachineServiceService } from "../../lib/api/gen/machine/machine.ts";
-import type { CommandContext } from "../command.ts";
 import type { ApiClient } from "./api_client.ts";
 import type { NodeError } from "./output.ts";
 import { nodeOf } from "./reply.ts";
@@ -23,16 +22,16 @@ export function validIdsText(ids: readonly string[]): string {
  * fails, stay as they are.
  */
 export async function withValidIds(
-  ctx: CommandContext,
   api: ApiClient,
   errors: NodeError[],
+  options: { signal: AbortSignal },
 ): Promise<NodeError[]> {
   if (!errors.some((e) => UNKNOWN_ID.test(e.error))) return errors;
   let ids: Map<string, string[]>;
   try {
     const reply = await api.unary(MachineServiceService.serviceList, {
       metadata: undefined,
-    }, { signal: ctx.signal, timeoutMs: 10_000 });
+    }, { signal: options.signal, timeoutMs: 10_000 });
     ids = new Map(
       reply.messages.filter((m) => !m.metadata?.error).map((m) => [
         nodeOf(m, api.defaultNode),

@@ -22,6 +22,18 @@ export interface WaitTarget {
   node: string;
   /** Calls to this node only. */
   client: ApiClient;
+  /** The action's actor ID on this node; none when the node refused it. */
+  actorId?: string;
+  /** The boot the node was in before the action (from its event IDs). */
+  bootBefore?: string;
+}
+
+/** Where an action went: what its reply acknowledged, node by node. */
+export interface ActorMessage {
+  /** Which node answered. */
+  metadata?: { hostname: string; error: string } | undefined;
+  /** The action's ID there. */
+  actorId: string;
 }
 
 /** Options for the waits. */
@@ -34,13 +46,14 @@ export interface WaitOptions {
 
 const CALL_MS = 5000;
 
-/** A client per target node (the endpoint's own node when none is given). */
+/** A client per target node of `api` (its endpoint's node when none is given). */
 export async function waitTargets(
   ctx: CommandContext,
-  nodes: readonly string[],
-  fallback: string,
+  api: Pick<ApiClient, "nodes" | "defaultNode">,
 ): Promise<WaitTarget[]> {
   const resolved = await resolveClientContext(ctx.globals);
+  const nodes = api.nodes;
+  const fallback = api.defaultNode;
   if (nodes.length === 0) {
     return [{
       node: fallback,
@@ -86,9 +99,9 @@ export function bootOf(id: string): string {
  */
 export function backAfter(
   events: readonly Event[],
-  actorId: string,
-  bootBefore: string | undefined,
+  action: { actorId: string; bootBefore?: string },
 ): Event | undefined {
+  const { actorId, bootBefore } = action;
   const last = events.at(-1);
   if (last && bootBefore !== undefined && bootOf(last.id) !== bootBefore) {
     return events.findLast((e) =>
@@ -127,20 +140,33 @@ function progressWriter(ctx: CommandContext): (line: string) => void {
     : (line) => ctx.io.stderr(line + "\n");
 }
 
-/** The boot each target is in now (undefined where it does not answer). */
-export async function currentBoots(
+/** Notes the boot each target is in now (left unset where it does not answer). */
+export async function noteBoots(
   targets: readonly WaitTarget[],
   signal: AbortSignal,
-): Promise<Map<string, string | undefined>> {
-  const boots = await Promise.all(targets.map(async (t) => {
+): Promise<void> {
+  await Promise.all(targets.map(async (t) => {
     try {
       const last = (await eventHistory(t.client, signal)).at(-1);
-      return [t.node, last ? bootOf(last.id) : undefined] as const;
+      t.bootBefore = last ? bootOf(last.id) : undefined;
     } catch {
-      return [t.node, undefined] as const;
+      t.bootBefore = undefined;
     }
   }));
-  return new Map(boots);
+}
+
+/** Gives each target the actor ID its node acknowledged (if it did). */
+export function noteActors(
+  targets: readonly WaitTarget[],
+  reply: { messages: readonly ActorMessage[] },
+  fallback: string,
+): void {
+  for (const m of reply.messages) {
+    if (m.metadata?.error) continue;
+    const node = m.metadata?.hostname || fallback;
+    const t = targets.find((x) => x.node === node);
+    if (t) t.actorId = m.actorId;
+  }
 }
 
 /**
@@ -150,22 +176,23 @@ export async function currentBoots(
 export async function waitForReboot(
   ctx: CommandContext,
   targets: readonly WaitTarget[],
-  actors: ReadonlyMap<string, string>,
-  bootsBefore: ReadonlyMap<string, string | undefined>,
   options: WaitOptions,
 ): Promise<number> {
   const say = progressWriter(ctx);
   const started = Date.now();
   const deadline = started + options.timeoutMs;
   const results = await Promise.all(targets.map(async (t) => {
-    const actor = actors.get(t.node);
+    const actor = t.actorId;
     if (actor === undefined) return true; // it failed; already reported
     say(`${t.node}: rebooting (actor ${actor})`);
     let phase = "rebooting";
     while (!ctx.signal.aborted && Date.now() < deadline) {
       try {
         const events = await eventHistory(t.client, ctx.signal);
-        const back = backAfter(events, actor, bootsBefore.get(t.node));
+        const back = backAfter(events, {
+          actorId: actor,
+          bootBefore: t.bootBefore,
+        });
         if (back) {
           say(
             `${t.node}: back: ${back.message} (${
@@ -205,14 +232,13 @@ export async function waitForReboot(
 export async function waitForShutdown(
   ctx: CommandContext,
   targets: readonly WaitTarget[],
-  actors: ReadonlyMap<string, string>,
   options: WaitOptions,
 ): Promise<number> {
   const say = progressWriter(ctx);
   const started = Date.now();
   const deadline = started + options.timeoutMs;
   const results = await Promise.all(targets.map(async (t) => {
-    const actor = actors.get(t.node);
+    const actor = t.actorId;
     if (actor === undefined) return true;
     say(`${t.node}: shutting down (actor ${actor})`);
     let misses = 0;

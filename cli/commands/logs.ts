@@ -35,7 +35,7 @@ async function run(args: string[], ctx: CommandContext): Promise<number> {
     ctx,
     MachineServiceService.logs,
     request,
-    (api, errors) => withValidIds(ctx, api, errors),
+    (api, errors) => withValidIds(api, errors, ctx),
   );
 }
 

@@ -7,10 +7,10 @@ import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { parseCommandArgs, parseDurationSeconds } from "../client/args.ts";
 import { printActorReply } from "../client/actor_reply.ts";
-import { nodeOf } from "../client/reply.ts";
 import { withApiClient } from "../client/session.ts";
 import {
-  currentBoots,
+  noteActors,
+  noteBoots,
   waitForReboot,
   waitTargets,
 } from "../client/wait_nodes.ts";
@@ -38,26 +38,17 @@ async function run(args: string[], ctx: CommandContext): Promise<number> {
   const timeoutMs = parseDurationSeconds(values.timeout ?? "10m", "--timeout") *
     1000;
   return await withApiClient(ctx, async (api) => {
-    const targets = values.wait
-      ? await waitTargets(ctx, api.nodes, api.defaultNode)
-      : [];
+    const targets = values.wait ? await waitTargets(ctx, api) : [];
     try {
       // Which boot each node is in, to tell a real reboot from one in place.
-      const boots = await currentBoots(targets, ctx.signal);
+      await noteBoots(targets, ctx.signal);
       const reply = await api.unary(MachineServiceService.reboot, {}, {
         signal: ctx.signal,
       });
       const code = printActorReply(ctx, api, RebootResponse, reply);
       if (!values.wait) return code;
-      const actors = new Map(
-        reply.messages.filter((m) => !m.metadata?.error).map((m) => [
-          nodeOf(m, api.defaultNode),
-          m.actorId,
-        ]),
-      );
-      const waited = await waitForReboot(ctx, targets, actors, boots, {
-        timeoutMs,
-      });
+      noteActors(targets, reply, api.defaultNode);
+      const waited = await waitForReboot(ctx, targets, { timeoutMs });
       return Math.max(code, waited);
     } finally {
       for (const t of targets) t.client.close();

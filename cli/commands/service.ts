@@ -182,7 +182,7 @@ async function act(
   }
   const split = splitReplies(reply.messages, api.defaultNode);
   const { good } = split;
-  const errors = await withValidIds(ctx, api, split.errors);
+  const errors = await withValidIds(api, split.errors, ctx);
   if (!printed) {
     ctx.io.stdout(
       formatTable(

@@ -7,9 +7,12 @@ import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { parseCommandArgs, parseDurationSeconds } from "../client/args.ts";
 import { printActorReply } from "../client/actor_reply.ts";
-import { nodeOf } from "../client/reply.ts";
 import { withApiClient } from "../client/session.ts";
-import { waitForShutdown, waitTargets } from "../client/wait_nodes.ts";
+import {
+  noteActors,
+  waitForShutdown,
+  waitTargets,
+} from "../client/wait_nodes.ts";
 
 const USAGE = `Usage: osctl shutdown [--force] [--wait [--timeout 10m]]
 
@@ -43,15 +46,10 @@ async function run(args: string[], ctx: CommandContext): Promise<number> {
     );
     const code = printActorReply(ctx, api, ShutdownResponse, reply);
     if (!values.wait) return code;
-    const targets = await waitTargets(ctx, api.nodes, api.defaultNode);
+    const targets = await waitTargets(ctx, api);
     try {
-      const actors = new Map(
-        reply.messages.filter((m) => !m.metadata?.error).map((m) => [
-          nodeOf(m, api.defaultNode),
-          m.actorId,
-        ]),
-      );
-      const waited = await waitForShutdown(ctx, targets, actors, { timeoutMs });
+      noteActors(targets, reply, api.defaultNode);
+      const waited = await waitForShutdown(ctx, targets, { timeoutMs });
       return Math.max(code, waited);
     } finally {
       for (const t of targets) t.client.close();
