@@ -41,6 +41,8 @@ export interface TestCluster extends AsyncDisposable {
 export interface TestClusterOptions {
   /** Number of nodes (default 3). */
   nodes?: number;
+  /** How many of them are control planes (default 1). */
+  controlPlanes?: number;
   /** Loopback CIDR; pick one no other test uses. */
   cidr: string;
   /** Cluster name (default "test"). */
@@ -60,6 +62,7 @@ export async function startTestCluster(
     record = await createCluster({
       name,
       nodes: options.nodes ?? 3,
+      controlPlanes: options.controlPlanes,
       cidr: options.cidr,
       osconfig,
       clustersRoot: root,

@@ -22,6 +22,7 @@ import { APID_PORT } from "../../lib/constants/mod.ts";
 import { ApiClient } from "../client/api_client.ts";
 import { nodeAddresses } from "./addresses.ts";
 import { launchNode } from "./launch_node.ts";
+import { bootstrapEtcd } from "./etcd_bootstrap.ts";
 import { isAlive } from "./processes.ts";
 import {
   assertNotRunning,
@@ -36,8 +37,10 @@ import { stopClusterProcesses } from "./destroy.ts";
 export interface CreateClusterOptions {
   /** Cluster name (default "bronze"). */
   name: string;
-  /** Number of nodes, the first a control plane (default 3). */
+  /** Number of nodes, control planes first (default 3). */
   nodes: number;
+  /** How many of them are control planes (default 1). */
+  controlPlanes?: number;
   /** Node CIDR inside 127.0.0.0/8 (default 127.5.0.0/24). */
   cidr: string;
   /** The client config to merge the context into. */
@@ -59,23 +62,41 @@ export function repositoryRoot(): string {
   return fileURLToPath(new URL("../../", import.meta.url));
 }
 
-/** The hostname of node i (0-based): NAME-controlplane-1, NAME-worker-1, ... */
-export function nodeName(cluster: string, index: number): string {
-  return index === 0
-    ? `${cluster}-controlplane-1`
-    : `${cluster}-worker-${index}`;
+/**
+ * The hostname of node i (0-based), control planes first:
+ * NAME-controlplane-1, ..., NAME-worker-1, ...
+ */
+export function nodeName(
+  cluster: string,
+  index: number,
+  controlPlanes = 1,
+): string {
+  return index < controlPlanes
+    ? `${cluster}-controlplane-${index + 1}`
+    : `${cluster}-worker-${index - controlPlanes + 1}`;
 }
 
 /**
  * Starts a local process-mode cluster: generates its secrets and configs,
- * starts one machined per node (the first a control plane), merges a context
- * named after the cluster into the client config (and makes it current), and
- * waits until every node's apid answers through the control plane.
+ * starts one machined per node (control planes first), merges a context
+ * named after the cluster into the client config (and makes it current),
+ * waits until every node's apid answers through the first control plane,
+ * then bootstraps etcd on it and waits until every control plane's etcd is
+ * a healthy voting member.
  */
 export async function createCluster(
   options: CreateClusterOptions,
 ): Promise<ClusterRecord> {
   const progress = options.progress ?? (() => {});
+  const controlPlanes = options.controlPlanes ?? 1;
+  if (
+    !Number.isInteger(controlPlanes) || controlPlanes < 1 ||
+    controlPlanes > options.nodes
+  ) {
+    throw new Error(
+      `Cannot create cluster: ${controlPlanes} control planes of ${options.nodes} nodes (want 1 to ${options.nodes})`,
+    );
+  }
   const addresses = nodeAddresses(options.cidr, options.nodes);
   const root = options.clustersRoot;
   const dir = clusterDir(options.name, root);
@@ -103,8 +124,9 @@ export async function createCluster(
   };
   try {
     for (const [i, address] of addresses.entries()) {
-      const name = nodeName(options.name, i);
-      const base = i === 0 ? configs.controlplane : configs.worker;
+      const name = nodeName(options.name, i, controlPlanes);
+      const type = i < controlPlanes ? "controlplane" : "worker";
+      const base = configs[type];
       const config: MachineConfig = structuredClone(base);
       config.machine.network = { ...config.machine.network, hostname: name };
       const nodeDir = join(dir, name);
@@ -125,7 +147,7 @@ export async function createCluster(
       const node: ClusterNode = {
         name,
         address,
-        type: i === 0 ? "controlplane" : "worker",
+        type,
         pid,
         stateDir,
         ...(options.machinedArgs ? { machinedArgs: options.machinedArgs } : {}),
@@ -137,11 +159,20 @@ export async function createCluster(
       );
     }
 
-    await publishContextAndWait(record, secrets, {
+    const waitMs = options.waitMs ?? 180_000;
+    const minted = await publishContextAndWait(record, secrets, {
       osconfig: options.osconfig,
       endpoint,
       nodes: addresses,
-      waitMs: options.waitMs ?? 180_000,
+      waitMs,
+      progress,
+      signal: options.signal,
+    });
+    // As talosctl cluster create: the cluster's etcd is formed here.
+    await bootstrapEtcd(record, {
+      endpoint,
+      tls: contextTls(minted.contexts[minted.context]),
+      waitMs,
       progress,
       signal: options.signal,
     });
@@ -173,7 +204,8 @@ function assertPortFree(address: string, port: number): void {
 /**
  * Mints an admin client certificate from the cluster's CA, merges a context
  * named after the cluster (endpoint, nodes) into the client config and makes
- * it current, then waits until every node's apid answers through it.
+ * it current, then waits until every node's apid answers through it;
+ * returns the minted client config.
  */
 export async function publishContextAndWait(
   record: ClusterRecord,
@@ -186,7 +218,7 @@ export async function publishContextAndWait(
     progress: (line: string) => void;
     signal?: AbortSignal;
   },
-): Promise<void> {
+): Promise<ClientConfig> {
   const minted = await mintClientConfig(await bundleCa(secrets), {
     contextName: record.name,
     endpoints: [options.endpoint],
@@ -195,6 +227,7 @@ export async function publishContextAndWait(
   await mergeContext(options.osconfig, minted, record.name);
   options.progress(`merged context "${record.name}" into ${options.osconfig}`);
   await waitForApids(record, minted, options);
+  return minted;
 }
 
 async function mergeContext(

@@ -36,15 +36,19 @@ import { servicesTable } from "./service.ts";
 const DEFAULT_NAME = "bronze";
 
 const CREATE_USAGE =
-  `Usage: osctl cluster create [--name bronze] [--nodes 3] [--cidr 127.5.0.0/24] [--wait 180s]
+  `Usage: osctl cluster create [--name bronze] [--controlplanes 1] [--workers 2]
+                            [--nodes 3] [--cidr 127.5.0.0/24] [--wait 180s]
        osctl cluster create --provisioner qemu [--nodes 2] [--cidr 10.5.0.0/24]
                             [--memory 1024] [--cpus 2] [--image DIR] [--wait 10m]
 
-Starts a local cluster of process-mode nodes: the first a control plane, the
-others workers, at .2, .3, ... of the CIDR (inside 127.0.0.0/8). Waits until
-every node's apid answers, merges a context named after the cluster into the
-client config (and makes it current), and prints the nodes' services. The
-nodes keep running; state and logs live under ~/.osctl/clusters/NAME/.
+Starts a local cluster of process-mode nodes: --controlplanes control planes
+then --workers workers (or --nodes in all, the first a control plane), at
+.2, .3, ... of the CIDR (inside 127.0.0.0/8). Waits until every node's apid
+answers, merges a context named after the cluster into the client config
+(and makes it current), bootstraps etcd on the first control plane and waits
+until every control plane is a healthy etcd member, then prints the nodes'
+services. The nodes keep running; state and logs live under
+~/.osctl/clusters/NAME/.
 
 --provisioner qemu boots the Bronze image in QEMU VMs instead (TCG unless
 BRONZE_QEMU_ACCEL=kvm|auto; the image is built from this checkout, or taken
@@ -83,6 +87,8 @@ async function runCreate(args: string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
     name: { type: "string" },
     nodes: { type: "string" },
+    controlplanes: { type: "string" },
+    workers: { type: "string" },
     cidr: { type: "string" },
     wait: { type: "string" },
     provisioner: { type: "string" },
@@ -94,7 +100,14 @@ async function runCreate(args: string[], ctx: CommandContext): Promise<number> {
     throw new UsageError(`unexpected argument "${positionals[0]}"`);
   }
   const provisioner = values.provisioner ?? "process";
-  if (provisioner === "qemu") return await runCreateQemu(values, ctx);
+  if (provisioner === "qemu") {
+    for (const f of ["controlplanes", "workers"] as const) {
+      if (values[f] !== undefined) {
+        throw new UsageError(`--${f} is for --provisioner process`);
+      }
+    }
+    return await runCreateQemu(values, ctx);
+  }
   if (provisioner !== "process") {
     throw new UsageError(
       `--provisioner ${JSON.stringify(provisioner)}: want process or qemu`,
@@ -105,7 +118,7 @@ async function runCreate(args: string[], ctx: CommandContext): Promise<number> {
       throw new UsageError(`--${f} is for --provisioner qemu`);
     }
   }
-  const count = values.nodes === undefined ? 3 : Number(values.nodes);
+  let count = values.nodes === undefined ? 3 : Number(values.nodes);
   if (!/^\d+$/.test(values.nodes ?? "3") || count < 1 || count > 64) {
     throw new UsageError(
       `--nodes ${
@@ -113,11 +126,28 @@ async function runCreate(args: string[], ctx: CommandContext): Promise<number> {
       }: want a whole number from 1 to 64`,
     );
   }
+  let controlPlanes = 1;
+  if (values.controlplanes !== undefined || values.workers !== undefined) {
+    if (values.nodes !== undefined) {
+      throw new UsageError(
+        "--nodes and --controlplanes/--workers do not go together",
+      );
+    }
+    controlPlanes = positiveInt(values.controlplanes, "--controlplanes", 1, 16);
+    const workers = values.workers === "0"
+      ? 0
+      : positiveInt(values.workers, "--workers", 2, 63);
+    count = controlPlanes + workers;
+    if (count > 64) {
+      throw new UsageError(`${count} nodes: at most 64`);
+    }
+  }
   const name = parseName(values.name);
   const osconfig = clientConfigPath({ osconfig: ctx.globals.osconfig });
   const record = await createCluster({
     name,
     nodes: count,
+    controlPlanes,
     cidr: values.cidr ?? "127.5.0.0/24",
     osconfig,
     waitMs: parseWait(values.wait),

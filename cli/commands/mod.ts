@@ -11,6 +11,7 @@ import {
   clusterDestroyCommand,
   clusterShowCommand,
 } from "./cluster.ts";
+import { bootstrapCommand, ETCD_COMMANDS } from "./etcd.ts";
 import { genConfigCommand } from "./gen_config.ts";
 import { machineconfigPatchCommand } from "./machineconfig_patch.ts";
 import {
@@ -58,6 +59,8 @@ export const COMMANDS: readonly Command[] = [
   configHistoryCommand,
   ...CONFIG_COMMANDS,
   ...CONFIG_CONTEXT_COMMANDS,
+  bootstrapCommand,
+  ...ETCD_COMMANDS,
   clusterCreateCommand,
   clusterDestroyCommand,
   clusterShowCommand,

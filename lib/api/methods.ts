@@ -86,6 +86,16 @@ export const METHODS = {
   DiskUsage: { owner: "machined", ...READ_STREAM },
   Read: { owner: "machined", ...ADMIN_READ_STREAM },
   Copy: { owner: "machined", ...ADMIN_READ_STREAM },
+  // etcd, on control planes: reads for readers, the rest admin (as Talos).
+  Bootstrap: { owner: "machined", ...ADMIN },
+  EtcdMemberList: { owner: "machined", ...READ },
+  EtcdStatus: { owner: "machined", ...READ },
+  EtcdAlarmList: { owner: "machined", ...READ },
+  EtcdAlarmDisarm: { owner: "machined", ...ADMIN },
+  EtcdDefragment: { owner: "machined", ...ADMIN },
+  EtcdForfeitLeadership: { owner: "machined", ...ADMIN },
+  EtcdLeaveCluster: { owner: "machined", ...ADMIN },
+  EtcdRemoveMemberByID: { owner: "machined", ...ADMIN },
 } as const satisfies Readonly<Record<string, MethodSpec>>;
 
 /** A MachineService method's proto name. */

@@ -21,6 +21,7 @@ import {
   streamSubject,
 } from "../constants/mod.ts";
 import {
+  MACHINE_SERVICE_PATH,
   MAINTENANCE_METHODS,
   type MaintenanceMethod,
   type MethodName,
@@ -30,7 +31,15 @@ import {
 } from "./methods.ts";
 
 type Definition = typeof MachineServiceService;
-type DefinitionOf<K extends MethodName> = Definition[Uncapitalize<K>];
+/**
+ * The definition of method `K`, found by its path: ts-proto's keys are not
+ * always the name lower-cased ("EtcdRemoveMemberByID" is
+ * "etcdRemoveMemberById").
+ */
+type DefinitionOf<K extends MethodName> = Extract<
+  Definition[keyof Definition],
+  { path: `${typeof MACHINE_SERVICE_PATH}${K}` }
+>;
 
 /** The request message of method `K`. */
 export type RequestOf<K extends MethodName> = ReturnType<
@@ -80,10 +89,11 @@ function codecsOf(name: MethodName): {
   req: MessageCodec<unknown>;
   res: MessageCodec<unknown>;
 } {
-  const key = (name[0].toLowerCase() + name.slice(1)) as Uncapitalize<
-    MethodName
-  >;
-  const def = MachineServiceService[key] as unknown as {
+  const found = Object.values(MachineServiceService).find((d) =>
+    d.path === MACHINE_SERVICE_PATH + name
+  );
+  if (!found) throw new Error(`Cannot serve ${name}: not in the definition`);
+  const def = found as unknown as {
     requestDeserialize(bytes: Uint8Array): unknown;
     responseSerialize(value: unknown): Uint8Array;
   };

@@ -42,10 +42,10 @@ Deno.test("secrets bundles carry an etcd CA apart from the OS CA", async (t) => 
     };
     bad.certs.etcd.key = 42;
     bad.certs.etcd.extra = "x";
-    const err = assertThrows(() =>
-      parseSecretsBundle(stringifySecretsBundle(bad as never))
+    const err = assertThrows(
+      () => parseSecretsBundle(stringifySecretsBundle(bad as never)),
+      ConfigValidationError,
     );
-    assert(err instanceof ConfigValidationError);
     assertEquals(err.problems.map(formatProblem), [
       'unknown key "extra" (.certs.etcd.extra)',
       "expected base64-encoded PEM (.certs.etcd.key)",

@@ -15,6 +15,11 @@ export const CLIENT_CERT_TTL_MS = 8760 * 3600 * 1000;
 /** Shortest node certificate lifetime accepted (tests use a few seconds). */
 export const MIN_NODE_CERT_TTL_MS = 2000;
 
+/** etcd's client port (mTLS, etcd CA), on control planes' node address. */
+export const ETCD_CLIENT_PORT = 2379;
+/** etcd's peer port (mTLS, etcd CA). */
+export const ETCD_PEER_PORT = 2380;
+
 /** The node-local NATS port, bound to the node's own address only. */
 export const NATS_PORT = 4222;
 

@@ -6,6 +6,7 @@
  * first line to the end of the shutdown.
  * @module
  */
+import { ETCD_SERVICE } from "./etcd/etcd_service.ts";
 import { natsServerConfig } from "../../lib/bus/mod.ts";
 import type { DaemonName } from "../../lib/constants/mod.ts";
 import { errorText, type Logger } from "../../lib/log/mod.ts";
@@ -117,7 +118,12 @@ export async function waitForAllUp(
   deadline = Infinity,
 ): Promise<boolean> {
   while (!signal.aborted && Date.now() < deadline) {
-    if (services.order.every((id) => services.isUp(id))) return true;
+    // etcd may wait for `osctl bootstrap`: as in Talos, the boot does not.
+    if (
+      services.order.every((id) => id === ETCD_SERVICE || services.isUp(id))
+    ) {
+      return true;
+    }
     await services.waitForChange(signal);
   }
   return false;

@@ -11,6 +11,7 @@ import {
   DAEMONS,
   NATS_PORT,
   NETWORK_CONFIG_SUBJECT,
+  NODE_CERT_TTL_MS,
 } from "../../lib/constants/mod.ts";
 import {
   createLogger,
@@ -19,6 +20,8 @@ import {
   STDERR_SINK,
 } from "../../lib/log/mod.ts";
 import { serveMachineApi } from "./api/machine_api.ts";
+import { findExecutable } from "../../lib/exec/mod.ts";
+import { ETCD_SERVICE, EtcdService } from "./etcd/etcd_service.ts";
 import { runBoot, SequenceRecorder, writeBootState } from "./boot_sequence.ts";
 import { BusLink } from "./bus_link.ts";
 import { CertSupply, trustdSecrets } from "./certificates/cert_supply.ts";
@@ -64,6 +67,10 @@ export class Machined {
   #hostname: string;
   #lifecycle: ConfigLifecycle | undefined;
   #launch: DaemonLaunchContext;
+  /** Stops the etcd member's background work when run() is over. */
+  #etcdStop = new AbortController();
+  /** The node's etcd member (control planes only). */
+  readonly etcd: EtcdService | undefined;
 
   /** Sets up (nothing starts until run()). */
   constructor(options: MachinedOptions) {
@@ -95,6 +102,27 @@ export class Machined {
           this.#sequence.record("config", "progress", message),
       }, log.child({ task: "config" }));
     this.#sequence = new SequenceRecorder(this.events, log, this.#history);
+    const etcd = this.etcd = o.config.machine.type === "controlplane"
+      ? new EtcdService({
+        etcdPath: o.etcdPath ?? findExecutable("etcd"),
+        config: o.config,
+        address: o.address,
+        hostname,
+        stateDir: o.stateDir,
+        certTtlMs: o.certTtlMs ?? NODE_CERT_TTL_MS,
+        log: log.child({ task: "etcd" }),
+        notify: (message) =>
+          this.events.emit("service", {
+            service: ETCD_SERVICE,
+            state: "Preparing",
+            message,
+          }),
+        signal: this.#etcdStop.signal,
+        backoff: o.backoff,
+        healthSettings: o.healthSettings,
+        waitForAddress: platform.waitForAddress?.bind(platform),
+      })
+      : undefined;
     this.#certs = new CertSupply({
       config: o.config,
       address: o.address,
@@ -136,6 +164,7 @@ export class Machined {
             "/sys",
             ...platform.fileRoots ?? [],
           ]),
+          etcd,
         }, log);
         this.#sequence.record(
           "boot",
@@ -155,24 +184,31 @@ export class Machined {
       natsPort,
       busUrl,
     };
+    const services = nodeServices({
+      launch: this.#launch,
+      natsServerPath: o.natsServerPath,
+      natsConfigPath: this.natsConfigPath,
+      passwords: this.#passwords,
+      host: {
+        trustdSecrets: () => trustdSecrets(o.config),
+        networkConfig: () => o.network ?? o.config.machine.network,
+        daemonHealth: (d, signal) => daemonHealth(this.#bus.bus, d, signal),
+        busHealth: () => this.#bus.health(),
+        prepareCerts: (d, signal) => this.#certs.prepare(d, signal),
+      },
+      backoff: o.backoff,
+      healthSettings: o.healthSettings,
+      parentEnv: Deno.env.toObject(),
+      waitForAddress: platform.waitForAddress?.bind(platform),
+    });
+    // A control plane without an etcd CA (a config made before etcd) has no
+    // etcd service; Bootstrap then says why.
+    if (etcd && o.config.cluster.etcd) {
+      this.logs.register(ETCD_SERVICE);
+      services.push(etcd.spec());
+    }
     const supervisor = this.#supervisor = new Supervisor(
-      nodeServices({
-        launch: this.#launch,
-        natsServerPath: o.natsServerPath,
-        natsConfigPath: this.natsConfigPath,
-        passwords: this.#passwords,
-        host: {
-          trustdSecrets: () => trustdSecrets(o.config),
-          networkConfig: () => o.network ?? o.config.machine.network,
-          daemonHealth: (d, signal) => daemonHealth(this.#bus.bus, d, signal),
-          busHealth: () => this.#bus.health(),
-          prepareCerts: (d, signal) => this.#certs.prepare(d, signal),
-        },
-        backoff: o.backoff,
-        healthSettings: o.healthSettings,
-        parentEnv: Deno.env.toObject(),
-        waitForAddress: platform.waitForAddress?.bind(platform),
-      }),
+      services,
       {
         runner: platform.runner ?? new GroupProcessRunner({ log }),
         onEvent: (id, e) => {
@@ -317,7 +353,10 @@ export class Machined {
       connectBus: (signal) => this.#bus.connect(this.#supervisor, signal),
       control: this.#control,
       onReady: o.onReady,
-    }).finally(() => this.#lifecycle?.close());
+    }).finally(() => {
+      this.#lifecycle?.close();
+      this.#etcdStop.abort();
+    });
   }
 
   /** Begins an orderly shutdown now (run() then returns 0). */

@@ -46,6 +46,8 @@ export interface MachinedOptions {
    * platform's saveConfig (image mode) keeps the config.
    */
   configStore?: ConfigStore;
+  /** The etcd binary control planes run (default: found on the PATH). */
+  etcdPath?: string;
 }
 
 /** The source root of this checkout (holds deno.json). */

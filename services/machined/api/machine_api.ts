@@ -23,6 +23,8 @@ import { powerApi } from "./power_api.ts";
 import { type ServiceControl, servicesApi } from "./services_api.ts";
 import { systemApi } from "./system_api.ts";
 import { type NodeIdentity, versionApi } from "./version_api.ts";
+import { etcdHandlers } from "../etcd/etcd_api.ts";
+import type { EtcdService } from "../etcd/etcd_service.ts";
 
 /** What the machine API serves from. */
 export interface MachineApiSources {
@@ -40,6 +42,8 @@ export interface MachineApiSources {
   clientConfig: ClientConfigSource;
   /** The folders List, DiskUsage, Read and Copy serve. */
   files: FileRoots;
+  /** The node's etcd member (control planes only). */
+  etcd?: EtcdService;
 }
 
 /** Serves machined's part of MachineService on the bus. */
@@ -57,6 +61,7 @@ export function serveMachineApi(
     ...systemApi(sources.services),
     ...logApi(sources.logs, sources.events),
     ...fileApi(sources.files),
+    ...etcdHandlers(sources.etcd, log),
     GenerateClientConfiguration: generateClientConfiguration(
       sources.clientConfig,
       log,

@@ -583,6 +583,176 @@ export interface CopyRequest {
   rootPath: string;
 }
 
+export interface BootstrapRequest {
+  /** recover_etcd: recover from a snapshot uploaded before (not supported yet). */
+  recoverEtcd: boolean;
+  recoverSkipHashCheck: boolean;
+}
+
+export interface Bootstrap {
+  metadata: Metadata | undefined;
+}
+
+export interface BootstrapResponse {
+  messages: Bootstrap[];
+}
+
+export interface EtcdLeaveClusterRequest {
+}
+
+export interface EtcdLeaveCluster {
+  metadata: Metadata | undefined;
+}
+
+export interface EtcdLeaveClusterResponse {
+  messages: EtcdLeaveCluster[];
+}
+
+export interface EtcdRemoveMemberByIDRequest {
+  memberId: string;
+}
+
+export interface EtcdRemoveMemberByID {
+  metadata: Metadata | undefined;
+}
+
+export interface EtcdRemoveMemberByIDResponse {
+  messages: EtcdRemoveMemberByID[];
+}
+
+export interface EtcdForfeitLeadershipRequest {
+}
+
+export interface EtcdForfeitLeadership {
+  metadata:
+    | Metadata
+    | undefined;
+  /** member is the hostname of the member that gave up leadership. */
+  member: string;
+}
+
+export interface EtcdForfeitLeadershipResponse {
+  messages: EtcdForfeitLeadership[];
+}
+
+export interface EtcdMemberListRequest {
+  queryLocal: boolean;
+}
+
+/** EtcdMember is one member of the etcd cluster. */
+export interface EtcdMember {
+  id: string;
+  /** hostname is the member's name. */
+  hostname: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  isLearner: boolean;
+}
+
+/** EtcdMembers is the member list as one node sees it. */
+export interface EtcdMembers {
+  metadata: Metadata | undefined;
+  legacyMembers: string[];
+  members: EtcdMember[];
+}
+
+export interface EtcdMemberListResponse {
+  messages: EtcdMembers[];
+}
+
+export interface EtcdAlarmListResponse {
+  messages: EtcdAlarm[];
+}
+
+export interface EtcdAlarm {
+  metadata: Metadata | undefined;
+  memberAlarms: EtcdMemberAlarm[];
+}
+
+export interface EtcdMemberAlarm {
+  memberId: string;
+  alarm: EtcdMemberAlarm_AlarmType;
+}
+
+export enum EtcdMemberAlarm_AlarmType {
+  NONE = 0,
+  NOSPACE = 1,
+  CORRUPT = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function etcdMemberAlarm_AlarmTypeFromJSON(object: any): EtcdMemberAlarm_AlarmType {
+  switch (object) {
+    case 0:
+    case "NONE":
+      return EtcdMemberAlarm_AlarmType.NONE;
+    case 1:
+    case "NOSPACE":
+      return EtcdMemberAlarm_AlarmType.NOSPACE;
+    case 2:
+    case "CORRUPT":
+      return EtcdMemberAlarm_AlarmType.CORRUPT;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return EtcdMemberAlarm_AlarmType.UNRECOGNIZED;
+  }
+}
+
+export function etcdMemberAlarm_AlarmTypeToJSON(object: EtcdMemberAlarm_AlarmType): string {
+  switch (object) {
+    case EtcdMemberAlarm_AlarmType.NONE:
+      return "NONE";
+    case EtcdMemberAlarm_AlarmType.NOSPACE:
+      return "NOSPACE";
+    case EtcdMemberAlarm_AlarmType.CORRUPT:
+      return "CORRUPT";
+    case EtcdMemberAlarm_AlarmType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export interface EtcdAlarmDisarmResponse {
+  messages: EtcdAlarmDisarm[];
+}
+
+export interface EtcdAlarmDisarm {
+  metadata: Metadata | undefined;
+  memberAlarms: EtcdMemberAlarm[];
+}
+
+export interface EtcdDefragmentResponse {
+  messages: EtcdDefragment[];
+}
+
+export interface EtcdDefragment {
+  metadata: Metadata | undefined;
+}
+
+export interface EtcdStatusResponse {
+  messages: EtcdStatus[];
+}
+
+export interface EtcdStatus {
+  metadata: Metadata | undefined;
+  memberStatus: EtcdMemberStatus | undefined;
+}
+
+export interface EtcdMemberStatus {
+  storageVersion: string;
+  memberId: string;
+  protocolVersion: string;
+  dbSize: number;
+  dbSizeInUse: number;
+  leader: string;
+  raftIndex: string;
+  raftTerm: string;
+  raftAppliedIndex: string;
+  errors: string[];
+  isLearner: boolean;
+}
+
 function createBaseHealthRequest(): HealthRequest {
   return {};
 }
@@ -8100,6 +8270,2248 @@ export const CopyRequest: MessageFns<CopyRequest> = {
   },
 };
 
+function createBaseBootstrapRequest(): BootstrapRequest {
+  return { recoverEtcd: false, recoverSkipHashCheck: false };
+}
+
+export const BootstrapRequest: MessageFns<BootstrapRequest> = {
+  encode(message: BootstrapRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recoverEtcd !== false) {
+      writer.uint32(8).bool(message.recoverEtcd);
+    }
+    if (message.recoverSkipHashCheck !== false) {
+      writer.uint32(16).bool(message.recoverSkipHashCheck);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BootstrapRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBootstrapRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.recoverEtcd = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.recoverSkipHashCheck = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BootstrapRequest {
+    return {
+      recoverEtcd: isSet(object.recoverEtcd)
+        ? globalThis.Boolean(object.recoverEtcd)
+        : isSet(object.recover_etcd)
+        ? globalThis.Boolean(object.recover_etcd)
+        : false,
+      recoverSkipHashCheck: isSet(object.recoverSkipHashCheck)
+        ? globalThis.Boolean(object.recoverSkipHashCheck)
+        : isSet(object.recover_skip_hash_check)
+        ? globalThis.Boolean(object.recover_skip_hash_check)
+        : false,
+    };
+  },
+
+  toJSON(message: BootstrapRequest): unknown {
+    const obj: any = {};
+    if (message.recoverEtcd !== false) {
+      obj.recoverEtcd = message.recoverEtcd;
+    }
+    if (message.recoverSkipHashCheck !== false) {
+      obj.recoverSkipHashCheck = message.recoverSkipHashCheck;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BootstrapRequest>, I>>(base?: I): BootstrapRequest {
+    return BootstrapRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BootstrapRequest>, I>>(object: I): BootstrapRequest {
+    const message = createBaseBootstrapRequest();
+    message.recoverEtcd = object.recoverEtcd ?? false;
+    message.recoverSkipHashCheck = object.recoverSkipHashCheck ?? false;
+    return message;
+  },
+};
+
+function createBaseBootstrap(): Bootstrap {
+  return { metadata: undefined };
+}
+
+export const Bootstrap: MessageFns<Bootstrap> = {
+  encode(message: Bootstrap, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Bootstrap {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBootstrap();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Bootstrap {
+    return { metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined };
+  },
+
+  toJSON(message: Bootstrap): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Bootstrap>, I>>(base?: I): Bootstrap {
+    return Bootstrap.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Bootstrap>, I>>(object: I): Bootstrap {
+    const message = createBaseBootstrap();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseBootstrapResponse(): BootstrapResponse {
+  return { messages: [] };
+}
+
+export const BootstrapResponse: MessageFns<BootstrapResponse> = {
+  encode(message: BootstrapResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      Bootstrap.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BootstrapResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBootstrapResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(Bootstrap.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BootstrapResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => Bootstrap.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: BootstrapResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => Bootstrap.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BootstrapResponse>, I>>(base?: I): BootstrapResponse {
+    return BootstrapResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BootstrapResponse>, I>>(object: I): BootstrapResponse {
+    const message = createBaseBootstrapResponse();
+    message.messages = object.messages?.map((e) => Bootstrap.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEtcdLeaveClusterRequest(): EtcdLeaveClusterRequest {
+  return {};
+}
+
+export const EtcdLeaveClusterRequest: MessageFns<EtcdLeaveClusterRequest> = {
+  encode(_: EtcdLeaveClusterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdLeaveClusterRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdLeaveClusterRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): EtcdLeaveClusterRequest {
+    return {};
+  },
+
+  toJSON(_: EtcdLeaveClusterRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdLeaveClusterRequest>, I>>(base?: I): EtcdLeaveClusterRequest {
+    return EtcdLeaveClusterRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdLeaveClusterRequest>, I>>(_: I): EtcdLeaveClusterRequest {
+    const message = createBaseEtcdLeaveClusterRequest();
+    return message;
+  },
+};
+
+function createBaseEtcdLeaveCluster(): EtcdLeaveCluster {
+  return { metadata: undefined };
+}
+
+export const EtcdLeaveCluster: MessageFns<EtcdLeaveCluster> = {
+  encode(message: EtcdLeaveCluster, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdLeaveCluster {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdLeaveCluster();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdLeaveCluster {
+    return { metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined };
+  },
+
+  toJSON(message: EtcdLeaveCluster): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdLeaveCluster>, I>>(base?: I): EtcdLeaveCluster {
+    return EtcdLeaveCluster.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdLeaveCluster>, I>>(object: I): EtcdLeaveCluster {
+    const message = createBaseEtcdLeaveCluster();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEtcdLeaveClusterResponse(): EtcdLeaveClusterResponse {
+  return { messages: [] };
+}
+
+export const EtcdLeaveClusterResponse: MessageFns<EtcdLeaveClusterResponse> = {
+  encode(message: EtcdLeaveClusterResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      EtcdLeaveCluster.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdLeaveClusterResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdLeaveClusterResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(EtcdLeaveCluster.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdLeaveClusterResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => EtcdLeaveCluster.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EtcdLeaveClusterResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => EtcdLeaveCluster.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdLeaveClusterResponse>, I>>(base?: I): EtcdLeaveClusterResponse {
+    return EtcdLeaveClusterResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdLeaveClusterResponse>, I>>(object: I): EtcdLeaveClusterResponse {
+    const message = createBaseEtcdLeaveClusterResponse();
+    message.messages = object.messages?.map((e) => EtcdLeaveCluster.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEtcdRemoveMemberByIDRequest(): EtcdRemoveMemberByIDRequest {
+  return { memberId: "0" };
+}
+
+export const EtcdRemoveMemberByIDRequest: MessageFns<EtcdRemoveMemberByIDRequest> = {
+  encode(message: EtcdRemoveMemberByIDRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.memberId !== "0") {
+      writer.uint32(8).uint64(message.memberId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdRemoveMemberByIDRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdRemoveMemberByIDRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.memberId = reader.uint64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdRemoveMemberByIDRequest {
+    return {
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.String(object.member_id)
+        : "0",
+    };
+  },
+
+  toJSON(message: EtcdRemoveMemberByIDRequest): unknown {
+    const obj: any = {};
+    if (message.memberId !== "0") {
+      obj.memberId = globalThis.String(message.memberId);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdRemoveMemberByIDRequest>, I>>(base?: I): EtcdRemoveMemberByIDRequest {
+    return EtcdRemoveMemberByIDRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdRemoveMemberByIDRequest>, I>>(object: I): EtcdRemoveMemberByIDRequest {
+    const message = createBaseEtcdRemoveMemberByIDRequest();
+    message.memberId = object.memberId ?? "0";
+    return message;
+  },
+};
+
+function createBaseEtcdRemoveMemberByID(): EtcdRemoveMemberByID {
+  return { metadata: undefined };
+}
+
+export const EtcdRemoveMemberByID: MessageFns<EtcdRemoveMemberByID> = {
+  encode(message: EtcdRemoveMemberByID, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdRemoveMemberByID {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdRemoveMemberByID();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdRemoveMemberByID {
+    return { metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined };
+  },
+
+  toJSON(message: EtcdRemoveMemberByID): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdRemoveMemberByID>, I>>(base?: I): EtcdRemoveMemberByID {
+    return EtcdRemoveMemberByID.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdRemoveMemberByID>, I>>(object: I): EtcdRemoveMemberByID {
+    const message = createBaseEtcdRemoveMemberByID();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEtcdRemoveMemberByIDResponse(): EtcdRemoveMemberByIDResponse {
+  return { messages: [] };
+}
+
+export const EtcdRemoveMemberByIDResponse: MessageFns<EtcdRemoveMemberByIDResponse> = {
+  encode(message: EtcdRemoveMemberByIDResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      EtcdRemoveMemberByID.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdRemoveMemberByIDResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdRemoveMemberByIDResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(EtcdRemoveMemberByID.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdRemoveMemberByIDResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => EtcdRemoveMemberByID.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EtcdRemoveMemberByIDResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => EtcdRemoveMemberByID.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdRemoveMemberByIDResponse>, I>>(base?: I): EtcdRemoveMemberByIDResponse {
+    return EtcdRemoveMemberByIDResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdRemoveMemberByIDResponse>, I>>(object: I): EtcdRemoveMemberByIDResponse {
+    const message = createBaseEtcdRemoveMemberByIDResponse();
+    message.messages = object.messages?.map((e) => EtcdRemoveMemberByID.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEtcdForfeitLeadershipRequest(): EtcdForfeitLeadershipRequest {
+  return {};
+}
+
+export const EtcdForfeitLeadershipRequest: MessageFns<EtcdForfeitLeadershipRequest> = {
+  encode(_: EtcdForfeitLeadershipRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdForfeitLeadershipRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdForfeitLeadershipRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): EtcdForfeitLeadershipRequest {
+    return {};
+  },
+
+  toJSON(_: EtcdForfeitLeadershipRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdForfeitLeadershipRequest>, I>>(base?: I): EtcdForfeitLeadershipRequest {
+    return EtcdForfeitLeadershipRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdForfeitLeadershipRequest>, I>>(_: I): EtcdForfeitLeadershipRequest {
+    const message = createBaseEtcdForfeitLeadershipRequest();
+    return message;
+  },
+};
+
+function createBaseEtcdForfeitLeadership(): EtcdForfeitLeadership {
+  return { metadata: undefined, member: "" };
+}
+
+export const EtcdForfeitLeadership: MessageFns<EtcdForfeitLeadership> = {
+  encode(message: EtcdForfeitLeadership, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    if (message.member !== "") {
+      writer.uint32(18).string(message.member);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdForfeitLeadership {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdForfeitLeadership();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.member = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdForfeitLeadership {
+    return {
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
+      member: isSet(object.member) ? globalThis.String(object.member) : "",
+    };
+  },
+
+  toJSON(message: EtcdForfeitLeadership): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    if (message.member !== "") {
+      obj.member = message.member;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdForfeitLeadership>, I>>(base?: I): EtcdForfeitLeadership {
+    return EtcdForfeitLeadership.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdForfeitLeadership>, I>>(object: I): EtcdForfeitLeadership {
+    const message = createBaseEtcdForfeitLeadership();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    message.member = object.member ?? "";
+    return message;
+  },
+};
+
+function createBaseEtcdForfeitLeadershipResponse(): EtcdForfeitLeadershipResponse {
+  return { messages: [] };
+}
+
+export const EtcdForfeitLeadershipResponse: MessageFns<EtcdForfeitLeadershipResponse> = {
+  encode(message: EtcdForfeitLeadershipResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      EtcdForfeitLeadership.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdForfeitLeadershipResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdForfeitLeadershipResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(EtcdForfeitLeadership.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdForfeitLeadershipResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => EtcdForfeitLeadership.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EtcdForfeitLeadershipResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => EtcdForfeitLeadership.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdForfeitLeadershipResponse>, I>>(base?: I): EtcdForfeitLeadershipResponse {
+    return EtcdForfeitLeadershipResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdForfeitLeadershipResponse>, I>>(
+    object: I,
+  ): EtcdForfeitLeadershipResponse {
+    const message = createBaseEtcdForfeitLeadershipResponse();
+    message.messages = object.messages?.map((e) => EtcdForfeitLeadership.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEtcdMemberListRequest(): EtcdMemberListRequest {
+  return { queryLocal: false };
+}
+
+export const EtcdMemberListRequest: MessageFns<EtcdMemberListRequest> = {
+  encode(message: EtcdMemberListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.queryLocal !== false) {
+      writer.uint32(8).bool(message.queryLocal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdMemberListRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdMemberListRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.queryLocal = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdMemberListRequest {
+    return {
+      queryLocal: isSet(object.queryLocal)
+        ? globalThis.Boolean(object.queryLocal)
+        : isSet(object.query_local)
+        ? globalThis.Boolean(object.query_local)
+        : false,
+    };
+  },
+
+  toJSON(message: EtcdMemberListRequest): unknown {
+    const obj: any = {};
+    if (message.queryLocal !== false) {
+      obj.queryLocal = message.queryLocal;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdMemberListRequest>, I>>(base?: I): EtcdMemberListRequest {
+    return EtcdMemberListRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdMemberListRequest>, I>>(object: I): EtcdMemberListRequest {
+    const message = createBaseEtcdMemberListRequest();
+    message.queryLocal = object.queryLocal ?? false;
+    return message;
+  },
+};
+
+function createBaseEtcdMember(): EtcdMember {
+  return { id: "0", hostname: "", peerUrls: [], clientUrls: [], isLearner: false };
+}
+
+export const EtcdMember: MessageFns<EtcdMember> = {
+  encode(message: EtcdMember, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "0") {
+      writer.uint32(16).uint64(message.id);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(26).string(message.hostname);
+    }
+    for (const v of message.peerUrls) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.clientUrls) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.isLearner !== false) {
+      writer.uint32(48).bool(message.isLearner);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdMember {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdMember();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.id = reader.uint64().toString();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.peerUrls.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.clientUrls.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.isLearner = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdMember {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "0",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      peerUrls: globalThis.Array.isArray(object?.peerUrls)
+        ? object.peerUrls.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.peer_urls)
+        ? object.peer_urls.map((e: any) => globalThis.String(e))
+        : [],
+      clientUrls: globalThis.Array.isArray(object?.clientUrls)
+        ? object.clientUrls.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.client_urls)
+        ? object.client_urls.map((e: any) => globalThis.String(e))
+        : [],
+      isLearner: isSet(object.isLearner)
+        ? globalThis.Boolean(object.isLearner)
+        : isSet(object.is_learner)
+        ? globalThis.Boolean(object.is_learner)
+        : false,
+    };
+  },
+
+  toJSON(message: EtcdMember): unknown {
+    const obj: any = {};
+    if (message.id !== "0") {
+      obj.id = globalThis.String(message.id);
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.peerUrls?.length) {
+      obj.peerUrls = message.peerUrls;
+    }
+    if (message.clientUrls?.length) {
+      obj.clientUrls = message.clientUrls;
+    }
+    if (message.isLearner !== false) {
+      obj.isLearner = message.isLearner;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdMember>, I>>(base?: I): EtcdMember {
+    return EtcdMember.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdMember>, I>>(object: I): EtcdMember {
+    const message = createBaseEtcdMember();
+    message.id = object.id ?? "0";
+    message.hostname = object.hostname ?? "";
+    message.peerUrls = object.peerUrls?.map((e) => e) || [];
+    message.clientUrls = object.clientUrls?.map((e) => e) || [];
+    message.isLearner = object.isLearner ?? false;
+    return message;
+  },
+};
+
+function createBaseEtcdMembers(): EtcdMembers {
+  return { metadata: undefined, legacyMembers: [], members: [] };
+}
+
+export const EtcdMembers: MessageFns<EtcdMembers> = {
+  encode(message: EtcdMembers, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.legacyMembers) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.members) {
+      EtcdMember.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdMembers {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdMembers();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.legacyMembers.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.members.push(EtcdMember.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdMembers {
+    return {
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
+      legacyMembers: globalThis.Array.isArray(object?.legacyMembers)
+        ? object.legacyMembers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.legacy_members)
+        ? object.legacy_members.map((e: any) => globalThis.String(e))
+        : [],
+      members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => EtcdMember.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: EtcdMembers): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    if (message.legacyMembers?.length) {
+      obj.legacyMembers = message.legacyMembers;
+    }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => EtcdMember.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdMembers>, I>>(base?: I): EtcdMembers {
+    return EtcdMembers.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdMembers>, I>>(object: I): EtcdMembers {
+    const message = createBaseEtcdMembers();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    message.legacyMembers = object.legacyMembers?.map((e) => e) || [];
+    message.members = object.members?.map((e) => EtcdMember.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEtcdMemberListResponse(): EtcdMemberListResponse {
+  return { messages: [] };
+}
+
+export const EtcdMemberListResponse: MessageFns<EtcdMemberListResponse> = {
+  encode(message: EtcdMemberListResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      EtcdMembers.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdMemberListResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdMemberListResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(EtcdMembers.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdMemberListResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => EtcdMembers.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EtcdMemberListResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => EtcdMembers.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdMemberListResponse>, I>>(base?: I): EtcdMemberListResponse {
+    return EtcdMemberListResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdMemberListResponse>, I>>(object: I): EtcdMemberListResponse {
+    const message = createBaseEtcdMemberListResponse();
+    message.messages = object.messages?.map((e) => EtcdMembers.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEtcdAlarmListResponse(): EtcdAlarmListResponse {
+  return { messages: [] };
+}
+
+export const EtcdAlarmListResponse: MessageFns<EtcdAlarmListResponse> = {
+  encode(message: EtcdAlarmListResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      EtcdAlarm.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdAlarmListResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdAlarmListResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(EtcdAlarm.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdAlarmListResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => EtcdAlarm.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EtcdAlarmListResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => EtcdAlarm.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdAlarmListResponse>, I>>(base?: I): EtcdAlarmListResponse {
+    return EtcdAlarmListResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdAlarmListResponse>, I>>(object: I): EtcdAlarmListResponse {
+    const message = createBaseEtcdAlarmListResponse();
+    message.messages = object.messages?.map((e) => EtcdAlarm.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEtcdAlarm(): EtcdAlarm {
+  return { metadata: undefined, memberAlarms: [] };
+}
+
+export const EtcdAlarm: MessageFns<EtcdAlarm> = {
+  encode(message: EtcdAlarm, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.memberAlarms) {
+      EtcdMemberAlarm.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdAlarm {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdAlarm();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.memberAlarms.push(EtcdMemberAlarm.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdAlarm {
+    return {
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
+      memberAlarms: globalThis.Array.isArray(object?.memberAlarms)
+        ? object.memberAlarms.map((e: any) => EtcdMemberAlarm.fromJSON(e))
+        : globalThis.Array.isArray(object?.member_alarms)
+        ? object.member_alarms.map((e: any) => EtcdMemberAlarm.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EtcdAlarm): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    if (message.memberAlarms?.length) {
+      obj.memberAlarms = message.memberAlarms.map((e) => EtcdMemberAlarm.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdAlarm>, I>>(base?: I): EtcdAlarm {
+    return EtcdAlarm.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdAlarm>, I>>(object: I): EtcdAlarm {
+    const message = createBaseEtcdAlarm();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    message.memberAlarms = object.memberAlarms?.map((e) => EtcdMemberAlarm.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEtcdMemberAlarm(): EtcdMemberAlarm {
+  return { memberId: "0", alarm: 0 };
+}
+
+export const EtcdMemberAlarm: MessageFns<EtcdMemberAlarm> = {
+  encode(message: EtcdMemberAlarm, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.memberId !== "0") {
+      writer.uint32(8).uint64(message.memberId);
+    }
+    if (message.alarm !== 0) {
+      writer.uint32(16).int32(message.alarm);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdMemberAlarm {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdMemberAlarm();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.memberId = reader.uint64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.alarm = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdMemberAlarm {
+    return {
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.String(object.member_id)
+        : "0",
+      alarm: isSet(object.alarm) ? etcdMemberAlarm_AlarmTypeFromJSON(object.alarm) : 0,
+    };
+  },
+
+  toJSON(message: EtcdMemberAlarm): unknown {
+    const obj: any = {};
+    if (message.memberId !== "0") {
+      obj.memberId = globalThis.String(message.memberId);
+    }
+    if (message.alarm !== 0) {
+      obj.alarm = etcdMemberAlarm_AlarmTypeToJSON(message.alarm);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdMemberAlarm>, I>>(base?: I): EtcdMemberAlarm {
+    return EtcdMemberAlarm.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdMemberAlarm>, I>>(object: I): EtcdMemberAlarm {
+    const message = createBaseEtcdMemberAlarm();
+    message.memberId = object.memberId ?? "0";
+    message.alarm = object.alarm ?? 0;
+    return message;
+  },
+};
+
+function createBaseEtcdAlarmDisarmResponse(): EtcdAlarmDisarmResponse {
+  return { messages: [] };
+}
+
+export const EtcdAlarmDisarmResponse: MessageFns<EtcdAlarmDisarmResponse> = {
+  encode(message: EtcdAlarmDisarmResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      EtcdAlarmDisarm.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdAlarmDisarmResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdAlarmDisarmResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(EtcdAlarmDisarm.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdAlarmDisarmResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => EtcdAlarmDisarm.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EtcdAlarmDisarmResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => EtcdAlarmDisarm.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdAlarmDisarmResponse>, I>>(base?: I): EtcdAlarmDisarmResponse {
+    return EtcdAlarmDisarmResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdAlarmDisarmResponse>, I>>(object: I): EtcdAlarmDisarmResponse {
+    const message = createBaseEtcdAlarmDisarmResponse();
+    message.messages = object.messages?.map((e) => EtcdAlarmDisarm.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEtcdAlarmDisarm(): EtcdAlarmDisarm {
+  return { metadata: undefined, memberAlarms: [] };
+}
+
+export const EtcdAlarmDisarm: MessageFns<EtcdAlarmDisarm> = {
+  encode(message: EtcdAlarmDisarm, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.memberAlarms) {
+      EtcdMemberAlarm.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdAlarmDisarm {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdAlarmDisarm();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.memberAlarms.push(EtcdMemberAlarm.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdAlarmDisarm {
+    return {
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
+      memberAlarms: globalThis.Array.isArray(object?.memberAlarms)
+        ? object.memberAlarms.map((e: any) => EtcdMemberAlarm.fromJSON(e))
+        : globalThis.Array.isArray(object?.member_alarms)
+        ? object.member_alarms.map((e: any) => EtcdMemberAlarm.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EtcdAlarmDisarm): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    if (message.memberAlarms?.length) {
+      obj.memberAlarms = message.memberAlarms.map((e) => EtcdMemberAlarm.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdAlarmDisarm>, I>>(base?: I): EtcdAlarmDisarm {
+    return EtcdAlarmDisarm.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdAlarmDisarm>, I>>(object: I): EtcdAlarmDisarm {
+    const message = createBaseEtcdAlarmDisarm();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    message.memberAlarms = object.memberAlarms?.map((e) => EtcdMemberAlarm.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEtcdDefragmentResponse(): EtcdDefragmentResponse {
+  return { messages: [] };
+}
+
+export const EtcdDefragmentResponse: MessageFns<EtcdDefragmentResponse> = {
+  encode(message: EtcdDefragmentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      EtcdDefragment.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdDefragmentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdDefragmentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(EtcdDefragment.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdDefragmentResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => EtcdDefragment.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EtcdDefragmentResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => EtcdDefragment.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdDefragmentResponse>, I>>(base?: I): EtcdDefragmentResponse {
+    return EtcdDefragmentResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdDefragmentResponse>, I>>(object: I): EtcdDefragmentResponse {
+    const message = createBaseEtcdDefragmentResponse();
+    message.messages = object.messages?.map((e) => EtcdDefragment.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEtcdDefragment(): EtcdDefragment {
+  return { metadata: undefined };
+}
+
+export const EtcdDefragment: MessageFns<EtcdDefragment> = {
+  encode(message: EtcdDefragment, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdDefragment {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdDefragment();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdDefragment {
+    return { metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined };
+  },
+
+  toJSON(message: EtcdDefragment): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdDefragment>, I>>(base?: I): EtcdDefragment {
+    return EtcdDefragment.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdDefragment>, I>>(object: I): EtcdDefragment {
+    const message = createBaseEtcdDefragment();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEtcdStatusResponse(): EtcdStatusResponse {
+  return { messages: [] };
+}
+
+export const EtcdStatusResponse: MessageFns<EtcdStatusResponse> = {
+  encode(message: EtcdStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      EtcdStatus.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdStatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(EtcdStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdStatusResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => EtcdStatus.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EtcdStatusResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => EtcdStatus.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdStatusResponse>, I>>(base?: I): EtcdStatusResponse {
+    return EtcdStatusResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdStatusResponse>, I>>(object: I): EtcdStatusResponse {
+    const message = createBaseEtcdStatusResponse();
+    message.messages = object.messages?.map((e) => EtcdStatus.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEtcdStatus(): EtcdStatus {
+  return { metadata: undefined, memberStatus: undefined };
+}
+
+export const EtcdStatus: MessageFns<EtcdStatus> = {
+  encode(message: EtcdStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    if (message.memberStatus !== undefined) {
+      EtcdMemberStatus.encode(message.memberStatus, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.memberStatus = EtcdMemberStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdStatus {
+    return {
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
+      memberStatus: isSet(object.memberStatus)
+        ? EtcdMemberStatus.fromJSON(object.memberStatus)
+        : isSet(object.member_status)
+        ? EtcdMemberStatus.fromJSON(object.member_status)
+        : undefined,
+    };
+  },
+
+  toJSON(message: EtcdStatus): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    if (message.memberStatus !== undefined) {
+      obj.memberStatus = EtcdMemberStatus.toJSON(message.memberStatus);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdStatus>, I>>(base?: I): EtcdStatus {
+    return EtcdStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdStatus>, I>>(object: I): EtcdStatus {
+    const message = createBaseEtcdStatus();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    message.memberStatus = (object.memberStatus !== undefined && object.memberStatus !== null)
+      ? EtcdMemberStatus.fromPartial(object.memberStatus)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEtcdMemberStatus(): EtcdMemberStatus {
+  return {
+    storageVersion: "",
+    memberId: "0",
+    protocolVersion: "",
+    dbSize: 0,
+    dbSizeInUse: 0,
+    leader: "0",
+    raftIndex: "0",
+    raftTerm: "0",
+    raftAppliedIndex: "0",
+    errors: [],
+    isLearner: false,
+  };
+}
+
+export const EtcdMemberStatus: MessageFns<EtcdMemberStatus> = {
+  encode(message: EtcdMemberStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.storageVersion !== "") {
+      writer.uint32(90).string(message.storageVersion);
+    }
+    if (message.memberId !== "0") {
+      writer.uint32(80).uint64(message.memberId);
+    }
+    if (message.protocolVersion !== "") {
+      writer.uint32(10).string(message.protocolVersion);
+    }
+    if (message.dbSize !== 0) {
+      writer.uint32(16).int64(message.dbSize);
+    }
+    if (message.dbSizeInUse !== 0) {
+      writer.uint32(24).int64(message.dbSizeInUse);
+    }
+    if (message.leader !== "0") {
+      writer.uint32(32).uint64(message.leader);
+    }
+    if (message.raftIndex !== "0") {
+      writer.uint32(40).uint64(message.raftIndex);
+    }
+    if (message.raftTerm !== "0") {
+      writer.uint32(48).uint64(message.raftTerm);
+    }
+    if (message.raftAppliedIndex !== "0") {
+      writer.uint32(56).uint64(message.raftAppliedIndex);
+    }
+    for (const v of message.errors) {
+      writer.uint32(66).string(v!);
+    }
+    if (message.isLearner !== false) {
+      writer.uint32(72).bool(message.isLearner);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdMemberStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdMemberStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.storageVersion = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.memberId = reader.uint64().toString();
+            continue;
+          }
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.protocolVersion = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dbSize = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.dbSizeInUse = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.leader = reader.uint64().toString();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.raftIndex = reader.uint64().toString();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.raftTerm = reader.uint64().toString();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.raftAppliedIndex = reader.uint64().toString();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.errors.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.isLearner = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EtcdMemberStatus {
+    return {
+      storageVersion: isSet(object.storageVersion)
+        ? globalThis.String(object.storageVersion)
+        : isSet(object.storage_version)
+        ? globalThis.String(object.storage_version)
+        : "",
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.String(object.member_id)
+        : "0",
+      protocolVersion: isSet(object.protocolVersion)
+        ? globalThis.String(object.protocolVersion)
+        : isSet(object.protocol_version)
+        ? globalThis.String(object.protocol_version)
+        : "",
+      dbSize: isSet(object.dbSize)
+        ? globalThis.Number(object.dbSize)
+        : isSet(object.db_size)
+        ? globalThis.Number(object.db_size)
+        : 0,
+      dbSizeInUse: isSet(object.dbSizeInUse)
+        ? globalThis.Number(object.dbSizeInUse)
+        : isSet(object.db_size_in_use)
+        ? globalThis.Number(object.db_size_in_use)
+        : 0,
+      leader: isSet(object.leader) ? globalThis.String(object.leader) : "0",
+      raftIndex: isSet(object.raftIndex)
+        ? globalThis.String(object.raftIndex)
+        : isSet(object.raft_index)
+        ? globalThis.String(object.raft_index)
+        : "0",
+      raftTerm: isSet(object.raftTerm)
+        ? globalThis.String(object.raftTerm)
+        : isSet(object.raft_term)
+        ? globalThis.String(object.raft_term)
+        : "0",
+      raftAppliedIndex: isSet(object.raftAppliedIndex)
+        ? globalThis.String(object.raftAppliedIndex)
+        : isSet(object.raft_applied_index)
+        ? globalThis.String(object.raft_applied_index)
+        : "0",
+      errors: globalThis.Array.isArray(object?.errors)
+        ? object.errors.map((e: any) => globalThis.String(e))
+        : [],
+      isLearner: isSet(object.isLearner)
+        ? globalThis.Boolean(object.isLearner)
+        : isSet(object.is_learner)
+        ? globalThis.Boolean(object.is_learner)
+        : false,
+    };
+  },
+
+  toJSON(message: EtcdMemberStatus): unknown {
+    const obj: any = {};
+    if (message.storageVersion !== "") {
+      obj.storageVersion = message.storageVersion;
+    }
+    if (message.memberId !== "0") {
+      obj.memberId = globalThis.String(message.memberId);
+    }
+    if (message.protocolVersion !== "") {
+      obj.protocolVersion = message.protocolVersion;
+    }
+    if (message.dbSize !== 0) {
+      obj.dbSize = Math.round(message.dbSize);
+    }
+    if (message.dbSizeInUse !== 0) {
+      obj.dbSizeInUse = Math.round(message.dbSizeInUse);
+    }
+    if (message.leader !== "0") {
+      obj.leader = globalThis.String(message.leader);
+    }
+    if (message.raftIndex !== "0") {
+      obj.raftIndex = globalThis.String(message.raftIndex);
+    }
+    if (message.raftTerm !== "0") {
+      obj.raftTerm = globalThis.String(message.raftTerm);
+    }
+    if (message.raftAppliedIndex !== "0") {
+      obj.raftAppliedIndex = globalThis.String(message.raftAppliedIndex);
+    }
+    if (message.errors?.length) {
+      obj.errors = message.errors;
+    }
+    if (message.isLearner !== false) {
+      obj.isLearner = message.isLearner;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdMemberStatus>, I>>(base?: I): EtcdMemberStatus {
+    return EtcdMemberStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdMemberStatus>, I>>(object: I): EtcdMemberStatus {
+    const message = createBaseEtcdMemberStatus();
+    message.storageVersion = object.storageVersion ?? "";
+    message.memberId = object.memberId ?? "0";
+    message.protocolVersion = object.protocolVersion ?? "";
+    message.dbSize = object.dbSize ?? 0;
+    message.dbSizeInUse = object.dbSizeInUse ?? 0;
+    message.leader = object.leader ?? "0";
+    message.raftIndex = object.raftIndex ?? "0";
+    message.raftTerm = object.raftTerm ?? "0";
+    message.raftAppliedIndex = object.raftAppliedIndex ?? "0";
+    message.errors = object.errors?.map((e) => e) || [];
+    message.isLearner = object.isLearner ?? false;
+    return message;
+  },
+};
+
 /**
  * MachineService is the node API: apid serves it over mTLS and forwards each
  * call to the daemon that owns it over the node-local bus.
@@ -8351,6 +10763,102 @@ export const MachineServiceService = {
     responseSerialize: (value: Data): Buffer => Buffer.from(Data.encode(value).finish()),
     responseDeserialize: (value: Buffer): Data => Data.decode(value),
   },
+  /**
+   * Bootstrap makes a control plane form a new etcd cluster of one member
+   * (Talos's method path and messages).
+   */
+  bootstrap: {
+    path: "/machine.MachineService/Bootstrap" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BootstrapRequest): Buffer => Buffer.from(BootstrapRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BootstrapRequest => BootstrapRequest.decode(value),
+    responseSerialize: (value: BootstrapResponse): Buffer => Buffer.from(BootstrapResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BootstrapResponse => BootstrapResponse.decode(value),
+  },
+  etcdMemberList: {
+    path: "/machine.MachineService/EtcdMemberList" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EtcdMemberListRequest): Buffer =>
+      Buffer.from(EtcdMemberListRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EtcdMemberListRequest => EtcdMemberListRequest.decode(value),
+    responseSerialize: (value: EtcdMemberListResponse): Buffer =>
+      Buffer.from(EtcdMemberListResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EtcdMemberListResponse => EtcdMemberListResponse.decode(value),
+  },
+  etcdRemoveMemberById: {
+    path: "/machine.MachineService/EtcdRemoveMemberByID" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EtcdRemoveMemberByIDRequest): Buffer =>
+      Buffer.from(EtcdRemoveMemberByIDRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EtcdRemoveMemberByIDRequest => EtcdRemoveMemberByIDRequest.decode(value),
+    responseSerialize: (value: EtcdRemoveMemberByIDResponse): Buffer =>
+      Buffer.from(EtcdRemoveMemberByIDResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EtcdRemoveMemberByIDResponse => EtcdRemoveMemberByIDResponse.decode(value),
+  },
+  etcdLeaveCluster: {
+    path: "/machine.MachineService/EtcdLeaveCluster" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EtcdLeaveClusterRequest): Buffer =>
+      Buffer.from(EtcdLeaveClusterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EtcdLeaveClusterRequest => EtcdLeaveClusterRequest.decode(value),
+    responseSerialize: (value: EtcdLeaveClusterResponse): Buffer =>
+      Buffer.from(EtcdLeaveClusterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EtcdLeaveClusterResponse => EtcdLeaveClusterResponse.decode(value),
+  },
+  etcdForfeitLeadership: {
+    path: "/machine.MachineService/EtcdForfeitLeadership" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EtcdForfeitLeadershipRequest): Buffer =>
+      Buffer.from(EtcdForfeitLeadershipRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EtcdForfeitLeadershipRequest => EtcdForfeitLeadershipRequest.decode(value),
+    responseSerialize: (value: EtcdForfeitLeadershipResponse): Buffer =>
+      Buffer.from(EtcdForfeitLeadershipResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EtcdForfeitLeadershipResponse => EtcdForfeitLeadershipResponse.decode(value),
+  },
+  etcdAlarmList: {
+    path: "/machine.MachineService/EtcdAlarmList" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: EtcdAlarmListResponse): Buffer =>
+      Buffer.from(EtcdAlarmListResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EtcdAlarmListResponse => EtcdAlarmListResponse.decode(value),
+  },
+  etcdAlarmDisarm: {
+    path: "/machine.MachineService/EtcdAlarmDisarm" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: EtcdAlarmDisarmResponse): Buffer =>
+      Buffer.from(EtcdAlarmDisarmResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EtcdAlarmDisarmResponse => EtcdAlarmDisarmResponse.decode(value),
+  },
+  etcdDefragment: {
+    path: "/machine.MachineService/EtcdDefragment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: EtcdDefragmentResponse): Buffer =>
+      Buffer.from(EtcdDefragmentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EtcdDefragmentResponse => EtcdDefragmentResponse.decode(value),
+  },
+  etcdStatus: {
+    path: "/machine.MachineService/EtcdStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: EtcdStatusResponse): Buffer => Buffer.from(EtcdStatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EtcdStatusResponse => EtcdStatusResponse.decode(value),
+  },
 } as const;
 
 export interface MachineServiceServer extends UntypedServiceImplementation {
@@ -8380,6 +10888,19 @@ export interface MachineServiceServer extends UntypedServiceImplementation {
   diskUsage: handleServerStreamingCall<DiskUsageRequest, DiskUsageInfo>;
   read: handleServerStreamingCall<ReadRequest, Data>;
   copy: handleServerStreamingCall<CopyRequest, Data>;
+  /**
+   * Bootstrap makes a control plane form a new etcd cluster of one member
+   * (Talos's method path and messages).
+   */
+  bootstrap: handleUnaryCall<BootstrapRequest, BootstrapResponse>;
+  etcdMemberList: handleUnaryCall<EtcdMemberListRequest, EtcdMemberListResponse>;
+  etcdRemoveMemberById: handleUnaryCall<EtcdRemoveMemberByIDRequest, EtcdRemoveMemberByIDResponse>;
+  etcdLeaveCluster: handleUnaryCall<EtcdLeaveClusterRequest, EtcdLeaveClusterResponse>;
+  etcdForfeitLeadership: handleUnaryCall<EtcdForfeitLeadershipRequest, EtcdForfeitLeadershipResponse>;
+  etcdAlarmList: handleUnaryCall<Empty, EtcdAlarmListResponse>;
+  etcdAlarmDisarm: handleUnaryCall<Empty, EtcdAlarmDisarmResponse>;
+  etcdDefragment: handleUnaryCall<Empty, EtcdDefragmentResponse>;
+  etcdStatus: handleUnaryCall<Empty, EtcdStatusResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {

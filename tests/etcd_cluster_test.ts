@@ -1,0 +1,221 @@
+/**
+ * etcd across a real process-mode cluster of 3 control planes and 1 worker
+ * made by `osctl cluster create`'s code, which bootstraps etcd and waits for
+ * every control plane to be a voter: `osctl etcd members|status` with NODE
+ * columns and -o json, Bootstrap refused on a member, roles, a worker's
+ * refusal, data through the cluster, and kill -9 of the leader's etcd.
+ * Addresses: 127.18.1.0/24.
+ */
+import {
+  MachineServiceService,
+  type ServiceInfo,
+} from "../lib/api/gen/machine/machine.ts";
+import { ApiError } from "../lib/api_error/mod.ts";
+import { loadSecretsBundle } from "../lib/config/mod.ts";
+import { EtcdClient, memberIdHex } from "../lib/etcd/mod.ts";
+import { base64ToPem } from "../lib/pem/mod.ts";
+import { CertificateAuthority } from "../lib/pki/mod.ts";
+import {
+  assert,
+  assertEquals,
+  assertIncludes,
+  assertRejects,
+  waitUntil,
+} from "../lib/testing/mod.ts";
+import { startTestCluster } from "./cluster_harness.ts";
+
+function tableRows(text: string): string[][] {
+  return text.trimEnd().split("\n").map((l) => l.split(/ {3,}/));
+}
+
+Deno.test("etcd on 3 control planes and a worker", async (t) => {
+  await using cluster = await startTestCluster({
+    cidr: "127.18.1.0/24",
+    nodes: 4,
+    controlPlanes: 3,
+    name: "etcd3",
+  });
+  const cps = cluster.addresses.slice(0, 3);
+  const worker = cluster.addresses[3];
+  const secrets = await loadSecretsBundle(`${cluster.dir}/secrets.yaml`);
+  const etcdCa = await CertificateAuthority.fromPem(
+    base64ToPem(secrets.certs.etcd!.crt),
+    base64ToPem(secrets.certs.etcd!.key),
+  );
+  const pair = await etcdCa.issueKeyPair({
+    commonName: "test",
+    usages: ["clientAuth"],
+    ttlMs: 3600_000,
+  });
+  const etcdAt = (address: string) =>
+    new EtcdClient({
+      endpoints: [`https://${address}:2379`],
+      tls: { ca: etcdCa.crtPem, cert: pair.crt, key: pair.key },
+    });
+
+  await t.step(
+    "etcd members: every control plane sees the 3 voters",
+    async () => {
+      const r = await cluster.osctl(["-n", cps.join(","), "etcd", "members"]);
+      assertEquals(r.code, 0, r.stderr);
+      const rows = tableRows(r.stdout);
+      assertEquals(rows[0], [
+        "NODE",
+        "ID",
+        "HOSTNAME",
+        "PEER URLS",
+        "CLIENT URLS",
+        "LEARNER",
+      ]);
+      assertEquals(rows.length, 1 + 3 * 3);
+      for (const cp of cps) {
+        const mine = rows.filter((row) => row[0] === cp);
+        assertEquals(mine.map((row) => row[2]).sort(), [
+          "etcd3-controlplane-1",
+          "etcd3-controlplane-2",
+          "etcd3-controlplane-3",
+        ]);
+        assert(mine.every((row) => row[5] === "false"), r.stdout);
+        assert(mine.every((row) => /^[0-9a-f]{16}$/.test(row[1])), r.stdout);
+      }
+      const json = await cluster.osctl([
+        "-n",
+        cps.join(","),
+        "-o",
+        "json",
+        "etcd",
+        "members",
+      ]);
+      assertEquals(json.code, 0, json.stderr);
+      const parsed = JSON.parse(json.stdout) as {
+        messages: {
+          metadata: { hostname: string };
+          members: { id: string; hostname: string }[];
+        }[];
+      };
+      assertEquals(parsed.messages.length, 3);
+      const ids = parsed.messages.map((m) =>
+        m.members.map((x) => x.id).sort().join()
+      );
+      assertEquals(new Set(ids).size, 1, "every node sees the same members");
+      // The table's hex is the wire's decimal.
+      const first = parsed.messages[0].members[0];
+      assert(rows.some((row) => row[1] === memberIdHex(first.id)));
+    },
+  );
+
+  await t.step("etcd status: one leader for all; -o yaml", async () => {
+    const r = await cluster.osctl(["-n", cps.join(","), "etcd", "status"]);
+    assertEquals(r.code, 0, r.stderr);
+    const rows = tableRows(r.stdout).slice(1);
+    assertEquals(rows.length, 3);
+    assertEquals(new Set(rows.map((row) => row[4])).size, 1, r.stdout);
+    assertEquals(new Set(rows.map((row) => row[1])).size, 3, r.stdout);
+    const y = await cluster.osctl([
+      "-n",
+      cps[0],
+      "-o",
+      "yaml",
+      "etcd",
+      "status",
+    ]);
+    assertEquals(y.code, 0, y.stderr);
+    assertIncludes(y.stdout, "protocolVersion: 3.4.23");
+  });
+
+  await t.step("bootstrap is refused on a member of the cluster", async () => {
+    const r = await cluster.osctl(["-n", cps[1], "bootstrap"]);
+    assert(r.code !== 0, r.stdout);
+    assertIncludes(r.stderr, "etcd data directory is not empty");
+  });
+
+  await t.step("roles: readers read, only admins bootstrap", async () => {
+    using reader = await cluster.client({
+      roles: ["os:reader"],
+      nodes: [cps[0]],
+    });
+    const list = await reader.unary(
+      MachineServiceService.etcdMemberList,
+      { queryLocal: false },
+      { singleNode: true, timeoutMs: 10_000 },
+    );
+    assertEquals(list.messages[0].members.length, 3);
+    const err = await assertRejects(
+      () =>
+        reader.unary(MachineServiceService.bootstrap, {
+          recoverEtcd: false,
+          recoverSkipHashCheck: false,
+        }, { singleNode: true, timeoutMs: 10_000 }),
+      ApiError,
+      "not authorized",
+    );
+    assertEquals(err.status, "PermissionDenied");
+  });
+
+  await t.step("a worker has no etcd", async () => {
+    const r = await cluster.osctl(["-n", worker, "etcd", "members"]);
+    assert(r.code !== 0, r.stdout);
+    assertIncludes(r.stderr, "only supported on control plane nodes");
+  });
+
+  await t.step(
+    "data written through one member is read through another",
+    async () => {
+      await etcdAt(cps[0]).put("/bronze/etcd-test", "replicated");
+      await waitUntil(
+        async () =>
+          await etcdAt(cps[2]).get("/bronze/etcd-test") === "replicated",
+        { timeoutMs: 10_000, what: "the key on the third member" },
+      );
+    },
+  );
+
+  await t.step(
+    "kill -9 of the leader's etcd: a new leader, writes go on, the old one rejoins",
+    async () => {
+      const status = await etcdAt(cps[0]).status();
+      const members = await etcdAt(cps[0]).memberList();
+      const leader = members.find((m) => m.id === status.leader)!;
+      const leaderAddress = cps.find((a) =>
+        leader.clientUrls.includes(`https://${a}:2379`)
+      )!;
+      using admin = await cluster.client({ nodes: [leaderAddress] });
+      const etcdService = async (): Promise<ServiceInfo> => {
+        const r = await admin.unary(MachineServiceService.serviceList, {
+          metadata: undefined,
+        }, { singleNode: true, timeoutMs: 10_000 });
+        return r.messages[0].services.find((s) => s.id === "etcd")!;
+      };
+      const before = await etcdService();
+      assert(before.pid > 0);
+      Deno.kill(before.pid, "SIGKILL");
+      const others = cps.filter((a) => a !== leaderAddress);
+      await waitUntil(async () => {
+        const s = await etcdAt(others[0]).status().catch(() => undefined);
+        return s && s.leader !== "0" && s.leader !== leader.id;
+      }, { timeoutMs: 30_000, intervalMs: 250, what: "a new leader" });
+      await waitUntil(
+        () =>
+          etcdAt(others[1]).put("/bronze/after-kill", "yes").then(() => true)
+            .catch(() => false),
+        { timeoutMs: 20_000, what: "a write after the kill" },
+      );
+      await waitUntil(async () => {
+        const s = await etcdService();
+        return s.state === "Running" && s.health?.healthy &&
+          s.pid !== before.pid;
+      }, {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        what: "the old leader's etcd back",
+      });
+      await waitUntil(
+        async () =>
+          await etcdAt(leaderAddress).get("/bronze/after-kill").catch(() =>
+            undefined
+          ) === "yes",
+        { timeoutMs: 20_000, what: "the rejoined member has the new write" },
+      );
+    },
+  );
+});
