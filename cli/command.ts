@@ -23,6 +23,8 @@ export interface CliIO {
   stderr(text: string): void;
   /** Writes raw bytes to standard output (files, archives), where it can. */
   stdoutBytes?(bytes: Uint8Array): void;
+  /** The terminal's size when standard output is one (a redraw fits it). */
+  terminalSize?(): { rows: number; columns: number } | undefined;
 }
 
 /** What a command's run function gets. */

@@ -28,6 +28,8 @@ const code = await dispatch(COMMANDS, Deno.args, {
     stdout: (s) => write(Deno.stdout, s),
     stderr: (s) => write(Deno.stderr, s),
     stdoutBytes: (b) => writeBytes(Deno.stdout, b),
+    terminalSize: () =>
+      Deno.stdout.isTerminal() ? Deno.consoleSize() : undefined,
   },
   signal: ac.signal,
 });

@@ -170,6 +170,32 @@ Deno.test("osctl commands on a 2-node cluster", async (t) => {
       assertIncludes(frame, "NODE ");
       for (const n of nodes) assertIncludes(frame, `\n${n} `);
     }
+    // On a 16x70 terminal each frame fits it: 6 processes a node.
+    const small = new AbortController();
+    let fitted = "";
+    assertEquals(
+      await dispatch(COMMANDS, [...g, ...all, "ps", "-w", "--interval", "1s"], {
+        io: {
+          stdout: (s) => {
+            fitted += s;
+            if (fitted.split(CLEAR_SCREEN).length > 2) small.abort();
+          },
+          stderr: (s) => (err += s),
+          terminalSize: () => ({ rows: 16, columns: 70 }),
+        },
+        signal: small.signal,
+      }),
+      0,
+      err,
+    );
+    for (const frame of fitted.split(CLEAR_SCREEN).slice(1)) {
+      const lines = frame.trimEnd().split("\n");
+      assert(lines.length <= 16, `${lines.length} lines`);
+      assert(lines.every((l) => l.length < 70), frame);
+      for (const n of nodes) {
+        assertEquals(lines.filter((l) => l.startsWith(`${n} `)).length, 6);
+      }
+    }
   });
 
   await t.step("disks: a row per device with NODE first", async () => {

@@ -65,10 +65,12 @@ export function processCommand(p: ProcessInfo): string {
 export function processesTable(
   nodes: { node: string; processes: ProcessInfo[] }[],
   key: SortKey,
+  options: { perNode?: number } = {},
 ): string {
   const rows: string[][] = [];
   for (const { node, processes } of nodes) {
-    for (const p of sortProcesses([...processes], key)) {
+    const sorted = sortProcesses([...processes], key);
+    for (const p of sorted.slice(0, options.perNode ?? sorted.length)) {
       rows.push([
         node,
         String(p.pid),
@@ -113,22 +115,29 @@ async function once(
     ? printStructuredLine(ctx, ProcessesResponse, reply)
     : printStructured(ctx, ProcessesResponse, reply);
   if (!printed) {
-    const table = processesTable(
-      good.map((m) => ({
-        node: nodeOf(m, api.defaultNode),
-        processes: m.processes,
-      })),
-      key,
-    );
+    const nodes = good.map((m) => ({
+      node: nodeOf(m, api.defaultNode),
+      processes: m.processes,
+    }));
     if (watch) {
+      // On a terminal each frame fits it, as top's does: the largest
+      // processes of each node, lines cut at the edge.
+      const size = ctx.io.terminalSize?.();
+      const perNode = size
+        ? Math.max(1, Math.floor((size.rows - 4) / Math.max(1, nodes.length)))
+        : undefined;
+      let table = processesTable(nodes, key, { perNode });
+      if (size) {
+        table = table.split("\n").map((l) => l.slice(0, size.columns - 1))
+          .join("\n");
+      }
       const stamp = new Date().toISOString().slice(0, 19).replace("T", " ");
       ctx.io.stdout(
         `${CLEAR_SCREEN}${stamp}Z, every ${
           watchMs / 1000
-        }s (Ctrl-C to stop)\n\n`,
+        }s (Ctrl-C to stop)\n\n${table}`,
       );
-      ctx.io.stdout(table);
-    } else ctx.io.stdout(table);
+    } else ctx.io.stdout(processesTable(nodes, key));
   }
   return reportNodeErrors(ctx.io, errors);
 }
