@@ -5,6 +5,7 @@
  * applies. Loopback 127.17.1.0/24 only.
  */
 import { dirname, join } from "node:path";
+import tls from "node:tls";
 import {
   type ApplyConfigurationRequest,
   MachineServiceService,
@@ -107,11 +108,79 @@ Deno.test({
   );
 
   await t.step(
+    "certSANs change live: reissued, a new mTLS connection sees it, no call fails",
+    async () => {
+      using cpApi = await cluster.client({ endpoint: cp });
+      const pair = await cluster.ca.issueKeyPair({
+        commonName: "san-check",
+        organizations: ["os:reader"],
+        usages: ["clientAuth"],
+        ttlMs: 3600_000,
+      });
+      const sees = (name: string) =>
+        new Promise<boolean>((resolve) => {
+          const sock = tls.connect({
+            host: cp,
+            port: 50000,
+            servername: name,
+            ca: cluster.ca.crtPem,
+            cert: pair.crt,
+            key: pair.key,
+            ALPNProtocols: ["h2"],
+          });
+          sock.once("secureConnect", () => {
+            sock.destroy();
+            resolve(true);
+          });
+          sock.once("error", () => {
+            sock.destroy();
+            resolve(false);
+          });
+        });
+      assertEquals(await sees("live-san.example.org"), false);
+      let calls = 0;
+      const failures: string[] = [];
+      let stop = false;
+      const load = (async () => {
+        while (!stop) {
+          try {
+            await cpApi.unary(MachineServiceService.version, EMPTY, {
+              timeoutMs: 10_000,
+            });
+            calls++;
+          } catch (err) {
+            failures.push(String(err));
+          }
+        }
+      })();
+      const config = await running(cpApi);
+      config.machine.certSANs = [
+        ...(config.machine.certSANs ?? []),
+        "live-san.example.org",
+      ];
+      const r = await cpApi.unary(
+        MachineServiceService.applyConfiguration,
+        applyRequest(config),
+      );
+      assertEquals(r.messages[0].mode, "no_reboot");
+      await waitUntil(() => sees("live-san.example.org"), {
+        timeoutMs: 30_000,
+      });
+      // Calls go on over the rotation.
+      const after = calls;
+      await waitUntil(() => calls > after + 20, { timeoutMs: 30_000 });
+      stop = true;
+      await load;
+      assertEquals(failures, []);
+    },
+  );
+
+  await t.step(
     "a field that needs a reboot is refused in no-reboot, named",
     async () => {
       const config = await running(api);
-      const before = config.machine.certSANs;
-      config.machine.certSANs = [...(before ?? []), "x.example.org"];
+      const before = config.machine.install;
+      config.machine.install = { disk: "/dev/vdz" };
       const r = await cluster.osctl([
         "-n",
         w1,
@@ -122,8 +191,8 @@ Deno.test({
         "no-reboot",
       ]);
       assertEquals(r.code, 1, r.stdout);
-      assertIncludes(r.stderr, ".machine.certSANs needs a reboot");
-      assertEquals((await running(api)).machine.certSANs, before);
+      assertIncludes(r.stderr, ".machine.install.disk needs a reboot");
+      assertEquals((await running(api)).machine.install, before);
     },
   );
 

@@ -11,13 +11,14 @@ import { configDiff, type MachineConfig } from "../../lib/config/mod.ts";
 import type { ApplyMode } from "./apply_config.ts";
 
 /**
- * Config fields applied without a reboot (jq-like paths): the hostname and
- * the log level by machined, the links' addresses, routes and MTU and the
- * resolvers by networkd's reconciler.
+ * Config fields applied without a reboot (jq-like paths): the hostname, the
+ * log level and the certificates' SANs by machined, the links' addresses,
+ * routes and MTU and the resolvers by networkd's reconciler.
  */
 export const LIVE_FIELDS: readonly string[] = [
   ".machine.network.hostname",
   ".machine.logging.level",
+  ".machine.certSANs",
   ".machine.network.interfaces",
   ".machine.network.nameservers",
 ];

@@ -70,8 +70,8 @@ Deno.test("planApply() decides every mode", async (t) => {
     assert.match(message, /\.machine\.install\.disk needs a reboot/);
     assert.doesNotMatch(message, /hostname/);
     assert.match(
-      code(() => planApply(worker, sans, { mode: "try", force: false }))![1],
-      /in try mode: \.machine\.certSANs needs a reboot/,
+      code(() => planApply(worker, both, { mode: "try", force: false }))![1],
+      /in try mode: \.machine\.install\.disk needs a reboot/,
     );
     assert.equal(
       planApply(worker, hostname, { mode: "try", force: false }).outcome,

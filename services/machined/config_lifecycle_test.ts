@@ -134,13 +134,13 @@ Deno.test("ConfigLifecycle carries out every mode", async (t) => {
     "refusals: reboot fields in no-reboot, another cluster",
     async () => {
       const err = await life.apply(
-        request(host("x", (c) => (c.machine.certSANs = ["a.example.org"])), {
+        request(host("x", (c) => (c.machine.install = { disk: "/dev/vdc" })), {
           mode: "no_reboot",
         }),
         "f",
       ).catch((e) => e);
       assert.ok(err instanceof ApiError && err.status === "InvalidArgument");
-      assert.match(err.message, /\.machine\.certSANs needs a reboot/);
+      assert.match(err.message, /\.machine\.install\.disk needs a reboot/);
       const other = generateMachineConfigs("c", "127.17.0.2", {
         secrets: await generateSecretsBundle(),
       }).worker;

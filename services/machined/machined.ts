@@ -257,6 +257,13 @@ export class Machined {
       this.#log.setLevel(next.machine.logging?.level ?? "info");
       this.#log.info("log level changed", { level: this.#log.level });
     }
+    if (
+      fields.includes(".machine.certSANs") ||
+      fields.includes(".machine.network.hostname")
+    ) {
+      // Reissued in the background; apid reloads them, no call dropped.
+      await this.#certs.update(next, this.#hostname);
+    }
   }
 
   async #pushNetwork(next: MachineConfig): Promise<void> {
@@ -302,9 +309,8 @@ export class Machined {
     this.#log.setLevel(next.machine.logging?.level ?? "info");
     this.#launch.hostname = this.#hostname;
     this.#launch.controlPlane = next.machine.type === "controlplane";
-    this.#certs.restart(next, this.#hostname, this.#control.signal).catch(
-      (err) =>
-        this.#log.error("node certificates failed", { error: errorText(err) }),
+    await this.#certs.update(next, this.#hostname).catch((err) =>
+      this.#log.error("node certificates failed", { error: errorText(err) })
     );
     this.#sequence.record(
       "reboot",

@@ -32,7 +32,6 @@ export interface CertSupplyOptions {
 export class CertSupply {
   #o: CertSupplyOptions;
   #certs: Promise<NodeCertificates> | undefined;
-  #boot: AbortController | undefined;
 
   /** Sets up (nothing is issued until start()). */
   constructor(options: CertSupplyOptions) {
@@ -41,23 +40,18 @@ export class CertSupply {
 
   /** Starts issuing and renewing until `signal` aborts. */
   start(signal: AbortSignal): Promise<NodeCertificates> {
-    this.#boot = new AbortController();
-    this.#certs = this.#run(AbortSignal.any([signal, this.#boot.signal]));
+    this.#certs = this.#run(signal);
     return this.#certs;
   }
 
   /**
-   * At a reboot in place with another config: the certificates of the old
-   * one stop renewing and are issued again for `config` and `hostname`.
+   * A changed config or hostname (applied live, or booted in place): the
+   * certificates are reissued at once when their SANs, the CA or the type
+   * change; apid and trustd reload them without dropping calls.
    */
-  restart(
-    config: MachineConfig,
-    hostname: string,
-    signal: AbortSignal,
-  ): Promise<NodeCertificates> {
-    this.#boot?.abort();
+  async update(config: MachineConfig, hostname: string): Promise<void> {
     this.#o = { ...this.#o, config, hostname };
-    return this.start(signal);
+    (await this.#certs)?.update({ config, hostname });
   }
 
   async #run(signal: AbortSignal): Promise<NodeCertificates> {
