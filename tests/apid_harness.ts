@@ -146,6 +146,8 @@ export interface StartNodeOptions {
   apidArgs?: string[];
   /** Where to keep the node's files. */
   dir: string;
+  /** How often a followed log gets a line, in ms (default 50). */
+  followIntervalMs?: number;
 }
 
 /** Starts a node's nats-server, the machined stand-in and apid. */
@@ -156,7 +158,7 @@ export async function startNode(
   const nats = await startNats(options.address);
   const bus = await Bus.connect(nats.creds("machined"));
   const streams = { open: 0 };
-  serveFakeMachined(bus, options.hostname, streams);
+  serveFakeMachined(bus, options.hostname, streams, options.followIntervalMs);
   await bus.flush();
   const certs = `${options.dir}/certs/apid`;
   await pki.writeNodeCerts(certs, options);
@@ -281,6 +283,8 @@ export interface StartNodesOptions {
   count: number;
   /** apid's leg deadline on every node, in ms. */
   legTimeoutMs?: number;
+  /** How often a followed log gets a line, in ms (default 50). */
+  followIntervalMs?: number;
   /** Extra apid flags of the control plane only. */
   controlPlaneApidArgs?: string[];
   /** How many nodes start at once (default: all). */
@@ -323,6 +327,7 @@ export async function startNodes(
           hostname,
           controlPlane: j === 0,
           legTimeoutMs: options.legTimeoutMs,
+          followIntervalMs: options.followIntervalMs,
           apidArgs: j === 0 ? options.controlPlaneApidArgs : undefined,
           dir: `${options.dir}/${hostname}`,
         });
@@ -364,6 +369,7 @@ function serveFakeMachined(
   bus: Bus,
   hostname: string,
   streams: { open: number },
+  followIntervalMs = 50,
 ): void {
   const echo = (h: Record<string, string>) =>
     `roles=${h[HEADER_ROLES] ?? ""};caller=${h[HEADER_CALLER] ?? ""}`;
@@ -483,7 +489,7 @@ function serveFakeMachined(
           });
         }
         for (let i = 0; req.follow; i++) {
-          await delay(50, ctx.signal);
+          await delay(followIntervalMs, ctx.signal);
           await ctx.send({
             metadata: undefined,
             bytes: Buffer.from(`${hostname} ${req.id} follow ${i}\n`),
