@@ -51,7 +51,7 @@ export function serveTypedStream<Req, Res>(
  * Decodes a request; bytes that are not the method's message are
  * InvalidArgument with a short reason (never the decoder's raw text at length).
  */
-function decodeRequest<T>(
+export function decodeRequest<T>(
   codec: MessageCodec<T>,
   data: Uint8Array,
   subject: string,

@@ -1,6 +1,6 @@
 /**
  * Test helpers: a real nats-server, temp dirs as disposables, fixture file
- * trees, polling, an abortable delay for slow fakes.
+ * trees, polling, an abortable delay for slow fakes, seeded fuzz payloads.
  * @module
  */
 export { tempDir } from "./temp_dir.ts";
@@ -20,3 +20,13 @@ export {
   assertThrows,
 } from "./assert.ts";
 export type { ErrorClass } from "./assert.ts";
+export {
+  edgePayloads,
+  FUZZ_SEED_ENV,
+  fuzzSeed,
+  hex,
+  protobufPayloads,
+  Rng,
+  wellFormedMessage,
+} from "./fuzz.ts";
+export type { FuzzPayload, PayloadKind } from "./fuzz.ts";
