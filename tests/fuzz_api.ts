@@ -95,20 +95,23 @@ function nameSeed(seed: number, name: string): number {
   return h;
 }
 
-/** The generated request decoder of a method. */
+/** The generated request decoder of a method (found by its gRPC path). */
 function requestDecoder(name: MethodName): (bytes: Uint8Array) => unknown {
-  const key = (name[0].toLowerCase() +
-    name.slice(1)) as keyof typeof MachineServiceService;
-  const def = MachineServiceService[key] as unknown as {
-    requestDeserialize(bytes: Uint8Array): unknown;
-  };
+  const path = `${MACHINE_SERVICE_PATH}${name}`;
+  const def = Object.values(MachineServiceService).find((d) =>
+    d.path === path
+  ) as unknown as
+    | { requestDeserialize(bytes: Uint8Array): unknown }
+    | undefined;
+  if (!def) throw new Error(`Cannot find ${path} in the service definition`);
   return (bytes) => def.requestDeserialize(bytes);
 }
 
 /** Whether the generated decoder accepts `bytes` as `name`'s request. */
 export function decodes(name: MethodName, bytes: Uint8Array): boolean {
+  const decode = requestDecoder(name);
   try {
-    requestDecoder(name)(bytes);
+    decode(bytes);
     return true;
   } catch {
     return false;
