@@ -1,3 +1,9 @@
+import { fileURLToPath } from "node:url";
+import {
+  mintClientConfig,
+  saveClientConfig,
+} from "../../lib/clientconfig/mod.ts";
+import { CertificateAuthority } from "../../lib/pki/mod.ts";
 import { assert, assertEquals, tempDir } from "../../lib/testing/mod.ts";
 import { completionScript, usageFlags } from "./completion.ts";
 import { COMMANDS } from "./mod.ts";
@@ -15,12 +21,16 @@ function has(cmd: string): boolean {
   }
 }
 
-async function sh(cmd: string, args: string[]): Promise<string> {
+async function sh(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
   const out = await new Deno.Command(cmd, {
     args,
     stdout: "piped",
     stderr: "piped",
-    env: { HOME: "/nonexistent", XDG_CONFIG_HOME: "/nonexistent" },
+    env: { HOME: "/nonexistent", XDG_CONFIG_HOME: "/nonexistent", ...env },
   }).output();
   const dec = new TextDecoder();
   assert(out.success, `${cmd} failed: ${dec.decode(out.stderr)}`);
@@ -106,4 +116,39 @@ Deno.test({
     assert((await words("osctl ps --")).includes("--watch"));
     assertEquals((await words("osctl -o ")).sort(), ["json", "table", "yaml"]);
   },
+});
+
+Deno.test("completion of --context and config context|remove asks osctl for the names", async () => {
+  await using dir = await tempDir();
+  const osconfig = `${dir.path}/osconfig`;
+  const ca = await CertificateAuthority.create();
+  const a = await mintClientConfig(ca, { contextName: "prod" });
+  const b = await mintClientConfig(ca, { contextName: "staging" });
+  await saveClientConfig(osconfig, {
+    context: "prod",
+    contexts: { ...a.contexts, ...b.contexts },
+  });
+  const osctl = fileURLToPath(new URL("../../osctl", import.meta.url));
+  const env = { OSCONFIG: osconfig };
+  const bash = `${dir.path}/osctl.bash`;
+  await Deno.writeTextFile(bash, completionScript("bash", COMMANDS));
+  const probe = `source ${bash}
+comp() { COMP_WORDS=("$@"); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _osctl; echo "\${COMPREPLY[*]}"; }
+comp ${osctl} --context ""
+comp ${osctl} config remove st
+`;
+  assertEquals((await sh("bash", ["-c", probe], env)).split("\n").slice(0, 2), [
+    "prod staging",
+    "staging",
+  ]);
+  if (has("fish")) {
+    const fish = `${dir.path}/osctl.fish`;
+    await Deno.writeTextFile(fish, completionScript("fish", COMMANDS));
+    const out = await sh("fish", [
+      "--no-config",
+      "-c",
+      `source ${fish}; complete -C "${osctl} config context "`,
+    ], env);
+    assertEquals(out.trim().split("\n").sort(), ["prod", "staging"]);
+  }
 });
