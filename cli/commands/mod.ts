@@ -35,6 +35,7 @@ import { CONFIG_CONTEXT_COMMANDS } from "./config_contexts.ts";
 import { GEN_PKI_COMMANDS } from "./gen_pki.ts";
 import { completionCommand } from "./completion.ts";
 import { FILE_COMMANDS } from "./files.ts";
+import { NODE_STATS_COMMANDS } from "./node_stats.ts";
 
 /** Every osctl command, in help order. */
 export const COMMANDS: readonly Command[] = [
@@ -45,6 +46,7 @@ export const COMMANDS: readonly Command[] = [
   dmesgCommand,
   ...NODE_INFO_COMMANDS,
   ...FILE_COMMANDS,
+  ...NODE_STATS_COMMANDS,
   rebootCommand,
   shutdownCommand,
   applyConfigCommand,

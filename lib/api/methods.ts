@@ -96,6 +96,12 @@ export const METHODS = {
   EtcdForfeitLeadership: { owner: "machined", ...ADMIN },
   EtcdLeaveCluster: { owner: "machined", ...ADMIN },
   EtcdRemoveMemberByID: { owner: "machined", ...ADMIN },
+  Mounts: { owner: "machined", ...READ },
+  SystemStat: { owner: "machined", ...READ },
+  CPUInfo: { owner: "machined", ...READ },
+  DiskStats: { owner: "machined", ...READ },
+  NetworkDeviceStats: { owner: "machined", ...READ },
+  Netstat: { owner: "machined", ...READ },
 } as const satisfies Readonly<Record<string, MethodSpec>>;
 
 /** A MachineService method's proto name. */

@@ -51,8 +51,19 @@ const SYMBOLS = {
     result: "i64",
     nonblocking: true,
   },
+  statfs: { parameters: ["buffer", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+/** The space of a file system, from {@linkcode Libc.statfs}, in bytes. */
+export interface FsSpace {
+  /** Total size. */
+  size: number;
+  /** Free. */
+  free: number;
+  /** Free for unprivileged users. */
+  available: number;
+}
 
 /** One directory entry from {@linkcode Libc.readDir}. */
 export interface DirEntry {
@@ -358,6 +369,33 @@ export class Libc implements Disposable {
       if (e !== EINTR) throw new SyscallError(`Cannot read fd ${fd}`, e);
     }
     return "again";
+  }
+
+  /**
+   * statfs(2) of a mounted path: its size and what an unprivileged user may
+   * still use, in bytes. Synchronous (a local file system answers at once;
+   * callers skip network file systems, which may not).
+   */
+  statfs(path: string): FsSpace {
+    // struct statfs (glibc, 64-bit): f_type, f_bsize, f_blocks, f_bfree,
+    // f_bavail, ... each 8 bytes; 120 bytes in all.
+    const buf = new BigUint64Array(15);
+    const r = this.#lib.symbols.statfs(
+      this.#encoder.encode(path + "\0"),
+      new Uint8Array(buf.buffer),
+    );
+    if (r < 0) {
+      throw new SyscallError(
+        `statfs(${JSON.stringify(path)}) failed`,
+        this.errno(),
+      );
+    }
+    const bsize = buf[1];
+    return {
+      size: Number(bsize * buf[2]),
+      free: Number(bsize * buf[3]),
+      available: Number(bsize * buf[4]),
+    };
   }
 
   /**

@@ -26,7 +26,7 @@ export {
   SOCK_RAW,
   SOL_SOCKET,
 } from "./libc.ts";
-export type { FinitOptions } from "./libc.ts";
+export type { FinitOptions, FsSpace } from "./libc.ts";
 export {
   EBUSY,
   ECHILD,

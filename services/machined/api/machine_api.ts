@@ -21,6 +21,7 @@ import { fileApi } from "./file_api.ts";
 import { logApi } from "./log_api.ts";
 import { powerApi } from "./power_api.ts";
 import { type ServiceControl, servicesApi } from "./services_api.ts";
+import { statsApi } from "./stats_api.ts";
 import { systemApi } from "./system_api.ts";
 import { type NodeIdentity, versionApi } from "./version_api.ts";
 import { etcdHandlers } from "../etcd/etcd_api.ts";
@@ -62,6 +63,7 @@ export function serveMachineApi(
     ...logApi(sources.logs, sources.events),
     ...fileApi(sources.files),
     ...etcdHandlers(sources.etcd, log),
+    ...statsApi(),
     GenerateClientConfiguration: generateClientConfiguration(
       sources.clientConfig,
       log,

@@ -753,6 +753,410 @@ export interface EtcdMemberStatus {
   isLearner: boolean;
 }
 
+export interface Mounts {
+  metadata: Metadata | undefined;
+  stats: MountStat[];
+}
+
+export interface MountsResponse {
+  messages: Mounts[];
+}
+
+export interface MountStat {
+  filesystem: string;
+  size: number;
+  available: number;
+  mountedOn: string;
+}
+
+export interface SystemStatResponse {
+  messages: SystemStat[];
+}
+
+export interface SystemStat {
+  metadata: Metadata | undefined;
+  bootTime: number;
+  cpuTotal: CPUStat | undefined;
+  cpu: CPUStat[];
+  irqTotal: number;
+  irq: number[];
+  contextSwitches: number;
+  processCreated: number;
+  processRunning: number;
+  processBlocked: number;
+  softIrqTotal: number;
+  softIrq: SoftIRQStat | undefined;
+}
+
+export interface CPUStat {
+  user: number;
+  nice: number;
+  system: number;
+  idle: number;
+  iowait: number;
+  irq: number;
+  softIrq: number;
+  steal: number;
+  guest: number;
+  guestNice: number;
+}
+
+export interface SoftIRQStat {
+  hi: number;
+  timer: number;
+  netTx: number;
+  netRx: number;
+  block: number;
+  blockIoPoll: number;
+  tasklet: number;
+  sched: number;
+  hrtimer: number;
+  rcu: number;
+}
+
+export interface CPUInfoResponse {
+  messages: CPUsInfo[];
+}
+
+export interface CPUsInfo {
+  metadata: Metadata | undefined;
+  cpuInfo: CPUInfo[];
+}
+
+export interface CPUInfo {
+  processor: number;
+  vendorId: string;
+  cpuFamily: string;
+  model: string;
+  modelName: string;
+  stepping: string;
+  microcode: string;
+  cpuMhz: number;
+  cacheSize: string;
+  physicalId: string;
+  siblings: number;
+  coreId: string;
+  cpuCores: number;
+  apicId: string;
+  initialApicId: string;
+  fpu: string;
+  fpuException: string;
+  cpuIdLevel: number;
+  wp: string;
+  flags: string[];
+  bugs: string[];
+  bogoMips: number;
+  clFlushSize: number;
+  cacheAlignment: number;
+  addressSizes: string;
+  powerManagement: string;
+}
+
+export interface NetworkDeviceStatsResponse {
+  messages: NetworkDeviceStats[];
+}
+
+export interface NetworkDeviceStats {
+  metadata: Metadata | undefined;
+  total: NetDev | undefined;
+  devices: NetDev[];
+}
+
+export interface NetDev {
+  name: string;
+  rxBytes: number;
+  rxPackets: number;
+  rxErrors: number;
+  rxDropped: number;
+  rxFifo: number;
+  rxFrame: number;
+  rxCompressed: number;
+  rxMulticast: number;
+  txBytes: number;
+  txPackets: number;
+  txErrors: number;
+  txDropped: number;
+  txFifo: number;
+  txCollisions: number;
+  txCarrier: number;
+  txCompressed: number;
+}
+
+export interface DiskStatsResponse {
+  messages: DiskStats[];
+}
+
+export interface DiskStats {
+  metadata: Metadata | undefined;
+  total: DiskStat | undefined;
+  devices: DiskStat[];
+}
+
+export interface DiskStat {
+  name: string;
+  readCompleted: number;
+  readMerged: number;
+  readSectors: number;
+  readTimeMs: number;
+  writeCompleted: number;
+  writeMerged: number;
+  writeSectors: number;
+  writeTimeMs: number;
+  ioInProgress: number;
+  ioTimeMs: number;
+  ioTimeWeightedMs: number;
+  discardCompleted: number;
+  discardMerged: number;
+  discardSectors: number;
+  discardTimeMs: number;
+}
+
+export interface NetstatRequest {
+  filter: NetstatRequest_Filter;
+  feature: NetstatRequest_Feature | undefined;
+  l4proto: NetstatRequest_L4proto | undefined;
+  netns: NetstatRequest_NetNS | undefined;
+}
+
+export enum NetstatRequest_Filter {
+  ALL = 0,
+  CONNECTED = 1,
+  LISTENING = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function netstatRequest_FilterFromJSON(object: any): NetstatRequest_Filter {
+  switch (object) {
+    case 0:
+    case "ALL":
+      return NetstatRequest_Filter.ALL;
+    case 1:
+    case "CONNECTED":
+      return NetstatRequest_Filter.CONNECTED;
+    case 2:
+    case "LISTENING":
+      return NetstatRequest_Filter.LISTENING;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return NetstatRequest_Filter.UNRECOGNIZED;
+  }
+}
+
+export function netstatRequest_FilterToJSON(object: NetstatRequest_Filter): string {
+  switch (object) {
+    case NetstatRequest_Filter.ALL:
+      return "ALL";
+    case NetstatRequest_Filter.CONNECTED:
+      return "CONNECTED";
+    case NetstatRequest_Filter.LISTENING:
+      return "LISTENING";
+    case NetstatRequest_Filter.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export interface NetstatRequest_Feature {
+  pid: boolean;
+}
+
+export interface NetstatRequest_L4proto {
+  tcp: boolean;
+  tcp6: boolean;
+  udp: boolean;
+  udp6: boolean;
+  udplite: boolean;
+  udplite6: boolean;
+  raw: boolean;
+  raw6: boolean;
+}
+
+export interface NetstatRequest_NetNS {
+  hostnetwork: boolean;
+  netns: string[];
+  allnetns: boolean;
+}
+
+export interface ConnectRecord {
+  l4proto: string;
+  localip: string;
+  localport: number;
+  remoteip: string;
+  remoteport: number;
+  state: ConnectRecord_State;
+  txqueue: number;
+  rxqueue: number;
+  tr: ConnectRecord_TimerActive;
+  timerwhen: number;
+  retrnsmt: number;
+  uid: number;
+  timeout: number;
+  inode: number;
+  ref: number;
+  pointer: number;
+  process: ConnectRecord_Process | undefined;
+  netns: string;
+}
+
+export enum ConnectRecord_State {
+  RESERVED = 0,
+  ESTABLISHED = 1,
+  SYN_SENT = 2,
+  SYN_RECV = 3,
+  FIN_WAIT1 = 4,
+  FIN_WAIT2 = 5,
+  TIME_WAIT = 6,
+  CLOSE = 7,
+  CLOSEWAIT = 8,
+  LASTACK = 9,
+  LISTEN = 10,
+  CLOSING = 11,
+  UNRECOGNIZED = -1,
+}
+
+export function connectRecord_StateFromJSON(object: any): ConnectRecord_State {
+  switch (object) {
+    case 0:
+    case "RESERVED":
+      return ConnectRecord_State.RESERVED;
+    case 1:
+    case "ESTABLISHED":
+      return ConnectRecord_State.ESTABLISHED;
+    case 2:
+    case "SYN_SENT":
+      return ConnectRecord_State.SYN_SENT;
+    case 3:
+    case "SYN_RECV":
+      return ConnectRecord_State.SYN_RECV;
+    case 4:
+    case "FIN_WAIT1":
+      return ConnectRecord_State.FIN_WAIT1;
+    case 5:
+    case "FIN_WAIT2":
+      return ConnectRecord_State.FIN_WAIT2;
+    case 6:
+    case "TIME_WAIT":
+      return ConnectRecord_State.TIME_WAIT;
+    case 7:
+    case "CLOSE":
+      return ConnectRecord_State.CLOSE;
+    case 8:
+    case "CLOSEWAIT":
+      return ConnectRecord_State.CLOSEWAIT;
+    case 9:
+    case "LASTACK":
+      return ConnectRecord_State.LASTACK;
+    case 10:
+    case "LISTEN":
+      return ConnectRecord_State.LISTEN;
+    case 11:
+    case "CLOSING":
+      return ConnectRecord_State.CLOSING;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ConnectRecord_State.UNRECOGNIZED;
+  }
+}
+
+export function connectRecord_StateToJSON(object: ConnectRecord_State): string {
+  switch (object) {
+    case ConnectRecord_State.RESERVED:
+      return "RESERVED";
+    case ConnectRecord_State.ESTABLISHED:
+      return "ESTABLISHED";
+    case ConnectRecord_State.SYN_SENT:
+      return "SYN_SENT";
+    case ConnectRecord_State.SYN_RECV:
+      return "SYN_RECV";
+    case ConnectRecord_State.FIN_WAIT1:
+      return "FIN_WAIT1";
+    case ConnectRecord_State.FIN_WAIT2:
+      return "FIN_WAIT2";
+    case ConnectRecord_State.TIME_WAIT:
+      return "TIME_WAIT";
+    case ConnectRecord_State.CLOSE:
+      return "CLOSE";
+    case ConnectRecord_State.CLOSEWAIT:
+      return "CLOSEWAIT";
+    case ConnectRecord_State.LASTACK:
+      return "LASTACK";
+    case ConnectRecord_State.LISTEN:
+      return "LISTEN";
+    case ConnectRecord_State.CLOSING:
+      return "CLOSING";
+    case ConnectRecord_State.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export enum ConnectRecord_TimerActive {
+  OFF = 0,
+  ON = 1,
+  KEEPALIVE = 2,
+  TIMEWAIT = 3,
+  PROBE = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function connectRecord_TimerActiveFromJSON(object: any): ConnectRecord_TimerActive {
+  switch (object) {
+    case 0:
+    case "OFF":
+      return ConnectRecord_TimerActive.OFF;
+    case 1:
+    case "ON":
+      return ConnectRecord_TimerActive.ON;
+    case 2:
+    case "KEEPALIVE":
+      return ConnectRecord_TimerActive.KEEPALIVE;
+    case 3:
+    case "TIMEWAIT":
+      return ConnectRecord_TimerActive.TIMEWAIT;
+    case 4:
+    case "PROBE":
+      return ConnectRecord_TimerActive.PROBE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ConnectRecord_TimerActive.UNRECOGNIZED;
+  }
+}
+
+export function connectRecord_TimerActiveToJSON(object: ConnectRecord_TimerActive): string {
+  switch (object) {
+    case ConnectRecord_TimerActive.OFF:
+      return "OFF";
+    case ConnectRecord_TimerActive.ON:
+      return "ON";
+    case ConnectRecord_TimerActive.KEEPALIVE:
+      return "KEEPALIVE";
+    case ConnectRecord_TimerActive.TIMEWAIT:
+      return "TIMEWAIT";
+    case ConnectRecord_TimerActive.PROBE:
+      return "PROBE";
+    case ConnectRecord_TimerActive.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export interface ConnectRecord_Process {
+  pid: number;
+  name: string;
+}
+
+export interface Netstat {
+  metadata: Metadata | undefined;
+  connectrecord: ConnectRecord[];
+}
+
+export interface NetstatResponse {
+  messages: Netstat[];
+}
+
 function createBaseHealthRequest(): HealthRequest {
   return {};
 }
@@ -10512,6 +10916,4064 @@ export const EtcdMemberStatus: MessageFns<EtcdMemberStatus> = {
   },
 };
 
+function createBaseMounts(): Mounts {
+  return { metadata: undefined, stats: [] };
+}
+
+export const Mounts: MessageFns<Mounts> = {
+  encode(message: Mounts, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.stats) {
+      MountStat.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Mounts {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMounts();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stats.push(MountStat.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Mounts {
+    return {
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
+      stats: globalThis.Array.isArray(object?.stats) ? object.stats.map((e: any) => MountStat.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: Mounts): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    if (message.stats?.length) {
+      obj.stats = message.stats.map((e) => MountStat.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Mounts>, I>>(base?: I): Mounts {
+    return Mounts.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Mounts>, I>>(object: I): Mounts {
+    const message = createBaseMounts();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    message.stats = object.stats?.map((e) => MountStat.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMountsResponse(): MountsResponse {
+  return { messages: [] };
+}
+
+export const MountsResponse: MessageFns<MountsResponse> = {
+  encode(message: MountsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      Mounts.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MountsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMountsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(Mounts.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MountsResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages) ? object.messages.map((e: any) => Mounts.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: MountsResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => Mounts.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MountsResponse>, I>>(base?: I): MountsResponse {
+    return MountsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MountsResponse>, I>>(object: I): MountsResponse {
+    const message = createBaseMountsResponse();
+    message.messages = object.messages?.map((e) => Mounts.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMountStat(): MountStat {
+  return { filesystem: "", size: 0, available: 0, mountedOn: "" };
+}
+
+export const MountStat: MessageFns<MountStat> = {
+  encode(message: MountStat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filesystem !== "") {
+      writer.uint32(10).string(message.filesystem);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).uint64(message.size);
+    }
+    if (message.available !== 0) {
+      writer.uint32(24).uint64(message.available);
+    }
+    if (message.mountedOn !== "") {
+      writer.uint32(34).string(message.mountedOn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MountStat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMountStat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filesystem = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.available = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.mountedOn = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MountStat {
+    return {
+      filesystem: isSet(object.filesystem) ? globalThis.String(object.filesystem) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      available: isSet(object.available) ? globalThis.Number(object.available) : 0,
+      mountedOn: isSet(object.mountedOn)
+        ? globalThis.String(object.mountedOn)
+        : isSet(object.mounted_on)
+        ? globalThis.String(object.mounted_on)
+        : "",
+    };
+  },
+
+  toJSON(message: MountStat): unknown {
+    const obj: any = {};
+    if (message.filesystem !== "") {
+      obj.filesystem = message.filesystem;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.available !== 0) {
+      obj.available = Math.round(message.available);
+    }
+    if (message.mountedOn !== "") {
+      obj.mountedOn = message.mountedOn;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MountStat>, I>>(base?: I): MountStat {
+    return MountStat.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MountStat>, I>>(object: I): MountStat {
+    const message = createBaseMountStat();
+    message.filesystem = object.filesystem ?? "";
+    message.size = object.size ?? 0;
+    message.available = object.available ?? 0;
+    message.mountedOn = object.mountedOn ?? "";
+    return message;
+  },
+};
+
+function createBaseSystemStatResponse(): SystemStatResponse {
+  return { messages: [] };
+}
+
+export const SystemStatResponse: MessageFns<SystemStatResponse> = {
+  encode(message: SystemStatResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      SystemStat.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SystemStatResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSystemStatResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(SystemStat.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SystemStatResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => SystemStat.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SystemStatResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => SystemStat.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SystemStatResponse>, I>>(base?: I): SystemStatResponse {
+    return SystemStatResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SystemStatResponse>, I>>(object: I): SystemStatResponse {
+    const message = createBaseSystemStatResponse();
+    message.messages = object.messages?.map((e) => SystemStat.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSystemStat(): SystemStat {
+  return {
+    metadata: undefined,
+    bootTime: 0,
+    cpuTotal: undefined,
+    cpu: [],
+    irqTotal: 0,
+    irq: [],
+    contextSwitches: 0,
+    processCreated: 0,
+    processRunning: 0,
+    processBlocked: 0,
+    softIrqTotal: 0,
+    softIrq: undefined,
+  };
+}
+
+export const SystemStat: MessageFns<SystemStat> = {
+  encode(message: SystemStat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    if (message.bootTime !== 0) {
+      writer.uint32(16).uint64(message.bootTime);
+    }
+    if (message.cpuTotal !== undefined) {
+      CPUStat.encode(message.cpuTotal, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.cpu) {
+      CPUStat.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.irqTotal !== 0) {
+      writer.uint32(40).uint64(message.irqTotal);
+    }
+    if (message.irq.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.irq) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.contextSwitches !== 0) {
+      writer.uint32(56).uint64(message.contextSwitches);
+    }
+    if (message.processCreated !== 0) {
+      writer.uint32(64).uint64(message.processCreated);
+    }
+    if (message.processRunning !== 0) {
+      writer.uint32(72).uint64(message.processRunning);
+    }
+    if (message.processBlocked !== 0) {
+      writer.uint32(80).uint64(message.processBlocked);
+    }
+    if (message.softIrqTotal !== 0) {
+      writer.uint32(88).uint64(message.softIrqTotal);
+    }
+    if (message.softIrq !== undefined) {
+      SoftIRQStat.encode(message.softIrq, writer.uint32(98).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SystemStat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSystemStat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bootTime = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.cpuTotal = CPUStat.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.cpu.push(CPUStat.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.irqTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag === 48) {
+              message.irq.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.irq.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.contextSwitches = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.processCreated = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.processRunning = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.processBlocked = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.softIrqTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.softIrq = SoftIRQStat.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SystemStat {
+    return {
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
+      bootTime: isSet(object.bootTime)
+        ? globalThis.Number(object.bootTime)
+        : isSet(object.boot_time)
+        ? globalThis.Number(object.boot_time)
+        : 0,
+      cpuTotal: isSet(object.cpuTotal)
+        ? CPUStat.fromJSON(object.cpuTotal)
+        : isSet(object.cpu_total)
+        ? CPUStat.fromJSON(object.cpu_total)
+        : undefined,
+      cpu: globalThis.Array.isArray(object?.cpu) ? object.cpu.map((e: any) => CPUStat.fromJSON(e)) : [],
+      irqTotal: isSet(object.irqTotal)
+        ? globalThis.Number(object.irqTotal)
+        : isSet(object.irq_total)
+        ? globalThis.Number(object.irq_total)
+        : 0,
+      irq: globalThis.Array.isArray(object?.irq) ? object.irq.map((e: any) => globalThis.Number(e)) : [],
+      contextSwitches: isSet(object.contextSwitches)
+        ? globalThis.Number(object.contextSwitches)
+        : isSet(object.context_switches)
+        ? globalThis.Number(object.context_switches)
+        : 0,
+      processCreated: isSet(object.processCreated)
+        ? globalThis.Number(object.processCreated)
+        : isSet(object.process_created)
+        ? globalThis.Number(object.process_created)
+        : 0,
+      processRunning: isSet(object.processRunning)
+        ? globalThis.Number(object.processRunning)
+        : isSet(object.process_running)
+        ? globalThis.Number(object.process_running)
+        : 0,
+      processBlocked: isSet(object.processBlocked)
+        ? globalThis.Number(object.processBlocked)
+        : isSet(object.process_blocked)
+        ? globalThis.Number(object.process_blocked)
+        : 0,
+      softIrqTotal: isSet(object.softIrqTotal)
+        ? globalThis.Number(object.softIrqTotal)
+        : isSet(object.soft_irq_total)
+        ? globalThis.Number(object.soft_irq_total)
+        : 0,
+      softIrq: isSet(object.softIrq)
+        ? SoftIRQStat.fromJSON(object.softIrq)
+        : isSet(object.soft_irq)
+        ? SoftIRQStat.fromJSON(object.soft_irq)
+        : undefined,
+    };
+  },
+
+  toJSON(message: SystemStat): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    if (message.bootTime !== 0) {
+      obj.bootTime = Math.round(message.bootTime);
+    }
+    if (message.cpuTotal !== undefined) {
+      obj.cpuTotal = CPUStat.toJSON(message.cpuTotal);
+    }
+    if (message.cpu?.length) {
+      obj.cpu = message.cpu.map((e) => CPUStat.toJSON(e));
+    }
+    if (message.irqTotal !== 0) {
+      obj.irqTotal = Math.round(message.irqTotal);
+    }
+    if (message.irq?.length) {
+      obj.irq = message.irq.map((e) => Math.round(e));
+    }
+    if (message.contextSwitches !== 0) {
+      obj.contextSwitches = Math.round(message.contextSwitches);
+    }
+    if (message.processCreated !== 0) {
+      obj.processCreated = Math.round(message.processCreated);
+    }
+    if (message.processRunning !== 0) {
+      obj.processRunning = Math.round(message.processRunning);
+    }
+    if (message.processBlocked !== 0) {
+      obj.processBlocked = Math.round(message.processBlocked);
+    }
+    if (message.softIrqTotal !== 0) {
+      obj.softIrqTotal = Math.round(message.softIrqTotal);
+    }
+    if (message.softIrq !== undefined) {
+      obj.softIrq = SoftIRQStat.toJSON(message.softIrq);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SystemStat>, I>>(base?: I): SystemStat {
+    return SystemStat.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SystemStat>, I>>(object: I): SystemStat {
+    const message = createBaseSystemStat();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    message.bootTime = object.bootTime ?? 0;
+    message.cpuTotal = (object.cpuTotal !== undefined && object.cpuTotal !== null)
+      ? CPUStat.fromPartial(object.cpuTotal)
+      : undefined;
+    message.cpu = object.cpu?.map((e) => CPUStat.fromPartial(e)) || [];
+    message.irqTotal = object.irqTotal ?? 0;
+    message.irq = object.irq?.map((e) => e) || [];
+    message.contextSwitches = object.contextSwitches ?? 0;
+    message.processCreated = object.processCreated ?? 0;
+    message.processRunning = object.processRunning ?? 0;
+    message.processBlocked = object.processBlocked ?? 0;
+    message.softIrqTotal = object.softIrqTotal ?? 0;
+    message.softIrq = (object.softIrq !== undefined && object.softIrq !== null)
+      ? SoftIRQStat.fromPartial(object.softIrq)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCPUStat(): CPUStat {
+  return { user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softIrq: 0, steal: 0, guest: 0, guestNice: 0 };
+}
+
+export const CPUStat: MessageFns<CPUStat> = {
+  encode(message: CPUStat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== 0) {
+      writer.uint32(9).double(message.user);
+    }
+    if (message.nice !== 0) {
+      writer.uint32(17).double(message.nice);
+    }
+    if (message.system !== 0) {
+      writer.uint32(25).double(message.system);
+    }
+    if (message.idle !== 0) {
+      writer.uint32(33).double(message.idle);
+    }
+    if (message.iowait !== 0) {
+      writer.uint32(41).double(message.iowait);
+    }
+    if (message.irq !== 0) {
+      writer.uint32(49).double(message.irq);
+    }
+    if (message.softIrq !== 0) {
+      writer.uint32(57).double(message.softIrq);
+    }
+    if (message.steal !== 0) {
+      writer.uint32(65).double(message.steal);
+    }
+    if (message.guest !== 0) {
+      writer.uint32(73).double(message.guest);
+    }
+    if (message.guestNice !== 0) {
+      writer.uint32(81).double(message.guestNice);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CPUStat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCPUStat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.user = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.nice = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.system = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.idle = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.iowait = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.irq = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.softIrq = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.steal = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.guest = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.guestNice = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CPUStat {
+    return {
+      user: isSet(object.user) ? globalThis.Number(object.user) : 0,
+      nice: isSet(object.nice) ? globalThis.Number(object.nice) : 0,
+      system: isSet(object.system) ? globalThis.Number(object.system) : 0,
+      idle: isSet(object.idle) ? globalThis.Number(object.idle) : 0,
+      iowait: isSet(object.iowait) ? globalThis.Number(object.iowait) : 0,
+      irq: isSet(object.irq) ? globalThis.Number(object.irq) : 0,
+      softIrq: isSet(object.softIrq)
+        ? globalThis.Number(object.softIrq)
+        : isSet(object.soft_irq)
+        ? globalThis.Number(object.soft_irq)
+        : 0,
+      steal: isSet(object.steal) ? globalThis.Number(object.steal) : 0,
+      guest: isSet(object.guest) ? globalThis.Number(object.guest) : 0,
+      guestNice: isSet(object.guestNice)
+        ? globalThis.Number(object.guestNice)
+        : isSet(object.guest_nice)
+        ? globalThis.Number(object.guest_nice)
+        : 0,
+    };
+  },
+
+  toJSON(message: CPUStat): unknown {
+    const obj: any = {};
+    if (message.user !== 0) {
+      obj.user = floatToJson(message.user);
+    }
+    if (message.nice !== 0) {
+      obj.nice = floatToJson(message.nice);
+    }
+    if (message.system !== 0) {
+      obj.system = floatToJson(message.system);
+    }
+    if (message.idle !== 0) {
+      obj.idle = floatToJson(message.idle);
+    }
+    if (message.iowait !== 0) {
+      obj.iowait = floatToJson(message.iowait);
+    }
+    if (message.irq !== 0) {
+      obj.irq = floatToJson(message.irq);
+    }
+    if (message.softIrq !== 0) {
+      obj.softIrq = floatToJson(message.softIrq);
+    }
+    if (message.steal !== 0) {
+      obj.steal = floatToJson(message.steal);
+    }
+    if (message.guest !== 0) {
+      obj.guest = floatToJson(message.guest);
+    }
+    if (message.guestNice !== 0) {
+      obj.guestNice = floatToJson(message.guestNice);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CPUStat>, I>>(base?: I): CPUStat {
+    return CPUStat.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CPUStat>, I>>(object: I): CPUStat {
+    const message = createBaseCPUStat();
+    message.user = object.user ?? 0;
+    message.nice = object.nice ?? 0;
+    message.system = object.system ?? 0;
+    message.idle = object.idle ?? 0;
+    message.iowait = object.iowait ?? 0;
+    message.irq = object.irq ?? 0;
+    message.softIrq = object.softIrq ?? 0;
+    message.steal = object.steal ?? 0;
+    message.guest = object.guest ?? 0;
+    message.guestNice = object.guestNice ?? 0;
+    return message;
+  },
+};
+
+function createBaseSoftIRQStat(): SoftIRQStat {
+  return { hi: 0, timer: 0, netTx: 0, netRx: 0, block: 0, blockIoPoll: 0, tasklet: 0, sched: 0, hrtimer: 0, rcu: 0 };
+}
+
+export const SoftIRQStat: MessageFns<SoftIRQStat> = {
+  encode(message: SoftIRQStat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hi !== 0) {
+      writer.uint32(8).uint64(message.hi);
+    }
+    if (message.timer !== 0) {
+      writer.uint32(16).uint64(message.timer);
+    }
+    if (message.netTx !== 0) {
+      writer.uint32(24).uint64(message.netTx);
+    }
+    if (message.netRx !== 0) {
+      writer.uint32(32).uint64(message.netRx);
+    }
+    if (message.block !== 0) {
+      writer.uint32(40).uint64(message.block);
+    }
+    if (message.blockIoPoll !== 0) {
+      writer.uint32(48).uint64(message.blockIoPoll);
+    }
+    if (message.tasklet !== 0) {
+      writer.uint32(56).uint64(message.tasklet);
+    }
+    if (message.sched !== 0) {
+      writer.uint32(64).uint64(message.sched);
+    }
+    if (message.hrtimer !== 0) {
+      writer.uint32(72).uint64(message.hrtimer);
+    }
+    if (message.rcu !== 0) {
+      writer.uint32(80).uint64(message.rcu);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SoftIRQStat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSoftIRQStat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.hi = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.timer = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.netTx = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.netRx = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.block = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.blockIoPoll = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.tasklet = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.sched = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.hrtimer = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.rcu = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SoftIRQStat {
+    return {
+      hi: isSet(object.hi) ? globalThis.Number(object.hi) : 0,
+      timer: isSet(object.timer) ? globalThis.Number(object.timer) : 0,
+      netTx: isSet(object.netTx)
+        ? globalThis.Number(object.netTx)
+        : isSet(object.net_tx)
+        ? globalThis.Number(object.net_tx)
+        : 0,
+      netRx: isSet(object.netRx)
+        ? globalThis.Number(object.netRx)
+        : isSet(object.net_rx)
+        ? globalThis.Number(object.net_rx)
+        : 0,
+      block: isSet(object.block) ? globalThis.Number(object.block) : 0,
+      blockIoPoll: isSet(object.blockIoPoll)
+        ? globalThis.Number(object.blockIoPoll)
+        : isSet(object.block_io_poll)
+        ? globalThis.Number(object.block_io_poll)
+        : 0,
+      tasklet: isSet(object.tasklet) ? globalThis.Number(object.tasklet) : 0,
+      sched: isSet(object.sched) ? globalThis.Number(object.sched) : 0,
+      hrtimer: isSet(object.hrtimer) ? globalThis.Number(object.hrtimer) : 0,
+      rcu: isSet(object.rcu) ? globalThis.Number(object.rcu) : 0,
+    };
+  },
+
+  toJSON(message: SoftIRQStat): unknown {
+    const obj: any = {};
+    if (message.hi !== 0) {
+      obj.hi = Math.round(message.hi);
+    }
+    if (message.timer !== 0) {
+      obj.timer = Math.round(message.timer);
+    }
+    if (message.netTx !== 0) {
+      obj.netTx = Math.round(message.netTx);
+    }
+    if (message.netRx !== 0) {
+      obj.netRx = Math.round(message.netRx);
+    }
+    if (message.block !== 0) {
+      obj.block = Math.round(message.block);
+    }
+    if (message.blockIoPoll !== 0) {
+      obj.blockIoPoll = Math.round(message.blockIoPoll);
+    }
+    if (message.tasklet !== 0) {
+      obj.tasklet = Math.round(message.tasklet);
+    }
+    if (message.sched !== 0) {
+      obj.sched = Math.round(message.sched);
+    }
+    if (message.hrtimer !== 0) {
+      obj.hrtimer = Math.round(message.hrtimer);
+    }
+    if (message.rcu !== 0) {
+      obj.rcu = Math.round(message.rcu);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SoftIRQStat>, I>>(base?: I): SoftIRQStat {
+    return SoftIRQStat.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SoftIRQStat>, I>>(object: I): SoftIRQStat {
+    const message = createBaseSoftIRQStat();
+    message.hi = object.hi ?? 0;
+    message.timer = object.timer ?? 0;
+    message.netTx = object.netTx ?? 0;
+    message.netRx = object.netRx ?? 0;
+    message.block = object.block ?? 0;
+    message.blockIoPoll = object.blockIoPoll ?? 0;
+    message.tasklet = object.tasklet ?? 0;
+    message.sched = object.sched ?? 0;
+    message.hrtimer = object.hrtimer ?? 0;
+    message.rcu = object.rcu ?? 0;
+    return message;
+  },
+};
+
+function createBaseCPUInfoResponse(): CPUInfoResponse {
+  return { messages: [] };
+}
+
+export const CPUInfoResponse: MessageFns<CPUInfoResponse> = {
+  encode(message: CPUInfoResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      CPUsInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CPUInfoResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCPUInfoResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(CPUsInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CPUInfoResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages) ? object.messages.map((e: any) => CPUsInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: CPUInfoResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => CPUsInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CPUInfoResponse>, I>>(base?: I): CPUInfoResponse {
+    return CPUInfoResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CPUInfoResponse>, I>>(object: I): CPUInfoResponse {
+    const message = createBaseCPUInfoResponse();
+    message.messages = object.messages?.map((e) => CPUsInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCPUsInfo(): CPUsInfo {
+  return { metadata: undefined, cpuInfo: [] };
+}
+
+export const CPUsInfo: MessageFns<CPUsInfo> = {
+  encode(message: CPUsInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.cpuInfo) {
+      CPUInfo.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CPUsInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCPUsInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cpuInfo.push(CPUInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CPUsInfo {
+    return {
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
+      cpuInfo: globalThis.Array.isArray(object?.cpuInfo)
+        ? object.cpuInfo.map((e: any) => CPUInfo.fromJSON(e))
+        : globalThis.Array.isArray(object?.cpu_info)
+        ? object.cpu_info.map((e: any) => CPUInfo.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CPUsInfo): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    if (message.cpuInfo?.length) {
+      obj.cpuInfo = message.cpuInfo.map((e) => CPUInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CPUsInfo>, I>>(base?: I): CPUsInfo {
+    return CPUsInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CPUsInfo>, I>>(object: I): CPUsInfo {
+    const message = createBaseCPUsInfo();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    message.cpuInfo = object.cpuInfo?.map((e) => CPUInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCPUInfo(): CPUInfo {
+  return {
+    processor: 0,
+    vendorId: "",
+    cpuFamily: "",
+    model: "",
+    modelName: "",
+    stepping: "",
+    microcode: "",
+    cpuMhz: 0,
+    cacheSize: "",
+    physicalId: "",
+    siblings: 0,
+    coreId: "",
+    cpuCores: 0,
+    apicId: "",
+    initialApicId: "",
+    fpu: "",
+    fpuException: "",
+    cpuIdLevel: 0,
+    wp: "",
+    flags: [],
+    bugs: [],
+    bogoMips: 0,
+    clFlushSize: 0,
+    cacheAlignment: 0,
+    addressSizes: "",
+    powerManagement: "",
+  };
+}
+
+export const CPUInfo: MessageFns<CPUInfo> = {
+  encode(message: CPUInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.processor !== 0) {
+      writer.uint32(8).uint32(message.processor);
+    }
+    if (message.vendorId !== "") {
+      writer.uint32(18).string(message.vendorId);
+    }
+    if (message.cpuFamily !== "") {
+      writer.uint32(26).string(message.cpuFamily);
+    }
+    if (message.model !== "") {
+      writer.uint32(34).string(message.model);
+    }
+    if (message.modelName !== "") {
+      writer.uint32(42).string(message.modelName);
+    }
+    if (message.stepping !== "") {
+      writer.uint32(50).string(message.stepping);
+    }
+    if (message.microcode !== "") {
+      writer.uint32(58).string(message.microcode);
+    }
+    if (message.cpuMhz !== 0) {
+      writer.uint32(65).double(message.cpuMhz);
+    }
+    if (message.cacheSize !== "") {
+      writer.uint32(74).string(message.cacheSize);
+    }
+    if (message.physicalId !== "") {
+      writer.uint32(82).string(message.physicalId);
+    }
+    if (message.siblings !== 0) {
+      writer.uint32(88).uint32(message.siblings);
+    }
+    if (message.coreId !== "") {
+      writer.uint32(98).string(message.coreId);
+    }
+    if (message.cpuCores !== 0) {
+      writer.uint32(104).uint32(message.cpuCores);
+    }
+    if (message.apicId !== "") {
+      writer.uint32(114).string(message.apicId);
+    }
+    if (message.initialApicId !== "") {
+      writer.uint32(122).string(message.initialApicId);
+    }
+    if (message.fpu !== "") {
+      writer.uint32(130).string(message.fpu);
+    }
+    if (message.fpuException !== "") {
+      writer.uint32(138).string(message.fpuException);
+    }
+    if (message.cpuIdLevel !== 0) {
+      writer.uint32(144).uint32(message.cpuIdLevel);
+    }
+    if (message.wp !== "") {
+      writer.uint32(154).string(message.wp);
+    }
+    for (const v of message.flags) {
+      writer.uint32(162).string(v!);
+    }
+    for (const v of message.bugs) {
+      writer.uint32(170).string(v!);
+    }
+    if (message.bogoMips !== 0) {
+      writer.uint32(177).double(message.bogoMips);
+    }
+    if (message.clFlushSize !== 0) {
+      writer.uint32(184).uint32(message.clFlushSize);
+    }
+    if (message.cacheAlignment !== 0) {
+      writer.uint32(192).uint32(message.cacheAlignment);
+    }
+    if (message.addressSizes !== "") {
+      writer.uint32(202).string(message.addressSizes);
+    }
+    if (message.powerManagement !== "") {
+      writer.uint32(210).string(message.powerManagement);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CPUInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCPUInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.processor = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.vendorId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.cpuFamily = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.modelName = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.stepping = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.microcode = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.cpuMhz = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.cacheSize = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.physicalId = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.siblings = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.coreId = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.cpuCores = reader.uint32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.apicId = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.initialApicId = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.fpu = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.fpuException = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.cpuIdLevel = reader.uint32();
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.wp = reader.string();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.flags.push(reader.string());
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.bugs.push(reader.string());
+            continue;
+          }
+          case 22: {
+            if (tag !== 177) {
+              break;
+            }
+
+            message.bogoMips = reader.double();
+            continue;
+          }
+          case 23: {
+            if (tag !== 184) {
+              break;
+            }
+
+            message.clFlushSize = reader.uint32();
+            continue;
+          }
+          case 24: {
+            if (tag !== 192) {
+              break;
+            }
+
+            message.cacheAlignment = reader.uint32();
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.addressSizes = reader.string();
+            continue;
+          }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.powerManagement = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CPUInfo {
+    return {
+      processor: isSet(object.processor) ? globalThis.Number(object.processor) : 0,
+      vendorId: isSet(object.vendorId)
+        ? globalThis.String(object.vendorId)
+        : isSet(object.vendor_id)
+        ? globalThis.String(object.vendor_id)
+        : "",
+      cpuFamily: isSet(object.cpuFamily)
+        ? globalThis.String(object.cpuFamily)
+        : isSet(object.cpu_family)
+        ? globalThis.String(object.cpu_family)
+        : "",
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      modelName: isSet(object.modelName)
+        ? globalThis.String(object.modelName)
+        : isSet(object.model_name)
+        ? globalThis.String(object.model_name)
+        : "",
+      stepping: isSet(object.stepping) ? globalThis.String(object.stepping) : "",
+      microcode: isSet(object.microcode) ? globalThis.String(object.microcode) : "",
+      cpuMhz: isSet(object.cpuMhz)
+        ? globalThis.Number(object.cpuMhz)
+        : isSet(object.cpu_mhz)
+        ? globalThis.Number(object.cpu_mhz)
+        : 0,
+      cacheSize: isSet(object.cacheSize)
+        ? globalThis.String(object.cacheSize)
+        : isSet(object.cache_size)
+        ? globalThis.String(object.cache_size)
+        : "",
+      physicalId: isSet(object.physicalId)
+        ? globalThis.String(object.physicalId)
+        : isSet(object.physical_id)
+        ? globalThis.String(object.physical_id)
+        : "",
+      siblings: isSet(object.siblings) ? globalThis.Number(object.siblings) : 0,
+      coreId: isSet(object.coreId)
+        ? globalThis.String(object.coreId)
+        : isSet(object.core_id)
+        ? globalThis.String(object.core_id)
+        : "",
+      cpuCores: isSet(object.cpuCores)
+        ? globalThis.Number(object.cpuCores)
+        : isSet(object.cpu_cores)
+        ? globalThis.Number(object.cpu_cores)
+        : 0,
+      apicId: isSet(object.apicId)
+        ? globalThis.String(object.apicId)
+        : isSet(object.apic_id)
+        ? globalThis.String(object.apic_id)
+        : "",
+      initialApicId: isSet(object.initialApicId)
+        ? globalThis.String(object.initialApicId)
+        : isSet(object.initial_apic_id)
+        ? globalThis.String(object.initial_apic_id)
+        : "",
+      fpu: isSet(object.fpu) ? globalThis.String(object.fpu) : "",
+      fpuException: isSet(object.fpuException)
+        ? globalThis.String(object.fpuException)
+        : isSet(object.fpu_exception)
+        ? globalThis.String(object.fpu_exception)
+        : "",
+      cpuIdLevel: isSet(object.cpuIdLevel)
+        ? globalThis.Number(object.cpuIdLevel)
+        : isSet(object.cpu_id_level)
+        ? globalThis.Number(object.cpu_id_level)
+        : 0,
+      wp: isSet(object.wp) ? globalThis.String(object.wp) : "",
+      flags: globalThis.Array.isArray(object?.flags)
+        ? object.flags.map((e: any) => globalThis.String(e))
+        : [],
+      bugs: globalThis.Array.isArray(object?.bugs)
+        ? object.bugs.map((e: any) => globalThis.String(e))
+        : [],
+      bogoMips: isSet(object.bogoMips)
+        ? globalThis.Number(object.bogoMips)
+        : isSet(object.bogo_mips)
+        ? globalThis.Number(object.bogo_mips)
+        : 0,
+      clFlushSize: isSet(object.clFlushSize)
+        ? globalThis.Number(object.clFlushSize)
+        : isSet(object.cl_flush_size)
+        ? globalThis.Number(object.cl_flush_size)
+        : 0,
+      cacheAlignment: isSet(object.cacheAlignment)
+        ? globalThis.Number(object.cacheAlignment)
+        : isSet(object.cache_alignment)
+        ? globalThis.Number(object.cache_alignment)
+        : 0,
+      addressSizes: isSet(object.addressSizes)
+        ? globalThis.String(object.addressSizes)
+        : isSet(object.address_sizes)
+        ? globalThis.String(object.address_sizes)
+        : "",
+      powerManagement: isSet(object.powerManagement)
+        ? globalThis.String(object.powerManagement)
+        : isSet(object.power_management)
+        ? globalThis.String(object.power_management)
+        : "",
+    };
+  },
+
+  toJSON(message: CPUInfo): unknown {
+    const obj: any = {};
+    if (message.processor !== 0) {
+      obj.processor = Math.round(message.processor);
+    }
+    if (message.vendorId !== "") {
+      obj.vendorId = message.vendorId;
+    }
+    if (message.cpuFamily !== "") {
+      obj.cpuFamily = message.cpuFamily;
+    }
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.modelName !== "") {
+      obj.modelName = message.modelName;
+    }
+    if (message.stepping !== "") {
+      obj.stepping = message.stepping;
+    }
+    if (message.microcode !== "") {
+      obj.microcode = message.microcode;
+    }
+    if (message.cpuMhz !== 0) {
+      obj.cpuMhz = floatToJson(message.cpuMhz);
+    }
+    if (message.cacheSize !== "") {
+      obj.cacheSize = message.cacheSize;
+    }
+    if (message.physicalId !== "") {
+      obj.physicalId = message.physicalId;
+    }
+    if (message.siblings !== 0) {
+      obj.siblings = Math.round(message.siblings);
+    }
+    if (message.coreId !== "") {
+      obj.coreId = message.coreId;
+    }
+    if (message.cpuCores !== 0) {
+      obj.cpuCores = Math.round(message.cpuCores);
+    }
+    if (message.apicId !== "") {
+      obj.apicId = message.apicId;
+    }
+    if (message.initialApicId !== "") {
+      obj.initialApicId = message.initialApicId;
+    }
+    if (message.fpu !== "") {
+      obj.fpu = message.fpu;
+    }
+    if (message.fpuException !== "") {
+      obj.fpuException = message.fpuException;
+    }
+    if (message.cpuIdLevel !== 0) {
+      obj.cpuIdLevel = Math.round(message.cpuIdLevel);
+    }
+    if (message.wp !== "") {
+      obj.wp = message.wp;
+    }
+    if (message.flags?.length) {
+      obj.flags = message.flags;
+    }
+    if (message.bugs?.length) {
+      obj.bugs = message.bugs;
+    }
+    if (message.bogoMips !== 0) {
+      obj.bogoMips = floatToJson(message.bogoMips);
+    }
+    if (message.clFlushSize !== 0) {
+      obj.clFlushSize = Math.round(message.clFlushSize);
+    }
+    if (message.cacheAlignment !== 0) {
+      obj.cacheAlignment = Math.round(message.cacheAlignment);
+    }
+    if (message.addressSizes !== "") {
+      obj.addressSizes = message.addressSizes;
+    }
+    if (message.powerManagement !== "") {
+      obj.powerManagement = message.powerManagement;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CPUInfo>, I>>(base?: I): CPUInfo {
+    return CPUInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CPUInfo>, I>>(object: I): CPUInfo {
+    const message = createBaseCPUInfo();
+    message.processor = object.processor ?? 0;
+    message.vendorId = object.vendorId ?? "";
+    message.cpuFamily = object.cpuFamily ?? "";
+    message.model = object.model ?? "";
+    message.modelName = object.modelName ?? "";
+    message.stepping = object.stepping ?? "";
+    message.microcode = object.microcode ?? "";
+    message.cpuMhz = object.cpuMhz ?? 0;
+    message.cacheSize = object.cacheSize ?? "";
+    message.physicalId = object.physicalId ?? "";
+    message.siblings = object.siblings ?? 0;
+    message.coreId = object.coreId ?? "";
+    message.cpuCores = object.cpuCores ?? 0;
+    message.apicId = object.apicId ?? "";
+    message.initialApicId = object.initialApicId ?? "";
+    message.fpu = object.fpu ?? "";
+    message.fpuException = object.fpuException ?? "";
+    message.cpuIdLevel = object.cpuIdLevel ?? 0;
+    message.wp = object.wp ?? "";
+    message.flags = object.flags?.map((e) => e) || [];
+    message.bugs = object.bugs?.map((e) => e) || [];
+    message.bogoMips = object.bogoMips ?? 0;
+    message.clFlushSize = object.clFlushSize ?? 0;
+    message.cacheAlignment = object.cacheAlignment ?? 0;
+    message.addressSizes = object.addressSizes ?? "";
+    message.powerManagement = object.powerManagement ?? "";
+    return message;
+  },
+};
+
+function createBaseNetworkDeviceStatsResponse(): NetworkDeviceStatsResponse {
+  return { messages: [] };
+}
+
+export const NetworkDeviceStatsResponse: MessageFns<NetworkDeviceStatsResponse> = {
+  encode(message: NetworkDeviceStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      NetworkDeviceStats.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NetworkDeviceStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetworkDeviceStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(NetworkDeviceStats.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NetworkDeviceStatsResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => NetworkDeviceStats.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: NetworkDeviceStatsResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => NetworkDeviceStats.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NetworkDeviceStatsResponse>, I>>(base?: I): NetworkDeviceStatsResponse {
+    return NetworkDeviceStatsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetworkDeviceStatsResponse>, I>>(object: I): NetworkDeviceStatsResponse {
+    const message = createBaseNetworkDeviceStatsResponse();
+    message.messages = object.messages?.map((e) => NetworkDeviceStats.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseNetworkDeviceStats(): NetworkDeviceStats {
+  return { metadata: undefined, total: undefined, devices: [] };
+}
+
+export const NetworkDeviceStats: MessageFns<NetworkDeviceStats> = {
+  encode(message: NetworkDeviceStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    if (message.total !== undefined) {
+      NetDev.encode(message.total, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.devices) {
+      NetDev.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NetworkDeviceStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetworkDeviceStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.total = NetDev.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.devices.push(NetDev.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NetworkDeviceStats {
+    return {
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
+      total: isSet(object.total) ? NetDev.fromJSON(object.total) : undefined,
+      devices: globalThis.Array.isArray(object?.devices) ? object.devices.map((e: any) => NetDev.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: NetworkDeviceStats): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    if (message.total !== undefined) {
+      obj.total = NetDev.toJSON(message.total);
+    }
+    if (message.devices?.length) {
+      obj.devices = message.devices.map((e) => NetDev.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NetworkDeviceStats>, I>>(base?: I): NetworkDeviceStats {
+    return NetworkDeviceStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetworkDeviceStats>, I>>(object: I): NetworkDeviceStats {
+    const message = createBaseNetworkDeviceStats();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    message.total = (object.total !== undefined && object.total !== null)
+      ? NetDev.fromPartial(object.total)
+      : undefined;
+    message.devices = object.devices?.map((e) => NetDev.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseNetDev(): NetDev {
+  return {
+    name: "",
+    rxBytes: 0,
+    rxPackets: 0,
+    rxErrors: 0,
+    rxDropped: 0,
+    rxFifo: 0,
+    rxFrame: 0,
+    rxCompressed: 0,
+    rxMulticast: 0,
+    txBytes: 0,
+    txPackets: 0,
+    txErrors: 0,
+    txDropped: 0,
+    txFifo: 0,
+    txCollisions: 0,
+    txCarrier: 0,
+    txCompressed: 0,
+  };
+}
+
+export const NetDev: MessageFns<NetDev> = {
+  encode(message: NetDev, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.rxBytes !== 0) {
+      writer.uint32(16).uint64(message.rxBytes);
+    }
+    if (message.rxPackets !== 0) {
+      writer.uint32(24).uint64(message.rxPackets);
+    }
+    if (message.rxErrors !== 0) {
+      writer.uint32(32).uint64(message.rxErrors);
+    }
+    if (message.rxDropped !== 0) {
+      writer.uint32(40).uint64(message.rxDropped);
+    }
+    if (message.rxFifo !== 0) {
+      writer.uint32(48).uint64(message.rxFifo);
+    }
+    if (message.rxFrame !== 0) {
+      writer.uint32(56).uint64(message.rxFrame);
+    }
+    if (message.rxCompressed !== 0) {
+      writer.uint32(64).uint64(message.rxCompressed);
+    }
+    if (message.rxMulticast !== 0) {
+      writer.uint32(72).uint64(message.rxMulticast);
+    }
+    if (message.txBytes !== 0) {
+      writer.uint32(80).uint64(message.txBytes);
+    }
+    if (message.txPackets !== 0) {
+      writer.uint32(88).uint64(message.txPackets);
+    }
+    if (message.txErrors !== 0) {
+      writer.uint32(96).uint64(message.txErrors);
+    }
+    if (message.txDropped !== 0) {
+      writer.uint32(104).uint64(message.txDropped);
+    }
+    if (message.txFifo !== 0) {
+      writer.uint32(112).uint64(message.txFifo);
+    }
+    if (message.txCollisions !== 0) {
+      writer.uint32(120).uint64(message.txCollisions);
+    }
+    if (message.txCarrier !== 0) {
+      writer.uint32(128).uint64(message.txCarrier);
+    }
+    if (message.txCompressed !== 0) {
+      writer.uint32(136).uint64(message.txCompressed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NetDev {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetDev();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rxBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.rxPackets = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.rxErrors = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.rxDropped = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.rxFifo = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.rxFrame = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.rxCompressed = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.rxMulticast = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.txBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.txPackets = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.txErrors = longToNumber(reader.uint64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.txDropped = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.txFifo = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.txCollisions = longToNumber(reader.uint64());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.txCarrier = longToNumber(reader.uint64());
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.txCompressed = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NetDev {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      rxBytes: isSet(object.rxBytes)
+        ? globalThis.Number(object.rxBytes)
+        : isSet(object.rx_bytes)
+        ? globalThis.Number(object.rx_bytes)
+        : 0,
+      rxPackets: isSet(object.rxPackets)
+        ? globalThis.Number(object.rxPackets)
+        : isSet(object.rx_packets)
+        ? globalThis.Number(object.rx_packets)
+        : 0,
+      rxErrors: isSet(object.rxErrors)
+        ? globalThis.Number(object.rxErrors)
+        : isSet(object.rx_errors)
+        ? globalThis.Number(object.rx_errors)
+        : 0,
+      rxDropped: isSet(object.rxDropped)
+        ? globalThis.Number(object.rxDropped)
+        : isSet(object.rx_dropped)
+        ? globalThis.Number(object.rx_dropped)
+        : 0,
+      rxFifo: isSet(object.rxFifo)
+        ? globalThis.Number(object.rxFifo)
+        : isSet(object.rx_fifo)
+        ? globalThis.Number(object.rx_fifo)
+        : 0,
+      rxFrame: isSet(object.rxFrame)
+        ? globalThis.Number(object.rxFrame)
+        : isSet(object.rx_frame)
+        ? globalThis.Number(object.rx_frame)
+        : 0,
+      rxCompressed: isSet(object.rxCompressed)
+        ? globalThis.Number(object.rxCompressed)
+        : isSet(object.rx_compressed)
+        ? globalThis.Number(object.rx_compressed)
+        : 0,
+      rxMulticast: isSet(object.rxMulticast)
+        ? globalThis.Number(object.rxMulticast)
+        : isSet(object.rx_multicast)
+        ? globalThis.Number(object.rx_multicast)
+        : 0,
+      txBytes: isSet(object.txBytes)
+        ? globalThis.Number(object.txBytes)
+        : isSet(object.tx_bytes)
+        ? globalThis.Number(object.tx_bytes)
+        : 0,
+      txPackets: isSet(object.txPackets)
+        ? globalThis.Number(object.txPackets)
+        : isSet(object.tx_packets)
+        ? globalThis.Number(object.tx_packets)
+        : 0,
+      txErrors: isSet(object.txErrors)
+        ? globalThis.Number(object.txErrors)
+        : isSet(object.tx_errors)
+        ? globalThis.Number(object.tx_errors)
+        : 0,
+      txDropped: isSet(object.txDropped)
+        ? globalThis.Number(object.txDropped)
+        : isSet(object.tx_dropped)
+        ? globalThis.Number(object.tx_dropped)
+        : 0,
+      txFifo: isSet(object.txFifo)
+        ? globalThis.Number(object.txFifo)
+        : isSet(object.tx_fifo)
+        ? globalThis.Number(object.tx_fifo)
+        : 0,
+      txCollisions: isSet(object.txCollisions)
+        ? globalThis.Number(object.txCollisions)
+        : isSet(object.tx_collisions)
+        ? globalThis.Number(object.tx_collisions)
+        : 0,
+      txCarrier: isSet(object.txCarrier)
+        ? globalThis.Number(object.txCarrier)
+        : isSet(object.tx_carrier)
+        ? globalThis.Number(object.tx_carrier)
+        : 0,
+      txCompressed: isSet(object.txCompressed)
+        ? globalThis.Number(object.txCompressed)
+        : isSet(object.tx_compressed)
+        ? globalThis.Number(object.tx_compressed)
+        : 0,
+    };
+  },
+
+  toJSON(message: NetDev): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.rxBytes !== 0) {
+      obj.rxBytes = Math.round(message.rxBytes);
+    }
+    if (message.rxPackets !== 0) {
+      obj.rxPackets = Math.round(message.rxPackets);
+    }
+    if (message.rxErrors !== 0) {
+      obj.rxErrors = Math.round(message.rxErrors);
+    }
+    if (message.rxDropped !== 0) {
+      obj.rxDropped = Math.round(message.rxDropped);
+    }
+    if (message.rxFifo !== 0) {
+      obj.rxFifo = Math.round(message.rxFifo);
+    }
+    if (message.rxFrame !== 0) {
+      obj.rxFrame = Math.round(message.rxFrame);
+    }
+    if (message.rxCompressed !== 0) {
+      obj.rxCompressed = Math.round(message.rxCompressed);
+    }
+    if (message.rxMulticast !== 0) {
+      obj.rxMulticast = Math.round(message.rxMulticast);
+    }
+    if (message.txBytes !== 0) {
+      obj.txBytes = Math.round(message.txBytes);
+    }
+    if (message.txPackets !== 0) {
+      obj.txPackets = Math.round(message.txPackets);
+    }
+    if (message.txErrors !== 0) {
+      obj.txErrors = Math.round(message.txErrors);
+    }
+    if (message.txDropped !== 0) {
+      obj.txDropped = Math.round(message.txDropped);
+    }
+    if (message.txFifo !== 0) {
+      obj.txFifo = Math.round(message.txFifo);
+    }
+    if (message.txCollisions !== 0) {
+      obj.txCollisions = Math.round(message.txCollisions);
+    }
+    if (message.txCarrier !== 0) {
+      obj.txCarrier = Math.round(message.txCarrier);
+    }
+    if (message.txCompressed !== 0) {
+      obj.txCompressed = Math.round(message.txCompressed);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NetDev>, I>>(base?: I): NetDev {
+    return NetDev.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetDev>, I>>(object: I): NetDev {
+    const message = createBaseNetDev();
+    message.name = object.name ?? "";
+    message.rxBytes = object.rxBytes ?? 0;
+    message.rxPackets = object.rxPackets ?? 0;
+    message.rxErrors = object.rxErrors ?? 0;
+    message.rxDropped = object.rxDropped ?? 0;
+    message.rxFifo = object.rxFifo ?? 0;
+    message.rxFrame = object.rxFrame ?? 0;
+    message.rxCompressed = object.rxCompressed ?? 0;
+    message.rxMulticast = object.rxMulticast ?? 0;
+    message.txBytes = object.txBytes ?? 0;
+    message.txPackets = object.txPackets ?? 0;
+    message.txErrors = object.txErrors ?? 0;
+    message.txDropped = object.txDropped ?? 0;
+    message.txFifo = object.txFifo ?? 0;
+    message.txCollisions = object.txCollisions ?? 0;
+    message.txCarrier = object.txCarrier ?? 0;
+    message.txCompressed = object.txCompressed ?? 0;
+    return message;
+  },
+};
+
+function createBaseDiskStatsResponse(): DiskStatsResponse {
+  return { messages: [] };
+}
+
+export const DiskStatsResponse: MessageFns<DiskStatsResponse> = {
+  encode(message: DiskStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      DiskStats.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiskStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiskStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(DiskStats.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiskStatsResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => DiskStats.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DiskStatsResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => DiskStats.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DiskStatsResponse>, I>>(base?: I): DiskStatsResponse {
+    return DiskStatsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DiskStatsResponse>, I>>(object: I): DiskStatsResponse {
+    const message = createBaseDiskStatsResponse();
+    message.messages = object.messages?.map((e) => DiskStats.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDiskStats(): DiskStats {
+  return { metadata: undefined, total: undefined, devices: [] };
+}
+
+export const DiskStats: MessageFns<DiskStats> = {
+  encode(message: DiskStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    if (message.total !== undefined) {
+      DiskStat.encode(message.total, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.devices) {
+      DiskStat.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiskStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiskStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.total = DiskStat.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.devices.push(DiskStat.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiskStats {
+    return {
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
+      total: isSet(object.total) ? DiskStat.fromJSON(object.total) : undefined,
+      devices: globalThis.Array.isArray(object?.devices) ? object.devices.map((e: any) => DiskStat.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: DiskStats): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    if (message.total !== undefined) {
+      obj.total = DiskStat.toJSON(message.total);
+    }
+    if (message.devices?.length) {
+      obj.devices = message.devices.map((e) => DiskStat.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DiskStats>, I>>(base?: I): DiskStats {
+    return DiskStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DiskStats>, I>>(object: I): DiskStats {
+    const message = createBaseDiskStats();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    message.total = (object.total !== undefined && object.total !== null)
+      ? DiskStat.fromPartial(object.total)
+      : undefined;
+    message.devices = object.devices?.map((e) => DiskStat.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDiskStat(): DiskStat {
+  return {
+    name: "",
+    readCompleted: 0,
+    readMerged: 0,
+    readSectors: 0,
+    readTimeMs: 0,
+    writeCompleted: 0,
+    writeMerged: 0,
+    writeSectors: 0,
+    writeTimeMs: 0,
+    ioInProgress: 0,
+    ioTimeMs: 0,
+    ioTimeWeightedMs: 0,
+    discardCompleted: 0,
+    discardMerged: 0,
+    discardSectors: 0,
+    discardTimeMs: 0,
+  };
+}
+
+export const DiskStat: MessageFns<DiskStat> = {
+  encode(message: DiskStat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.readCompleted !== 0) {
+      writer.uint32(16).uint64(message.readCompleted);
+    }
+    if (message.readMerged !== 0) {
+      writer.uint32(24).uint64(message.readMerged);
+    }
+    if (message.readSectors !== 0) {
+      writer.uint32(32).uint64(message.readSectors);
+    }
+    if (message.readTimeMs !== 0) {
+      writer.uint32(40).uint64(message.readTimeMs);
+    }
+    if (message.writeCompleted !== 0) {
+      writer.uint32(48).uint64(message.writeCompleted);
+    }
+    if (message.writeMerged !== 0) {
+      writer.uint32(56).uint64(message.writeMerged);
+    }
+    if (message.writeSectors !== 0) {
+      writer.uint32(64).uint64(message.writeSectors);
+    }
+    if (message.writeTimeMs !== 0) {
+      writer.uint32(72).uint64(message.writeTimeMs);
+    }
+    if (message.ioInProgress !== 0) {
+      writer.uint32(80).uint64(message.ioInProgress);
+    }
+    if (message.ioTimeMs !== 0) {
+      writer.uint32(88).uint64(message.ioTimeMs);
+    }
+    if (message.ioTimeWeightedMs !== 0) {
+      writer.uint32(96).uint64(message.ioTimeWeightedMs);
+    }
+    if (message.discardCompleted !== 0) {
+      writer.uint32(104).uint64(message.discardCompleted);
+    }
+    if (message.discardMerged !== 0) {
+      writer.uint32(112).uint64(message.discardMerged);
+    }
+    if (message.discardSectors !== 0) {
+      writer.uint32(120).uint64(message.discardSectors);
+    }
+    if (message.discardTimeMs !== 0) {
+      writer.uint32(128).uint64(message.discardTimeMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiskStat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiskStat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.readCompleted = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.readMerged = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.readSectors = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.readTimeMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.writeCompleted = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.writeMerged = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.writeSectors = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.writeTimeMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.ioInProgress = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.ioTimeMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.ioTimeWeightedMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.discardCompleted = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.discardMerged = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.discardSectors = longToNumber(reader.uint64());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.discardTimeMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiskStat {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      readCompleted: isSet(object.readCompleted)
+        ? globalThis.Number(object.readCompleted)
+        : isSet(object.read_completed)
+        ? globalThis.Number(object.read_completed)
+        : 0,
+      readMerged: isSet(object.readMerged)
+        ? globalThis.Number(object.readMerged)
+        : isSet(object.read_merged)
+        ? globalThis.Number(object.read_merged)
+        : 0,
+      readSectors: isSet(object.readSectors)
+        ? globalThis.Number(object.readSectors)
+        : isSet(object.read_sectors)
+        ? globalThis.Number(object.read_sectors)
+        : 0,
+      readTimeMs: isSet(object.readTimeMs)
+        ? globalThis.Number(object.readTimeMs)
+        : isSet(object.read_time_ms)
+        ? globalThis.Number(object.read_time_ms)
+        : 0,
+      writeCompleted: isSet(object.writeCompleted)
+        ? globalThis.Number(object.writeCompleted)
+        : isSet(object.write_completed)
+        ? globalThis.Number(object.write_completed)
+        : 0,
+      writeMerged: isSet(object.writeMerged)
+        ? globalThis.Number(object.writeMerged)
+        : isSet(object.write_merged)
+        ? globalThis.Number(object.write_merged)
+        : 0,
+      writeSectors: isSet(object.writeSectors)
+        ? globalThis.Number(object.writeSectors)
+        : isSet(object.write_sectors)
+        ? globalThis.Number(object.write_sectors)
+        : 0,
+      writeTimeMs: isSet(object.writeTimeMs)
+        ? globalThis.Number(object.writeTimeMs)
+        : isSet(object.write_time_ms)
+        ? globalThis.Number(object.write_time_ms)
+        : 0,
+      ioInProgress: isSet(object.ioInProgress)
+        ? globalThis.Number(object.ioInProgress)
+        : isSet(object.io_in_progress)
+        ? globalThis.Number(object.io_in_progress)
+        : 0,
+      ioTimeMs: isSet(object.ioTimeMs)
+        ? globalThis.Number(object.ioTimeMs)
+        : isSet(object.io_time_ms)
+        ? globalThis.Number(object.io_time_ms)
+        : 0,
+      ioTimeWeightedMs: isSet(object.ioTimeWeightedMs)
+        ? globalThis.Number(object.ioTimeWeightedMs)
+        : isSet(object.io_time_weighted_ms)
+        ? globalThis.Number(object.io_time_weighted_ms)
+        : 0,
+      discardCompleted: isSet(object.discardCompleted)
+        ? globalThis.Number(object.discardCompleted)
+        : isSet(object.discard_completed)
+        ? globalThis.Number(object.discard_completed)
+        : 0,
+      discardMerged: isSet(object.discardMerged)
+        ? globalThis.Number(object.discardMerged)
+        : isSet(object.discard_merged)
+        ? globalThis.Number(object.discard_merged)
+        : 0,
+      discardSectors: isSet(object.discardSectors)
+        ? globalThis.Number(object.discardSectors)
+        : isSet(object.discard_sectors)
+        ? globalThis.Number(object.discard_sectors)
+        : 0,
+      discardTimeMs: isSet(object.discardTimeMs)
+        ? globalThis.Number(object.discardTimeMs)
+        : isSet(object.discard_time_ms)
+        ? globalThis.Number(object.discard_time_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: DiskStat): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.readCompleted !== 0) {
+      obj.readCompleted = Math.round(message.readCompleted);
+    }
+    if (message.readMerged !== 0) {
+      obj.readMerged = Math.round(message.readMerged);
+    }
+    if (message.readSectors !== 0) {
+      obj.readSectors = Math.round(message.readSectors);
+    }
+    if (message.readTimeMs !== 0) {
+      obj.readTimeMs = Math.round(message.readTimeMs);
+    }
+    if (message.writeCompleted !== 0) {
+      obj.writeCompleted = Math.round(message.writeCompleted);
+    }
+    if (message.writeMerged !== 0) {
+      obj.writeMerged = Math.round(message.writeMerged);
+    }
+    if (message.writeSectors !== 0) {
+      obj.writeSectors = Math.round(message.writeSectors);
+    }
+    if (message.writeTimeMs !== 0) {
+      obj.writeTimeMs = Math.round(message.writeTimeMs);
+    }
+    if (message.ioInProgress !== 0) {
+      obj.ioInProgress = Math.round(message.ioInProgress);
+    }
+    if (message.ioTimeMs !== 0) {
+      obj.ioTimeMs = Math.round(message.ioTimeMs);
+    }
+    if (message.ioTimeWeightedMs !== 0) {
+      obj.ioTimeWeightedMs = Math.round(message.ioTimeWeightedMs);
+    }
+    if (message.discardCompleted !== 0) {
+      obj.discardCompleted = Math.round(message.discardCompleted);
+    }
+    if (message.discardMerged !== 0) {
+      obj.discardMerged = Math.round(message.discardMerged);
+    }
+    if (message.discardSectors !== 0) {
+      obj.discardSectors = Math.round(message.discardSectors);
+    }
+    if (message.discardTimeMs !== 0) {
+      obj.discardTimeMs = Math.round(message.discardTimeMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DiskStat>, I>>(base?: I): DiskStat {
+    return DiskStat.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DiskStat>, I>>(object: I): DiskStat {
+    const message = createBaseDiskStat();
+    message.name = object.name ?? "";
+    message.readCompleted = object.readCompleted ?? 0;
+    message.readMerged = object.readMerged ?? 0;
+    message.readSectors = object.readSectors ?? 0;
+    message.readTimeMs = object.readTimeMs ?? 0;
+    message.writeCompleted = object.writeCompleted ?? 0;
+    message.writeMerged = object.writeMerged ?? 0;
+    message.writeSectors = object.writeSectors ?? 0;
+    message.writeTimeMs = object.writeTimeMs ?? 0;
+    message.ioInProgress = object.ioInProgress ?? 0;
+    message.ioTimeMs = object.ioTimeMs ?? 0;
+    message.ioTimeWeightedMs = object.ioTimeWeightedMs ?? 0;
+    message.discardCompleted = object.discardCompleted ?? 0;
+    message.discardMerged = object.discardMerged ?? 0;
+    message.discardSectors = object.discardSectors ?? 0;
+    message.discardTimeMs = object.discardTimeMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseNetstatRequest(): NetstatRequest {
+  return { filter: 0, feature: undefined, l4proto: undefined, netns: undefined };
+}
+
+export const NetstatRequest: MessageFns<NetstatRequest> = {
+  encode(message: NetstatRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filter !== 0) {
+      writer.uint32(8).int32(message.filter);
+    }
+    if (message.feature !== undefined) {
+      NetstatRequest_Feature.encode(message.feature, writer.uint32(18).fork()).join();
+    }
+    if (message.l4proto !== undefined) {
+      NetstatRequest_L4proto.encode(message.l4proto, writer.uint32(26).fork()).join();
+    }
+    if (message.netns !== undefined) {
+      NetstatRequest_NetNS.encode(message.netns, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NetstatRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetstatRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.filter = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.feature = NetstatRequest_Feature.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.l4proto = NetstatRequest_L4proto.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.netns = NetstatRequest_NetNS.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NetstatRequest {
+    return {
+      filter: isSet(object.filter) ? netstatRequest_FilterFromJSON(object.filter) : 0,
+      feature: isSet(object.feature) ? NetstatRequest_Feature.fromJSON(object.feature) : undefined,
+      l4proto: isSet(object.l4proto) ? NetstatRequest_L4proto.fromJSON(object.l4proto) : undefined,
+      netns: isSet(object.netns) ? NetstatRequest_NetNS.fromJSON(object.netns) : undefined,
+    };
+  },
+
+  toJSON(message: NetstatRequest): unknown {
+    const obj: any = {};
+    if (message.filter !== 0) {
+      obj.filter = netstatRequest_FilterToJSON(message.filter);
+    }
+    if (message.feature !== undefined) {
+      obj.feature = NetstatRequest_Feature.toJSON(message.feature);
+    }
+    if (message.l4proto !== undefined) {
+      obj.l4proto = NetstatRequest_L4proto.toJSON(message.l4proto);
+    }
+    if (message.netns !== undefined) {
+      obj.netns = NetstatRequest_NetNS.toJSON(message.netns);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NetstatRequest>, I>>(base?: I): NetstatRequest {
+    return NetstatRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetstatRequest>, I>>(object: I): NetstatRequest {
+    const message = createBaseNetstatRequest();
+    message.filter = object.filter ?? 0;
+    message.feature = (object.feature !== undefined && object.feature !== null)
+      ? NetstatRequest_Feature.fromPartial(object.feature)
+      : undefined;
+    message.l4proto = (object.l4proto !== undefined && object.l4proto !== null)
+      ? NetstatRequest_L4proto.fromPartial(object.l4proto)
+      : undefined;
+    message.netns = (object.netns !== undefined && object.netns !== null)
+      ? NetstatRequest_NetNS.fromPartial(object.netns)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseNetstatRequest_Feature(): NetstatRequest_Feature {
+  return { pid: false };
+}
+
+export const NetstatRequest_Feature: MessageFns<NetstatRequest_Feature> = {
+  encode(message: NetstatRequest_Feature, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid !== false) {
+      writer.uint32(8).bool(message.pid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NetstatRequest_Feature {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetstatRequest_Feature();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pid = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NetstatRequest_Feature {
+    return { pid: isSet(object.pid) ? globalThis.Boolean(object.pid) : false };
+  },
+
+  toJSON(message: NetstatRequest_Feature): unknown {
+    const obj: any = {};
+    if (message.pid !== false) {
+      obj.pid = message.pid;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NetstatRequest_Feature>, I>>(base?: I): NetstatRequest_Feature {
+    return NetstatRequest_Feature.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetstatRequest_Feature>, I>>(object: I): NetstatRequest_Feature {
+    const message = createBaseNetstatRequest_Feature();
+    message.pid = object.pid ?? false;
+    return message;
+  },
+};
+
+function createBaseNetstatRequest_L4proto(): NetstatRequest_L4proto {
+  return { tcp: false, tcp6: false, udp: false, udp6: false, udplite: false, udplite6: false, raw: false, raw6: false };
+}
+
+export const NetstatRequest_L4proto: MessageFns<NetstatRequest_L4proto> = {
+  encode(message: NetstatRequest_L4proto, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tcp !== false) {
+      writer.uint32(8).bool(message.tcp);
+    }
+    if (message.tcp6 !== false) {
+      writer.uint32(16).bool(message.tcp6);
+    }
+    if (message.udp !== false) {
+      writer.uint32(24).bool(message.udp);
+    }
+    if (message.udp6 !== false) {
+      writer.uint32(32).bool(message.udp6);
+    }
+    if (message.udplite !== false) {
+      writer.uint32(40).bool(message.udplite);
+    }
+    if (message.udplite6 !== false) {
+      writer.uint32(48).bool(message.udplite6);
+    }
+    if (message.raw !== false) {
+      writer.uint32(56).bool(message.raw);
+    }
+    if (message.raw6 !== false) {
+      writer.uint32(64).bool(message.raw6);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NetstatRequest_L4proto {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetstatRequest_L4proto();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tcp = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.tcp6 = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.udp = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.udp6 = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.udplite = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.udplite6 = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.raw = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.raw6 = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NetstatRequest_L4proto {
+    return {
+      tcp: isSet(object.tcp) ? globalThis.Boolean(object.tcp) : false,
+      tcp6: isSet(object.tcp6) ? globalThis.Boolean(object.tcp6) : false,
+      udp: isSet(object.udp) ? globalThis.Boolean(object.udp) : false,
+      udp6: isSet(object.udp6) ? globalThis.Boolean(object.udp6) : false,
+      udplite: isSet(object.udplite) ? globalThis.Boolean(object.udplite) : false,
+      udplite6: isSet(object.udplite6) ? globalThis.Boolean(object.udplite6) : false,
+      raw: isSet(object.raw) ? globalThis.Boolean(object.raw) : false,
+      raw6: isSet(object.raw6) ? globalThis.Boolean(object.raw6) : false,
+    };
+  },
+
+  toJSON(message: NetstatRequest_L4proto): unknown {
+    const obj: any = {};
+    if (message.tcp !== false) {
+      obj.tcp = message.tcp;
+    }
+    if (message.tcp6 !== false) {
+      obj.tcp6 = message.tcp6;
+    }
+    if (message.udp !== false) {
+      obj.udp = message.udp;
+    }
+    if (message.udp6 !== false) {
+      obj.udp6 = message.udp6;
+    }
+    if (message.udplite !== false) {
+      obj.udplite = message.udplite;
+    }
+    if (message.udplite6 !== false) {
+      obj.udplite6 = message.udplite6;
+    }
+    if (message.raw !== false) {
+      obj.raw = message.raw;
+    }
+    if (message.raw6 !== false) {
+      obj.raw6 = message.raw6;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NetstatRequest_L4proto>, I>>(base?: I): NetstatRequest_L4proto {
+    return NetstatRequest_L4proto.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetstatRequest_L4proto>, I>>(object: I): NetstatRequest_L4proto {
+    const message = createBaseNetstatRequest_L4proto();
+    message.tcp = object.tcp ?? false;
+    message.tcp6 = object.tcp6 ?? false;
+    message.udp = object.udp ?? false;
+    message.udp6 = object.udp6 ?? false;
+    message.udplite = object.udplite ?? false;
+    message.udplite6 = object.udplite6 ?? false;
+    message.raw = object.raw ?? false;
+    message.raw6 = object.raw6 ?? false;
+    return message;
+  },
+};
+
+function createBaseNetstatRequest_NetNS(): NetstatRequest_NetNS {
+  return { hostnetwork: false, netns: [], allnetns: false };
+}
+
+export const NetstatRequest_NetNS: MessageFns<NetstatRequest_NetNS> = {
+  encode(message: NetstatRequest_NetNS, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hostnetwork !== false) {
+      writer.uint32(8).bool(message.hostnetwork);
+    }
+    for (const v of message.netns) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.allnetns !== false) {
+      writer.uint32(24).bool(message.allnetns);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NetstatRequest_NetNS {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetstatRequest_NetNS();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.hostnetwork = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.netns.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.allnetns = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NetstatRequest_NetNS {
+    return {
+      hostnetwork: isSet(object.hostnetwork) ? globalThis.Boolean(object.hostnetwork) : false,
+      netns: globalThis.Array.isArray(object?.netns) ? object.netns.map((e: any) => globalThis.String(e)) : [],
+      allnetns: isSet(object.allnetns) ? globalThis.Boolean(object.allnetns) : false,
+    };
+  },
+
+  toJSON(message: NetstatRequest_NetNS): unknown {
+    const obj: any = {};
+    if (message.hostnetwork !== false) {
+      obj.hostnetwork = message.hostnetwork;
+    }
+    if (message.netns?.length) {
+      obj.netns = message.netns;
+    }
+    if (message.allnetns !== false) {
+      obj.allnetns = message.allnetns;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NetstatRequest_NetNS>, I>>(base?: I): NetstatRequest_NetNS {
+    return NetstatRequest_NetNS.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetstatRequest_NetNS>, I>>(object: I): NetstatRequest_NetNS {
+    const message = createBaseNetstatRequest_NetNS();
+    message.hostnetwork = object.hostnetwork ?? false;
+    message.netns = object.netns?.map((e) => e) || [];
+    message.allnetns = object.allnetns ?? false;
+    return message;
+  },
+};
+
+function createBaseConnectRecord(): ConnectRecord {
+  return {
+    l4proto: "",
+    localip: "",
+    localport: 0,
+    remoteip: "",
+    remoteport: 0,
+    state: 0,
+    txqueue: 0,
+    rxqueue: 0,
+    tr: 0,
+    timerwhen: 0,
+    retrnsmt: 0,
+    uid: 0,
+    timeout: 0,
+    inode: 0,
+    ref: 0,
+    pointer: 0,
+    process: undefined,
+    netns: "",
+  };
+}
+
+export const ConnectRecord: MessageFns<ConnectRecord> = {
+  encode(message: ConnectRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.l4proto !== "") {
+      writer.uint32(10).string(message.l4proto);
+    }
+    if (message.localip !== "") {
+      writer.uint32(18).string(message.localip);
+    }
+    if (message.localport !== 0) {
+      writer.uint32(24).uint32(message.localport);
+    }
+    if (message.remoteip !== "") {
+      writer.uint32(34).string(message.remoteip);
+    }
+    if (message.remoteport !== 0) {
+      writer.uint32(40).uint32(message.remoteport);
+    }
+    if (message.state !== 0) {
+      writer.uint32(48).int32(message.state);
+    }
+    if (message.txqueue !== 0) {
+      writer.uint32(56).uint64(message.txqueue);
+    }
+    if (message.rxqueue !== 0) {
+      writer.uint32(64).uint64(message.rxqueue);
+    }
+    if (message.tr !== 0) {
+      writer.uint32(72).int32(message.tr);
+    }
+    if (message.timerwhen !== 0) {
+      writer.uint32(80).uint64(message.timerwhen);
+    }
+    if (message.retrnsmt !== 0) {
+      writer.uint32(88).uint64(message.retrnsmt);
+    }
+    if (message.uid !== 0) {
+      writer.uint32(96).uint32(message.uid);
+    }
+    if (message.timeout !== 0) {
+      writer.uint32(104).uint64(message.timeout);
+    }
+    if (message.inode !== 0) {
+      writer.uint32(112).uint64(message.inode);
+    }
+    if (message.ref !== 0) {
+      writer.uint32(120).uint64(message.ref);
+    }
+    if (message.pointer !== 0) {
+      writer.uint32(128).uint64(message.pointer);
+    }
+    if (message.process !== undefined) {
+      ConnectRecord_Process.encode(message.process, writer.uint32(138).fork()).join();
+    }
+    if (message.netns !== "") {
+      writer.uint32(146).string(message.netns);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConnectRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConnectRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.l4proto = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.localip = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.localport = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.remoteip = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.remoteport = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.txqueue = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.rxqueue = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.tr = reader.int32() as any;
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.timerwhen = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.retrnsmt = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.timeout = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.inode = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.ref = longToNumber(reader.uint64());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.pointer = longToNumber(reader.uint64());
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.process = ConnectRecord_Process.decode(reader, reader.uint32());
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.netns = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConnectRecord {
+    return {
+      l4proto: isSet(object.l4proto) ? globalThis.String(object.l4proto) : "",
+      localip: isSet(object.localip) ? globalThis.String(object.localip) : "",
+      localport: isSet(object.localport) ? globalThis.Number(object.localport) : 0,
+      remoteip: isSet(object.remoteip) ? globalThis.String(object.remoteip) : "",
+      remoteport: isSet(object.remoteport) ? globalThis.Number(object.remoteport) : 0,
+      state: isSet(object.state) ? connectRecord_StateFromJSON(object.state) : 0,
+      txqueue: isSet(object.txqueue) ? globalThis.Number(object.txqueue) : 0,
+      rxqueue: isSet(object.rxqueue) ? globalThis.Number(object.rxqueue) : 0,
+      tr: isSet(object.tr) ? connectRecord_TimerActiveFromJSON(object.tr) : 0,
+      timerwhen: isSet(object.timerwhen) ? globalThis.Number(object.timerwhen) : 0,
+      retrnsmt: isSet(object.retrnsmt) ? globalThis.Number(object.retrnsmt) : 0,
+      uid: isSet(object.uid) ? globalThis.Number(object.uid) : 0,
+      timeout: isSet(object.timeout) ? globalThis.Number(object.timeout) : 0,
+      inode: isSet(object.inode) ? globalThis.Number(object.inode) : 0,
+      ref: isSet(object.ref) ? globalThis.Number(object.ref) : 0,
+      pointer: isSet(object.pointer) ? globalThis.Number(object.pointer) : 0,
+      process: isSet(object.process) ? ConnectRecord_Process.fromJSON(object.process) : undefined,
+      netns: isSet(object.netns) ? globalThis.String(object.netns) : "",
+    };
+  },
+
+  toJSON(message: ConnectRecord): unknown {
+    const obj: any = {};
+    if (message.l4proto !== "") {
+      obj.l4proto = message.l4proto;
+    }
+    if (message.localip !== "") {
+      obj.localip = message.localip;
+    }
+    if (message.localport !== 0) {
+      obj.localport = Math.round(message.localport);
+    }
+    if (message.remoteip !== "") {
+      obj.remoteip = message.remoteip;
+    }
+    if (message.remoteport !== 0) {
+      obj.remoteport = Math.round(message.remoteport);
+    }
+    if (message.state !== 0) {
+      obj.state = connectRecord_StateToJSON(message.state);
+    }
+    if (message.txqueue !== 0) {
+      obj.txqueue = Math.round(message.txqueue);
+    }
+    if (message.rxqueue !== 0) {
+      obj.rxqueue = Math.round(message.rxqueue);
+    }
+    if (message.tr !== 0) {
+      obj.tr = connectRecord_TimerActiveToJSON(message.tr);
+    }
+    if (message.timerwhen !== 0) {
+      obj.timerwhen = Math.round(message.timerwhen);
+    }
+    if (message.retrnsmt !== 0) {
+      obj.retrnsmt = Math.round(message.retrnsmt);
+    }
+    if (message.uid !== 0) {
+      obj.uid = Math.round(message.uid);
+    }
+    if (message.timeout !== 0) {
+      obj.timeout = Math.round(message.timeout);
+    }
+    if (message.inode !== 0) {
+      obj.inode = Math.round(message.inode);
+    }
+    if (message.ref !== 0) {
+      obj.ref = Math.round(message.ref);
+    }
+    if (message.pointer !== 0) {
+      obj.pointer = Math.round(message.pointer);
+    }
+    if (message.process !== undefined) {
+      obj.process = ConnectRecord_Process.toJSON(message.process);
+    }
+    if (message.netns !== "") {
+      obj.netns = message.netns;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConnectRecord>, I>>(base?: I): ConnectRecord {
+    return ConnectRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConnectRecord>, I>>(object: I): ConnectRecord {
+    const message = createBaseConnectRecord();
+    message.l4proto = object.l4proto ?? "";
+    message.localip = object.localip ?? "";
+    message.localport = object.localport ?? 0;
+    message.remoteip = object.remoteip ?? "";
+    message.remoteport = object.remoteport ?? 0;
+    message.state = object.state ?? 0;
+    message.txqueue = object.txqueue ?? 0;
+    message.rxqueue = object.rxqueue ?? 0;
+    message.tr = object.tr ?? 0;
+    message.timerwhen = object.timerwhen ?? 0;
+    message.retrnsmt = object.retrnsmt ?? 0;
+    message.uid = object.uid ?? 0;
+    message.timeout = object.timeout ?? 0;
+    message.inode = object.inode ?? 0;
+    message.ref = object.ref ?? 0;
+    message.pointer = object.pointer ?? 0;
+    message.process = (object.process !== undefined && object.process !== null)
+      ? ConnectRecord_Process.fromPartial(object.process)
+      : undefined;
+    message.netns = object.netns ?? "";
+    return message;
+  },
+};
+
+function createBaseConnectRecord_Process(): ConnectRecord_Process {
+  return { pid: 0, name: "" };
+}
+
+export const ConnectRecord_Process: MessageFns<ConnectRecord_Process> = {
+  encode(message: ConnectRecord_Process, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid !== 0) {
+      writer.uint32(8).uint32(message.pid);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConnectRecord_Process {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConnectRecord_Process();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConnectRecord_Process {
+    return {
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: ConnectRecord_Process): unknown {
+    const obj: any = {};
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConnectRecord_Process>, I>>(base?: I): ConnectRecord_Process {
+    return ConnectRecord_Process.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConnectRecord_Process>, I>>(object: I): ConnectRecord_Process {
+    const message = createBaseConnectRecord_Process();
+    message.pid = object.pid ?? 0;
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseNetstat(): Netstat {
+  return { metadata: undefined, connectrecord: [] };
+}
+
+export const Netstat: MessageFns<Netstat> = {
+  encode(message: Netstat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.connectrecord) {
+      ConnectRecord.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Netstat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetstat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.connectrecord.push(ConnectRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Netstat {
+    return {
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
+      connectrecord: globalThis.Array.isArray(object?.connectrecord)
+        ? object.connectrecord.map((e: any) => ConnectRecord.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Netstat): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    if (message.connectrecord?.length) {
+      obj.connectrecord = message.connectrecord.map((e) => ConnectRecord.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Netstat>, I>>(base?: I): Netstat {
+    return Netstat.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Netstat>, I>>(object: I): Netstat {
+    const message = createBaseNetstat();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    message.connectrecord = object.connectrecord?.map((e) => ConnectRecord.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseNetstatResponse(): NetstatResponse {
+  return { messages: [] };
+}
+
+export const NetstatResponse: MessageFns<NetstatResponse> = {
+  encode(message: NetstatResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      Netstat.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NetstatResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetstatResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(Netstat.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NetstatResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages) ? object.messages.map((e: any) => Netstat.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: NetstatResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => Netstat.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NetstatResponse>, I>>(base?: I): NetstatResponse {
+    return NetstatResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetstatResponse>, I>>(object: I): NetstatResponse {
+    const message = createBaseNetstatResponse();
+    message.messages = object.messages?.map((e) => Netstat.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * MachineService is the node API: apid serves it over mTLS and forwards each
  * call to the daemon that owns it over the node-local bus.
@@ -10859,6 +15321,61 @@ export const MachineServiceService = {
     responseSerialize: (value: EtcdStatusResponse): Buffer => Buffer.from(EtcdStatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EtcdStatusResponse => EtcdStatusResponse.decode(value),
   },
+  mounts: {
+    path: "/machine.MachineService/Mounts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: MountsResponse): Buffer => Buffer.from(MountsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MountsResponse => MountsResponse.decode(value),
+  },
+  systemStat: {
+    path: "/machine.MachineService/SystemStat" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: SystemStatResponse): Buffer => Buffer.from(SystemStatResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SystemStatResponse => SystemStatResponse.decode(value),
+  },
+  cpuInfo: {
+    path: "/machine.MachineService/CPUInfo" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: CPUInfoResponse): Buffer => Buffer.from(CPUInfoResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CPUInfoResponse => CPUInfoResponse.decode(value),
+  },
+  diskStats: {
+    path: "/machine.MachineService/DiskStats" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: DiskStatsResponse): Buffer => Buffer.from(DiskStatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DiskStatsResponse => DiskStatsResponse.decode(value),
+  },
+  networkDeviceStats: {
+    path: "/machine.MachineService/NetworkDeviceStats" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: NetworkDeviceStatsResponse): Buffer =>
+      Buffer.from(NetworkDeviceStatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): NetworkDeviceStatsResponse => NetworkDeviceStatsResponse.decode(value),
+  },
+  netstat: {
+    path: "/machine.MachineService/Netstat" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: NetstatRequest): Buffer => Buffer.from(NetstatRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): NetstatRequest => NetstatRequest.decode(value),
+    responseSerialize: (value: NetstatResponse): Buffer => Buffer.from(NetstatResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): NetstatResponse => NetstatResponse.decode(value),
+  },
 } as const;
 
 export interface MachineServiceServer extends UntypedServiceImplementation {
@@ -10901,6 +15418,12 @@ export interface MachineServiceServer extends UntypedServiceImplementation {
   etcdAlarmDisarm: handleUnaryCall<Empty, EtcdAlarmDisarmResponse>;
   etcdDefragment: handleUnaryCall<Empty, EtcdDefragmentResponse>;
   etcdStatus: handleUnaryCall<Empty, EtcdStatusResponse>;
+  mounts: handleUnaryCall<Empty, MountsResponse>;
+  systemStat: handleUnaryCall<Empty, SystemStatResponse>;
+  cpuInfo: handleUnaryCall<Empty, CPUInfoResponse>;
+  diskStats: handleUnaryCall<Empty, DiskStatsResponse>;
+  networkDeviceStats: handleUnaryCall<Empty, NetworkDeviceStatsResponse>;
+  netstat: handleUnaryCall<NetstatRequest, NetstatResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {
