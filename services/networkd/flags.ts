@@ -11,11 +11,19 @@ export interface NetworkdFlags extends NodeFlags {
   apply: boolean;
   /** Set the kernel hostname to `hostname` (image mode only). */
   setHostname: boolean;
+  /**
+   * Work on the network namespace at this path (/run/netns/NAME or
+   * /proc/PID/ns/net) instead of networkd's own; the bus stays in its own.
+   */
+  netns?: string;
 }
+
+const NETNS_PATH =
+  /^\/(run\/netns\/[A-Za-z0-9._-]{1,64}|proc\/[0-9]{1,9}\/ns\/net)$/;
 
 /** The usage line printed with a flag error. */
 export const NETWORKD_USAGE =
-  "usage: networkd --address IP --hostname NAME [--apply] [--set-hostname]";
+  "usage: networkd --address IP --hostname NAME [--apply] [--set-hostname] [--netns PATH]";
 
 /** Parses networkd's flags strictly: unknown flags and bad values throw. */
 export function parseNetworkdFlags(args: string[]): NetworkdFlags {
@@ -25,12 +33,22 @@ export function parseNetworkdFlags(args: string[]): NetworkdFlags {
       ...NODE_FLAG_OPTIONS,
       apply: { type: "boolean", default: false },
       "set-hostname": { type: "boolean", default: false },
+      netns: { type: "string" },
     },
     { allowPositionals: true },
   );
+  const netns = values.netns;
+  if (netns !== undefined && !NETNS_PATH.test(netns)) {
+    throw new Error(
+      `--netns ${
+        JSON.stringify(netns)
+      }: expected /run/netns/NAME or /proc/PID/ns/net`,
+    );
+  }
   return {
     ...checkNodeFlags(values, positionals),
     apply: values.apply,
     setHostname: values["set-hostname"],
+    ...(netns === undefined ? {} : { netns }),
   };
 }

@@ -24,6 +24,17 @@ Deno.test("parseNetworkdFlags() parses strictly", async (t) => {
       },
     );
   });
+  await t.step("--netns names a namespace", () => {
+    const f = parseNetworkdFlags([
+      "--address",
+      "10.0.0.2",
+      "--hostname",
+      "n",
+      "--netns",
+      "/run/netns/node-1",
+    ]);
+    assertEquals(f.netns, "/run/netns/node-1");
+  });
   await t.step("defaults", () => {
     const f = parseNetworkdFlags(["--address", "127.5.0.2", "--hostname", "n"]);
     assertEquals([f.apply, f.setHostname], [false, false]);
@@ -39,6 +50,20 @@ Deno.test("parseNetworkdFlags() parses strictly", async (t) => {
       [["--address", "127.0.0.1"], "--hostname is required"],
       [["--address", "127.0.0.1", "--hostname=-bad"], '"-bad"'],
       [["--address", "127.0.0.1", "--hostname", "a".repeat(64)], "RFC 1123"],
+      [
+        ["--address", "127.0.0.1", "--hostname", "n", "--netns", "/etc/passwd"],
+        "expected /run/netns/NAME or /proc/PID/ns/net",
+      ],
+      [
+        [
+          "--address",
+          "127.0.0.1",
+          "--hostname",
+          "n",
+          "--netns=/run/netns/../x",
+        ],
+        "/run/netns/../x",
+      ],
     ] as const
   ) {
     await t.step(args.join(" "), () => {

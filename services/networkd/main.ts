@@ -3,6 +3,7 @@
  * (netlink) on the bus, and applies the machine config's network section.
  *
  *     networkd --address IP --hostname NAME [--apply] [--set-hostname]
+ *              [--netns /run/netns/NAME]
  *
  * stdin: the daemon secrets JSON `{bus: {url, user, pass}, network?: {...}}`;
  * `network` is the machine config's network section (interfaces[] with name,
@@ -10,6 +11,10 @@
  * is only compared with the kernel and the would-be changes logged (process
  * mode); with `--apply` (network-namespace or image mode) it is reconciled.
  * `--set-hostname` calls sethostname(2) with `--hostname` (image mode only).
+ * `--netns PATH` reads and reconciles that network namespace (its netlink
+ * socket is opened there) while the bus stays in networkd's own. Live
+ * changes arrive from machined on networkd.config.network
+ * (network_control.ts) and go through the same reconciler.
  *
  * Deno permissions, exactly (tests/networkd_daemon_test.ts runs it so):
  *   --allow-ffi                    dlopen("libc.so.6"): netlink sockets, poll,

@@ -40,7 +40,10 @@ export function createNetworkd(flags: NetworkdFlags): Networkd {
   };
   const run = async ({ bus, log, signal, secrets }: DaemonContext) => {
     using libc = Libc.open();
-    using nl = RouteNetlink.open(libc);
+    using nl = RouteNetlink.open(
+      libc,
+      flags.netns === undefined ? {} : { netnsPath: flags.netns },
+    );
     netlink = nl;
     serveNetworkApi(bus, nl);
     if (flags.setHostname) {
