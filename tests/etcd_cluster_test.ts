@@ -221,4 +221,59 @@ Deno.test("etcd on 3 control planes and a worker", async (t) => {
       );
     },
   );
+
+  await t.step(
+    "leave, then rejoin as a learner promoted to a voter",
+    async () => {
+      const cp3 = cps[2];
+      const left = await cluster.osctl(["-n", cp3, "etcd", "leave"]);
+      assertEquals(left.code, 0, left.stderr);
+      const after = await etcdAt(cps[0]).memberList();
+      assertEquals(
+        after.map((m) => m.name).sort(),
+        ["etcd3-controlplane-1", "etcd3-controlplane-2"],
+      );
+      const r = await cluster.osctl(["-n", cp3, "service", "etcd"]);
+      assertEquals(r.code, 0, r.stderr);
+      assertIncludes(r.stdout, "Finished");
+      // The member is gone: removing it again is NotFound.
+      const gone = await cluster.osctl(["-n", cps[0], "etcd", "members"]);
+      assert(!gone.stdout.includes("etcd3-controlplane-3"), gone.stdout);
+      const start = await cluster.osctl([
+        "-n",
+        cp3,
+        "service",
+        "etcd",
+        "start",
+      ]);
+      assertEquals(start.code, 0, start.stderr);
+      await waitUntil(async () => {
+        const list = await etcdAt(cps[0]).memberList().catch(() => []);
+        return list.length === 3 && list.every((m) => !m.isLearner);
+      }, { timeoutMs: 90_000, intervalMs: 500, what: "3 voters again" });
+      await waitUntil(
+        async () =>
+          await etcdAt(cp3).get("/bronze/etcd-test").catch(() => undefined) ===
+            "replicated",
+        { timeoutMs: 20_000, what: "the rejoined member has the data" },
+      );
+    },
+  );
+
+  await t.step(
+    "remove-member: an unknown id is refused, a bad one is a usage error",
+    async () => {
+      const bad = await cluster.osctl([
+        "-n",
+        cps[0],
+        "etcd",
+        "remove-member",
+        "123abc",
+      ]);
+      assert(bad.code !== 0, bad.stdout);
+      assertIncludes(bad.stderr, "is not in the member list");
+      const usage = await cluster.osctl(["etcd", "remove-member", "xyz"]);
+      assertEquals(usage.code, 2);
+    },
+  );
 });

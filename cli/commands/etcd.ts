@@ -10,6 +10,7 @@ import {
   EtcdAlarmListResponse,
   EtcdDefragmentResponse,
   EtcdForfeitLeadershipResponse,
+  EtcdLeaveClusterResponse,
   type EtcdMemberAlarm,
   EtcdMemberAlarm_AlarmType,
   EtcdMemberListResponse,
@@ -267,12 +268,28 @@ async function runAlarmDisarm(
 
 // ---- etcd defrag | forfeit-leadership | remove-member ----
 
+async function runLeave(args: string[], ctx: CommandContext): Promise<number> {
+  noArgs(args);
+  return await withApiClient(ctx, async (api) => {
+    // One node: its own deadline, not a fan-out leg's few seconds.
+    const reply = await api.unary(M.etcdLeaveCluster, {}, {
+      signal: ctx.signal,
+      timeoutMs: 60_000,
+      singleNode: api.nodes.length === 1,
+    });
+    const { errors } = splitReplies(reply.messages, api.defaultNode);
+    printStructured(ctx, EtcdLeaveClusterResponse, reply);
+    return reportNodeErrors(ctx.io, errors);
+  });
+}
+
 async function runDefrag(args: string[], ctx: CommandContext): Promise<number> {
   noArgs(args);
   return await withApiClient(ctx, async (api) => {
     const reply = await api.unary(M.etcdDefragment, { metadata: undefined }, {
       signal: ctx.signal,
       timeoutMs: 120_000,
+      singleNode: api.nodes.length === 1,
     });
     const { errors } = splitReplies(reply.messages, api.defaultNode);
     printStructured(ctx, EtcdDefragmentResponse, reply);
@@ -379,6 +396,13 @@ export const ETCD_COMMANDS: readonly Command[] = [
     usage:
       "Usage: osctl etcd forfeit-leadership\n\nA target node that leads the etcd cluster hands leadership to another voting member (admin).",
     run: runForfeit,
+  },
+  {
+    name: "etcd leave",
+    summary: "Tell nodes to leave etcd cluster",
+    usage:
+      "Usage: osctl etcd leave\n\nThe target control plane leaves the etcd cluster: it hands on leadership, is removed by the other members, stops etcd and wipes its data (admin). Starting its etcd service again joins it afresh.",
+    run: runLeave,
   },
   {
     name: "etcd remove-member",

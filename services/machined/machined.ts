@@ -121,6 +121,7 @@ export class Machined {
         backoff: o.backoff,
         healthSettings: o.healthSettings,
         waitForAddress: platform.waitForAddress?.bind(platform),
+        stopService: () => this.#supervisor.stop(ETCD_SERVICE),
       })
       : undefined;
     this.#certs = new CertSupply({

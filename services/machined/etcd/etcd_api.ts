@@ -168,15 +168,10 @@ export function etcdHandlers(
       return { messages: [{ metadata: undefined, member: newLeader }] };
     },
 
-    EtcdLeaveCluster: (_req, ctx) => {
+    EtcdLeaveCluster: async (_req, ctx) => {
       audit("EtcdLeaveCluster", ctx);
-      member("etcd leave");
-      return Promise.reject(
-        new ApiError(
-          "Unimplemented",
-          "leaving the etcd cluster is not supported yet",
-        ),
-      );
+      await member("etcd leave").leave(ctx.signal);
+      return { messages: [{ metadata: undefined }] };
     },
 
     EtcdRemoveMemberByID: async (req, ctx) => {

@@ -67,6 +67,8 @@ export interface EtcdServiceOptions {
   healthSettings?: Partial<HealthSettings>;
   /** Waits for the node's address first (image mode). */
   waitForAddress?: (signal: AbortSignal) => Promise<void>;
+  /** Stops the etcd service and waits until it is down (leave). */
+  stopService?: () => Promise<void>;
 }
 
 /** How a member's start was decided. */
@@ -271,6 +273,66 @@ export class EtcdService {
     }
   }
 
+  /**
+   * Leaves the cluster (EtcdLeaveCluster): hands leadership on if this
+   * member leads, has the other members remove it, stops etcd and wipes its
+   * data, so that a later start joins afresh as a learner. The last voting
+   * member cannot leave.
+   */
+  async leave(signal: AbortSignal): Promise<void> {
+    await this.withLocal(async (local) => {
+      const list = await this.clusterClient().memberList({ signal });
+      const me = list.find((m) =>
+        m.name === this.#o.hostname || m.peerUrls.includes(this.peerUrl)
+      );
+      if (!me) {
+        throw new ApiError(
+          "FailedPrecondition",
+          `this node (${this.#o.hostname}) is not an etcd member`,
+        );
+      }
+      const others = list.filter((m) => m.id !== me.id && !m.isLearner);
+      if (others.length === 0) {
+        throw new ApiError(
+          "FailedPrecondition",
+          "the last voting etcd member cannot leave the cluster",
+        );
+      }
+      const status = await local.status({ signal }).catch(() => undefined);
+      if (status && status.leader === me.id) {
+        await local.moveLeader(others[0].id, { signal });
+        this.#o.log.info("etcd leadership handed over", {
+          to: others[0].name,
+        });
+      }
+      const through = others.flatMap((m) => m.clientUrls);
+      // etcd refuses a removal until every remaining member has been
+      // connected for a while ("unhealthy cluster"): retry for 30 s.
+      const until = Date.now() + 30_000;
+      while (true) {
+        try {
+          await this.#client(through).memberRemove(me.id, { signal });
+          break;
+        } catch (err) {
+          if (
+            !(err instanceof EtcdError) ||
+            !err.message.includes("unhealthy cluster") || Date.now() > until
+          ) throw err;
+          await sleep(1000, signal);
+        }
+      }
+      this.#o.log.info("etcd member removed itself", { id: me.id });
+    });
+    await this.#o.stopService?.();
+    await Deno.remove(this.dataDir, { recursive: true }).catch((err) => {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    });
+    this.#phase = "idle";
+    this.#o.notify(
+      "etcd: left the cluster; its data is wiped (start the etcd service to join again)",
+    );
+  }
+
   /** Runs an operation on this member's client, mapping etcd's refusals. */
   async withLocal<T>(fn: (c: EtcdClient) => Promise<T>): Promise<T> {
     this.#assertRunning();
@@ -292,19 +354,26 @@ export class EtcdService {
     await this.localClient().health({ signal, timeoutMs: 4000 });
   }
 
-  /** Client URLs of the cluster this node joins (never its own). */
+  /**
+   * Client URLs of the cluster this node joins (never its own): the
+   * control-plane endpoint's, and the voters it saw last (so a member that
+   * left can rejoin even when it is the endpoint).
+   */
   #joinEndpoints(): string[] {
-    if (this.#o.joinEndpoints) {
-      return this.#o.joinEndpoints.filter((e) => e !== this.clientUrl);
+    const out = [...this.#voters];
+    if (this.#o.joinEndpoints) out.push(...this.#o.joinEndpoints);
+    else {
+      try {
+        out.push(
+          clientUrlOf(
+            parseEndpoint(this.#o.config.cluster.controlPlane.endpoint).host,
+          ),
+        );
+      } catch {
+        // no usable endpoint: only the voters seen
+      }
     }
-    let host: string;
-    try {
-      host = parseEndpoint(this.#o.config.cluster.controlPlane.endpoint).host;
-    } catch {
-      return [];
-    }
-    const url = clientUrlOf(host);
-    return url === this.clientUrl ? [] : [url];
+    return [...new Set(out)].filter((e) => e !== this.clientUrl);
   }
 
   async #prepare(signal: AbortSignal): Promise<void> {
