@@ -152,7 +152,13 @@ export class ApiClient implements Disposable {
         { cause: err },
       );
     }
-    if (err instanceof ApiError && err.status === "PermissionDenied") {
+    // Only a refusal by role says which roles the certificate has; other
+    // refusals (a worker that does not forward, a target not allowed) are
+    // about something else.
+    if (
+      err instanceof ApiError && err.status === "PermissionDenied" &&
+      err.message.startsWith("not authorized")
+    ) {
       let roles: string[] | undefined;
       try {
         roles = (await parseCertificate(this.#tls.cert)).subject.organizations;
