@@ -249,7 +249,7 @@ async function main(): Promise<void> {
     await measure(`local (own bus), round ${round}`, {}, cp, STREAMS);
   }
   for (let round = 1; round <= 2; round++) {
-    // Forwarding carries at most 16 connections x 100 streams to one node.
+    // Forwarding carries at most 32 connections x 50 streams to one node.
     await measure(
       `forwarded (node=), round ${round}`,
       {

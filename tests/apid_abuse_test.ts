@@ -145,6 +145,9 @@ Deno.test("apid: cancelled merged follow streams release what they hold", async 
     await t.step(
       `round ${round}: 300 merged streams, then cancelled`,
       async () => {
+        // A bystander's stream to the same worker, open throughout.
+        const bystander = await openFollow(victim, { node: worker.address });
+        assert(!(await bystander.next()).done);
         const follows = await Promise.all(
           Array.from(
             { length: 300 },
@@ -160,6 +163,13 @@ Deno.test("apid: cancelled merged follow streams release what they hold", async 
           what: "the worker to serve the streams",
         });
         await Promise.all(follows.map((f) => f.cancel()));
+        for (let i = 0; i < 5; i++) {
+          assert(
+            !(await bystander.next()).done,
+            "the bystander's stream ended",
+          );
+        }
+        await bystander.cancel();
         // Well within the bus's 15 s silence timeout: cancelled, not timed out.
         await waitUntil(() => worker.openLogStreams === 0, {
           timeoutMs: 5000,

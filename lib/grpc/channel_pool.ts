@@ -3,10 +3,10 @@
  *
  * Each target gets its own connections for unary calls and for streams, so
  * long-lived streams never hold the slots short calls need. A connection
- * carries at most `callsPerConnection` calls, kept below the peer's HTTP/2
- * limit (apid allows 128): when every connection of a kind is full, another
- * is opened, up to `maxConnections`; past that, calls wait here, in a queue
- * they leave cleanly when cancelled. Nothing ever waits inside HTTP/2 for a
+ * carries at most `callsPerConnection` calls (50 streams or 100 unary
+ * calls), below the peer's HTTP/2 limit (apid allows 128): when every
+ * connection of a kind is full, another is opened, up to `maxConnections`;
+ * past that, calls wait here, in a queue they leave cleanly when cancelled. Nothing ever waits inside HTTP/2 for a
  * stream slot: a stream cancelled while queued there, or many cancelled at
  * once beside new ones on one Deno HTTP/2 session, can end unrelated calls
  * on it ("Call cancelled", "Session closed with error code 2").
@@ -35,9 +35,12 @@ export interface ChannelPoolOptions {
   maxMessageBytes?: number;
   /** How long replaced channels stay open for calls in flight (default 30 s). */
   retireGraceMs?: number;
-  /** Most calls on one connection (default 100; keep below the peer's 128). */
-  callsPerConnection?: number;
-  /** Most connections per target and kind (default unary 4, stream 16). */
+  /**
+   * Most calls on one connection, by kind (default unary 100, stream 50;
+   * keep below the peer's 128).
+   */
+  callsPerConnection?: Partial<Record<CallKind, number>>;
+  /** Most connections per target and kind (default unary 4, stream 32). */
   maxConnections?: Partial<Record<CallKind, number>>;
   /** An extra connection with no call is closed after this (default 60 s). */
   idleCloseMs?: number;
@@ -82,7 +85,14 @@ interface Lane {
 
 const DEFAULT_MAX_CONNECTIONS: Record<CallKind, number> = {
   unary: 4,
-  stream: 16,
+  stream: 32,
+};
+// Streams end in crowds (a client cancelling many at once): when about a
+// hundred are reset together on one Deno HTTP/2 session, other calls on it
+// can end with them ("Call cancelled"); fifty at once were not seen to.
+const DEFAULT_CALLS_PER_CONNECTION: Record<CallKind, number> = {
+  unary: 100,
+  stream: 50,
 };
 
 /** Channels to other nodes, dialled on first use and leased per call. */
@@ -196,7 +206,8 @@ export class ChannelPool {
   /** A slot with room (opening a connection if allowed), or undefined. */
   #freeSlot(lane: Lane): Slot | undefined {
     this.#dropBroken(lane);
-    const perConnection = this.#options.callsPerConnection ?? 100;
+    const perConnection = this.#options.callsPerConnection?.[lane.kind] ??
+      DEFAULT_CALLS_PER_CONNECTION[lane.kind];
     // Fill connections in turn rather than spread thin, so an extra one
     // empties and closes once the crowd is gone.
     const free = lane.slots.find((s) => s.active < perConnection);

@@ -109,7 +109,7 @@ Deno.test("ChannelPool opens another connection when one's calls are used up", a
       Array.from({ length: 150 }, () => follow(pool)),
     );
     assertEquals(server.state.open, 150, "every stream is served");
-    assertEquals(pool.use("127.0.0.1").stream.connections, 2);
+    assertEquals(pool.use("127.0.0.1").stream.connections, 3);
     // Unary calls have connections of their own.
     const lease = await pool.acquire("127.0.0.1", "unary");
     const pong = await lease.channel.unary(PING, EMPTY, { timeoutMs: 2000 });
@@ -134,7 +134,7 @@ Deno.test("ChannelPool opens another connection when one's calls are used up", a
 Deno.test("ChannelPool queues past its connections; a cancelled waiter leaves", async () => {
   const server = await testServer();
   const pool = poolFor(server.port, {
-    callsPerConnection: 2,
+    callsPerConnection: { stream: 2 },
     maxConnections: { stream: 1 },
   });
   try {
