@@ -173,4 +173,44 @@ Deno.test("node statistics on a 2-node cluster", async (t) => {
       "apid and machined hold bus connections",
     );
   });
+
+  await t.step(
+    "Time: every node's clock against the control plane's apid",
+    async () => {
+      const reply = await api.unary(MachineServiceService.time, empty);
+      const cpName = cluster.record.nodes[0].name;
+      for (const node of [cp, worker]) {
+        const m = byNode(reply.messages).get(node);
+        assert(m && !m.metadata?.error, JSON.stringify(m?.metadata));
+        // The worker's own apid stamped it first; the control plane's wins.
+        assertEquals(m.server, cpName, node);
+        assert(m.roundTripUs > 0, `${node}: ${m.roundTripUs}`);
+        // One clock (the nodes are processes here): the offset is within half
+        // the round trip, plus the milliseconds Date keeps.
+        const offset = m.localtime!.getTime() - m.remotetime!.getTime();
+        assert(
+          Math.abs(offset) <= m.roundTripUs / 2000 + 2,
+          `${node}: offset ${offset} ms, round trip ${m.roundTripUs} us`,
+        );
+      }
+      const r = await cluster.osctl(["-n", `${cp},${worker}`, "time"]);
+      assertEquals(r.code, 0, r.stderr);
+      const rows = tableRows(r.stdout);
+      assertEquals(rows[0], [
+        "NODE",
+        "SERVER",
+        "NODE-TIME",
+        "SERVER-TIME",
+        "OFFSET",
+      ]);
+      assertEquals(rows.slice(1).map((x) => x[0]).sort(), [cp, worker].sort());
+      for (const row of rows.slice(1)) {
+        assertEquals(row[1], cpName);
+        assert(/^[+-]\d+\.\dms ±\d+\.\dms$/.test(row[4]), row[4]);
+      }
+      const y = await cluster.osctl(["-n", worker, "-o", "yaml", "time"]);
+      assertEquals(y.code, 0, y.stderr);
+      assert(y.stdout.includes(`server: ${cpName}\n`), y.stdout);
+    },
+  );
 });

@@ -20,6 +20,7 @@ import { parseCommandArgs } from "../client/args.ts";
 import { formatTable, reportNodeErrors } from "../client/output.ts";
 import { nodeOf, splitReplies } from "../client/reply.ts";
 import { printStructured, withApiClient } from "../client/session.ts";
+import { timeCommand } from "./time.ts";
 
 const MOUNTS_USAGE = `Usage: osctl mounts
 
@@ -262,4 +263,5 @@ export const netstatCommand: Command = {
 export const NODE_STATS_COMMANDS: readonly Command[] = [
   mountsCommand,
   netstatCommand,
+  timeCommand,
 ];

@@ -102,6 +102,8 @@ export const METHODS = {
   DiskStats: { owner: "machined", ...READ },
   NetworkDeviceStats: { owner: "machined", ...READ },
   Netstat: { owner: "machined", ...READ },
+  // apid stamps its own clock on the answer (the reference).
+  Time: { owner: "machined", ...READ },
 } as const satisfies Readonly<Record<string, MethodSpec>>;
 
 /** A MachineService method's proto name. */

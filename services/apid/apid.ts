@@ -93,6 +93,7 @@ export async function runApid(
     isSelf: (target) => self.has(target.toLowerCase()),
     legTimeoutMs: options.legTimeoutMs,
     log,
+    hostname: options.hostname,
   });
   const server = await ProxyServer.start(
     rawService(servedMethods(), proxy),

@@ -34,6 +34,7 @@ import type { Logger } from "../../lib/log/mod.ts";
 import type { Backend, BackendCallOptions } from "./backends.ts";
 import { authorize, effectiveRoles, ruleOf } from "./roles.ts";
 import { type Route, route } from "./router.ts";
+import { TIME_METHOD, timedCall } from "./time_stamp.ts";
 
 /** What the proxy is wired to. */
 export interface ProxyOptions {
@@ -49,6 +50,8 @@ export interface ProxyOptions {
   legTimeoutMs?: number;
   /** Where audit lines go. */
   log: Logger;
+  /** This node's hostname (the reference Time answers name). */
+  hostname: string;
 }
 
 /** Who is calling, after the role rules. */
@@ -82,14 +85,15 @@ export class ApidProxy implements RawHandlers {
     const base = { roles: caller.roles, caller: caller.name };
     switch (where.kind) {
       case "local":
-        return await this.#options.local.unary(ctx.method, request, {
+        return await this.#unaryTo(this.#options.local, ctx, request, {
           ...base,
           timeoutMs: this.#singleTimeout(ctx),
           signal: ctx.signal,
         });
       case "one":
-        return await this.#options.remote(where.target).unary(
-          ctx.method,
+        return await this.#unaryTo(
+          this.#options.remote(where.target),
+          ctx,
           request,
           { ...base, timeoutMs: this.#singleTimeout(ctx), signal: ctx.signal },
         );
@@ -99,7 +103,7 @@ export class ApidProxy implements RawHandlers {
           where.targets.map((t) => ({
             target: t.name,
             call: (signal: AbortSignal) =>
-              this.#backend(t).unary(ctx.method, request, {
+              this.#unaryTo(this.#backend(t), ctx, request, {
                 ...base,
                 timeoutMs,
                 signal,
@@ -225,6 +229,23 @@ export class ApidProxy implements RawHandlers {
       allowed: err === undefined,
       error: err === undefined ? undefined : toApiError(err).message,
     });
+  }
+
+  /** One unary call to a node; a Time answer gets this apid's clock. */
+  async #unaryTo(
+    backend: Backend,
+    ctx: RawCallContext,
+    request: Uint8Array,
+    options: BackendCallOptions,
+  ): Promise<Uint8Array> {
+    const call = () => backend.unary(ctx.method, request, options);
+    if (ctx.method.name !== TIME_METHOD) return await call();
+    try {
+      return await timedCall(this.#options.hostname, call);
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      throw malformed(err);
+    }
   }
 
   #backend(target: { name: string; self: boolean }): Backend {

@@ -23,6 +23,7 @@ import { powerApi } from "./power_api.ts";
 import { type ServiceControl, servicesApi } from "./services_api.ts";
 import { statsApi } from "./stats_api.ts";
 import { systemApi } from "./system_api.ts";
+import { timeApi } from "./time_api.ts";
 import { type NodeIdentity, versionApi } from "./version_api.ts";
 import { etcdHandlers } from "../etcd/etcd_api.ts";
 import type { EtcdService } from "../etcd/etcd_service.ts";
@@ -64,6 +65,7 @@ export function serveMachineApi(
     ...fileApi(sources.files),
     ...etcdHandlers(sources.etcd, log),
     ...statsApi(),
+    ...timeApi(),
     GenerateClientConfiguration: generateClientConfiguration(
       sources.clientConfig,
       log,

@@ -8,6 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { handleServerStreamingCall, handleUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { Data, Empty, Metadata } from "../common/common.ts";
+import { Timestamp } from "../google/protobuf/timestamp.ts";
 
 export const protobufPackage = "machine";
 
@@ -1155,6 +1156,30 @@ export interface Netstat {
 
 export interface NetstatResponse {
   messages: Netstat[];
+}
+
+/**
+ * Time is Talos's time.Time (same numbers): the node's clock (localtime, read
+ * by machined) and the reference clock (remotetime, stamped by the apid the
+ * client asked, at the middle of its round trip to the node), whose hostname
+ * is server. The node's offset is localtime - remotetime.
+ */
+export interface Time {
+  metadata: Metadata | undefined;
+  server: string;
+  localtime: Date | undefined;
+  remotetime:
+    | Date
+    | undefined;
+  /**
+   * round_trip_us is the reference apid's round trip to the node in
+   * microseconds: the offset is good to within half of it.
+   */
+  roundTripUs: number;
+}
+
+export interface TimeResponse {
+  messages: Time[];
 }
 
 function createBaseHealthRequest(): HealthRequest {
@@ -14974,6 +14999,214 @@ export const NetstatResponse: MessageFns<NetstatResponse> = {
   },
 };
 
+function createBaseTime(): Time {
+  return { metadata: undefined, server: "", localtime: undefined, remotetime: undefined, roundTripUs: 0 };
+}
+
+export const Time: MessageFns<Time> = {
+  encode(message: Time, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      Metadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    if (message.server !== "") {
+      writer.uint32(18).string(message.server);
+    }
+    if (message.localtime !== undefined) {
+      Timestamp.encode(toTimestamp(message.localtime), writer.uint32(26).fork()).join();
+    }
+    if (message.remotetime !== undefined) {
+      Timestamp.encode(toTimestamp(message.remotetime), writer.uint32(34).fork()).join();
+    }
+    if (message.roundTripUs !== 0) {
+      writer.uint32(800).uint64(message.roundTripUs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Time {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTime();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = Metadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.server = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.localtime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.remotetime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 100: {
+            if (tag !== 800) {
+              break;
+            }
+
+            message.roundTripUs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Time {
+    return {
+      metadata: isSet(object.metadata) ? Metadata.fromJSON(object.metadata) : undefined,
+      server: isSet(object.server) ? globalThis.String(object.server) : "",
+      localtime: isSet(object.localtime) ? fromJsonTimestamp(object.localtime) : undefined,
+      remotetime: isSet(object.remotetime) ? fromJsonTimestamp(object.remotetime) : undefined,
+      roundTripUs: isSet(object.roundTripUs)
+        ? globalThis.Number(object.roundTripUs)
+        : isSet(object.round_trip_us)
+        ? globalThis.Number(object.round_trip_us)
+        : 0,
+    };
+  },
+
+  toJSON(message: Time): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = Metadata.toJSON(message.metadata);
+    }
+    if (message.server !== "") {
+      obj.server = message.server;
+    }
+    if (message.localtime !== undefined) {
+      obj.localtime = message.localtime.toISOString();
+    }
+    if (message.remotetime !== undefined) {
+      obj.remotetime = message.remotetime.toISOString();
+    }
+    if (message.roundTripUs !== 0) {
+      obj.roundTripUs = Math.round(message.roundTripUs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Time>, I>>(base?: I): Time {
+    return Time.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Time>, I>>(object: I): Time {
+    const message = createBaseTime();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? Metadata.fromPartial(object.metadata)
+      : undefined;
+    message.server = object.server ?? "";
+    message.localtime = object.localtime ?? undefined;
+    message.remotetime = object.remotetime ?? undefined;
+    message.roundTripUs = object.roundTripUs ?? 0;
+    return message;
+  },
+};
+
+function createBaseTimeResponse(): TimeResponse {
+  return { messages: [] };
+}
+
+export const TimeResponse: MessageFns<TimeResponse> = {
+  encode(message: TimeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      Time.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TimeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTimeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.messages.push(Time.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TimeResponse {
+    return {
+      messages: globalThis.Array.isArray(object?.messages) ? object.messages.map((e: any) => Time.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: TimeResponse): unknown {
+    const obj: any = {};
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => Time.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TimeResponse>, I>>(base?: I): TimeResponse {
+    return TimeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TimeResponse>, I>>(object: I): TimeResponse {
+    const message = createBaseTimeResponse();
+    message.messages = object.messages?.map((e) => Time.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * MachineService is the node API: apid serves it over mTLS and forwards each
  * call to the daemon that owns it over the node-local bus.
@@ -15376,6 +15609,20 @@ export const MachineServiceService = {
     responseSerialize: (value: NetstatResponse): Buffer => Buffer.from(NetstatResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): NetstatResponse => NetstatResponse.decode(value),
   },
+  /**
+   * Time is the node's clock against the apid that is asked (a control
+   * plane, when it forwards): Talos's time.Time message, served here on
+   * MachineService.
+   */
+  time: {
+    path: "/machine.MachineService/Time" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: TimeResponse): Buffer => Buffer.from(TimeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TimeResponse => TimeResponse.decode(value),
+  },
 } as const;
 
 export interface MachineServiceServer extends UntypedServiceImplementation {
@@ -15424,6 +15671,12 @@ export interface MachineServiceServer extends UntypedServiceImplementation {
   diskStats: handleUnaryCall<Empty, DiskStatsResponse>;
   networkDeviceStats: handleUnaryCall<Empty, NetworkDeviceStatsResponse>;
   netstat: handleUnaryCall<NetstatRequest, NetstatResponse>;
+  /**
+   * Time is the node's clock against the apid that is asked (a control
+   * plane, when it forwards): Talos's time.Time message, served here on
+   * MachineService.
+   */
+  time: handleUnaryCall<Empty, TimeResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {
@@ -15458,6 +15711,28 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
