@@ -213,6 +213,28 @@ Deno.test({
     assertEquals(await hostname(api), "renamed-w1");
   });
 
+  await t.step("apply-config to several nodes answers for each", async () => {
+    const config = await running(api);
+    const path = await file(cluster.dir, "w1.yaml", config);
+    const r = await cluster.osctl([
+      "-n",
+      `${cp},${w1},${w2}`,
+      "apply-config",
+      "-f",
+      path,
+      "--dry-run",
+    ]);
+    // The control plane refuses a worker's config; the workers answer.
+    assertEquals(r.code, 1, r.stdout);
+    assertIncludes(r.stdout, `NODE ${w1}\nDry run summary:`);
+    assertIncludes(r.stdout, `NODE ${w2}\nDry run summary:`);
+    assertIncludes(r.stderr, `${cp}: `);
+    assertIncludes(
+      r.stderr,
+      "machine.type would change from controlplane to worker",
+    );
+  });
+
   await t.step("a config of another cluster is refused", async () => {
     const config = await running(api);
     config.machine.token = "zzzzzz.zzzzzzzzzzzzzzzz";
@@ -231,29 +253,32 @@ Deno.test({
       const config = await running(api);
       await api.unary(
         MachineServiceService.applyConfiguration,
+        // Long enough for an osctl run on a loaded host.
         applyRequest(withHostname(config, "tried"), {
           mode: "try",
-          tryModeTimeoutMs: 2000,
+          tryModeTimeoutMs: 8000,
         }),
       );
       assertEquals(await hostname(api), "tried");
       const h = await cluster.osctl(["-n", w1, "config", "history"]);
       assertIncludes(h.stdout, "trying until");
       await waitUntil(async () => (await hostname(api)) === "renamed-w1", {
-        timeoutMs: 15_000,
+        timeoutMs: 30_000,
       });
       await api.unary(
         MachineServiceService.applyConfiguration,
         applyRequest(withHostname(config, "kept"), {
           mode: "try",
-          tryModeTimeoutMs: 2000,
+          tryModeTimeoutMs: 4000,
         }),
       );
-      await api.unary(
+      const confirmed = await api.unary(
         MachineServiceService.applyConfiguration,
         applyRequest(withHostname(config, "kept")),
       );
-      await new Promise((r) => setTimeout(r, 2500));
+      assertIncludes(confirmed.messages[0].modeDetails, "No changes");
+      // Past the try's end: confirmed, so nothing reverts it.
+      await new Promise((r) => setTimeout(r, 4500));
       assertEquals(await hostname(api), "kept");
     },
   );
