@@ -221,6 +221,48 @@ Deno.test("osctl commands on a 2-node cluster", async (t) => {
     assertIncludes(r.stderr, "127.16.1.99:");
   });
 
+  await t.step(
+    "a node that hangs: its leg's deadline, in one line",
+    async () => {
+      const svc = await cluster.osctl([
+        "-n",
+        nodes[1],
+        "-o",
+        "json",
+        "service",
+        "apid",
+      ]);
+      assertEquals(svc.code, 0, svc.stderr);
+      const pid = (JSON.parse(svc.stdout) as {
+        messages: { services: { pid: number }[] }[];
+      }).messages[0].services[0].pid;
+      assert(pid > 1, `apid pid ${pid}`);
+      Deno.kill(pid, "SIGSTOP");
+      try {
+        const r = await cluster.osctl([...all, "version"]);
+        assertEquals(r.code, 1);
+        assertIncludes(r.stdout, `NODE:        ${nodes[0]}`);
+        assert(
+          new RegExp(
+            `\\* ${nodes[1]}: no answer from ${
+              nodes[1]
+            }:50000 within \\d+ s\\n$`,
+          )
+            .test(r.stderr) ||
+            new RegExp(
+              `\\* ${nodes[1]}: no answer from "${
+                nodes[1]
+              }" within \\d+ ms\\n$`,
+            )
+              .test(r.stderr),
+          r.stderr,
+        );
+      } finally {
+        Deno.kill(pid, "SIGCONT");
+      }
+    },
+  );
+
   await t.step("an endpoint that is down: one line saying so", async () => {
     const r = await cluster.osctl(["-e", "127.16.1.99", "version"]);
     assertEquals(r.code, 1);

@@ -152,6 +152,17 @@ export class ApiClient implements Disposable {
         { cause: err },
       );
     }
+    const late = err instanceof ApiError && err.status === "DeadlineExceeded"
+      ? /^Deadline exceeded after ([\d.]+)s/.exec(err.message)
+      : null;
+    if (late) {
+      return new EndpointError(
+        `endpoint ${endpoint} did not answer within ${
+          Math.round(Number(late[1]))
+        } s`,
+        { cause: err },
+      );
+    }
     // Only a refusal by role says which roles the certificate has; other
     // refusals (a worker that does not forward, a target not allowed) are
     // about something else.

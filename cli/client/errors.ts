@@ -53,6 +53,23 @@ export function cleanMessage(text: string): string {
   // Deno's I/O errors: "No such file or directory (os error 2): stat 'x'"
   // after a message that already names the file.
   s = s.replace(/ \(os error \d+\)(?:: \w+ '[^']*')?/g, "");
+  // grpc-js's deadline text lists its internal timings.
+  const late =
+    /^Deadline exceeded after ([\d.]+)s(?:,.*?remote_addr=([^,\s]+))?/
+      .exec(s);
+  if (late) {
+    const secs = Math.round(Number(late[1]));
+    return late[2]
+      ? `no answer from ${late[2]} within ${secs} s`
+      : `no answer within ${secs} s`;
+  }
+  const unimplemented =
+    /^The server does not implement the method \/[\w.]+\/(\w+)$/.exec(s);
+  if (unimplemented) {
+    return `the node does not serve ${
+      unimplemented[1]
+    } (it runs an older Bronze, or the method is not for it)`;
+  }
   const m = /^No connection established\. Last error: (?:Error: )?(.*?)\.?$/
     .exec(s);
   if (m) {

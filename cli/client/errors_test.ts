@@ -67,3 +67,22 @@ Deno.test("a session closed before it was set up reads as a refused client certi
     false,
   );
 });
+
+Deno.test("cleanMessage() shortens grpc-js's deadline and unimplemented texts", () => {
+  assertEquals(
+    cleanMessage(
+      "Deadline exceeded after 30.003s,name resolution: 0.032s,metadata filters: 0.001s,Waiting for LB pick",
+    ),
+    "no answer within 30 s",
+  );
+  assertEquals(
+    cleanMessage("Deadline exceeded after 5.000s,remote_addr=127.0.0.3:50000"),
+    "no answer from 127.0.0.3:50000 within 5 s",
+  );
+  assertEquals(
+    cleanMessage(
+      "The server does not implement the method /machine.MachineService/ConfigHistory",
+    ),
+    "the node does not serve ConfigHistory (it runs an older Bronze, or the method is not for it)",
+  );
+});
