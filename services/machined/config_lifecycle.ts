@@ -242,6 +242,11 @@ export class ConfigLifecycle {
     } catch (err) {
       // The last good state stays: the running config goes back with it.
       this.#running = before;
+      this.#hooks.event(
+        `config not applied: ${fields.join(", ")} failed live (${
+          errorText(err)
+        }); the last good config stays`,
+      );
       try {
         await this.#hooks.applyLive(before, fields);
       } catch (again) {

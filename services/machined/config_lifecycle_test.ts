@@ -170,11 +170,12 @@ Deno.test("ConfigLifecycle carries out every mode", async (t) => {
     assert.match(tooFar.message, /cannot roll back 15/);
   });
   await t.step("a failing live apply keeps the last good state", async () => {
+    const said: string[] = [];
     const failing = new ConfigLifecycle(store, {
       applyLive: (next) => {
         if (next.machine.network?.hostname === "bad") throw new Error("boom");
       },
-      event: () => {},
+      event: (m) => void said.push(m),
     }, createLogger("test", { sink: { write: () => {} } }));
     const err = await failing.apply(request(host("bad")), "i").catch((e) => e);
     assert.ok(err instanceof ApiError);
@@ -183,6 +184,7 @@ Deno.test("ConfigLifecycle carries out every mode", async (t) => {
       /cannot apply \.machine\.network\.hostname live: boom/,
     );
     assert.equal(failing.running().machine.network?.hostname, "w4");
+    assert.match(said.join("\n"), /config not applied: .*failed live \(boom\)/);
     assert.equal(stored(), "w4");
   });
   life.close();
