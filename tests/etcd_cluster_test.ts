@@ -20,6 +20,7 @@ import {
   assertEquals,
   assertIncludes,
   assertRejects,
+  tempDir,
   waitUntil,
 } from "../lib/testing/mod.ts";
 import { startTestCluster } from "./cluster_harness.ts";
@@ -169,6 +170,39 @@ Deno.test("etcd on 3 control planes and a worker", async (t) => {
       );
     },
   );
+
+  await t.step("etcd snapshot: a file etcdctl reads, admin only", async () => {
+    await using dir = await tempDir();
+    const file = `${dir.path}/etcd.snapshot`;
+    const r = await cluster.osctl(["-n", cps[1], "etcd", "snapshot", file]);
+    assertEquals(r.code, 0, r.stderr);
+    assertIncludes(r.stderr, "etcd snapshot saved to");
+    assertEquals((await Deno.stat(file)).mode! & 0o777, 0o600);
+    const status = await new Deno.Command("etcdctl", {
+      args: ["snapshot", "status", file, "-w", "json"],
+      env: { ETCDCTL_API: "3" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(status.stdout);
+    assert(status.success, new TextDecoder().decode(status.stderr));
+    const info = JSON.parse(text) as { totalKey: number; revision: number };
+    assert(info.totalKey >= 1 && info.revision >= 2, text);
+    using reader = await cluster.client({
+      roles: ["os:reader"],
+      nodes: [cps[1]],
+    });
+    const err = await assertRejects(async () => {
+      for await (
+        const _ of reader.stream(MachineServiceService.etcdSnapshot, {}, {
+          singleNode: true,
+        })
+      ) {
+        // nothing may arrive
+      }
+    }, ApiError);
+    assertEquals(err.status, "PermissionDenied");
+  });
 
   await t.step(
     "kill -9 of the leader's etcd: a new election, writes go on, the old one rejoins",

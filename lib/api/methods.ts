@@ -96,6 +96,8 @@ export const METHODS = {
   EtcdForfeitLeadership: { owner: "machined", ...ADMIN },
   EtcdLeaveCluster: { owner: "machined", ...ADMIN },
   EtcdRemoveMemberByID: { owner: "machined", ...ADMIN },
+  // The whole database: admin only, as file Read.
+  EtcdSnapshot: { owner: "machined", ...ADMIN_READ_STREAM },
   Mounts: { owner: "machined", ...READ },
   SystemStat: { owner: "machined", ...READ },
   CPUInfo: { owner: "machined", ...READ },

@@ -21,6 +21,7 @@ export type EtcdMethod = typeof ETCD_METHODS[number];
 
 /** The etcd methods machined serves, by name. */
 export const ETCD_METHODS = [
+  "EtcdSnapshot",
   "Bootstrap",
   "EtcdMemberList",
   "EtcdStatus",
@@ -172,6 +173,16 @@ export function etcdHandlers(
       audit("EtcdLeaveCluster", ctx);
       await member("etcd leave").leave(ctx.signal);
       return { messages: [{ metadata: undefined }] };
+    },
+
+    EtcdSnapshot: async (_req, ctx) => {
+      audit("EtcdSnapshot", ctx);
+      const etcd = member("etcd snapshot");
+      await etcd.withLocal(async (c) => {
+        for await (const bytes of c.snapshot({ signal: ctx.signal })) {
+          await ctx.send({ metadata: undefined, bytes });
+        }
+      });
     },
 
     EtcdRemoveMemberByID: async (req, ctx) => {

@@ -661,6 +661,9 @@ export interface EtcdMemberListResponse {
   messages: EtcdMembers[];
 }
 
+export interface EtcdSnapshotRequest {
+}
+
 export interface EtcdAlarmListResponse {
   messages: EtcdAlarm[];
 }
@@ -9945,6 +9948,58 @@ export const EtcdMemberListResponse: MessageFns<EtcdMemberListResponse> = {
   },
 };
 
+function createBaseEtcdSnapshotRequest(): EtcdSnapshotRequest {
+  return {};
+}
+
+export const EtcdSnapshotRequest: MessageFns<EtcdSnapshotRequest> = {
+  encode(_: EtcdSnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EtcdSnapshotRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEtcdSnapshotRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): EtcdSnapshotRequest {
+    return {};
+  },
+
+  toJSON(_: EtcdSnapshotRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EtcdSnapshotRequest>, I>>(base?: I): EtcdSnapshotRequest {
+    return EtcdSnapshotRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EtcdSnapshotRequest>, I>>(_: I): EtcdSnapshotRequest {
+    const message = createBaseEtcdSnapshotRequest();
+    return message;
+  },
+};
+
 function createBaseEtcdAlarmListResponse(): EtcdAlarmListResponse {
   return { messages: [] };
 }
@@ -15554,6 +15609,16 @@ export const MachineServiceService = {
     responseSerialize: (value: EtcdStatusResponse): Buffer => Buffer.from(EtcdStatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EtcdStatusResponse => EtcdStatusResponse.decode(value),
   },
+  /** EtcdSnapshot streams a snapshot of the node's etcd database. */
+  etcdSnapshot: {
+    path: "/machine.MachineService/EtcdSnapshot" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: EtcdSnapshotRequest): Buffer => Buffer.from(EtcdSnapshotRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EtcdSnapshotRequest => EtcdSnapshotRequest.decode(value),
+    responseSerialize: (value: Data): Buffer => Buffer.from(Data.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Data => Data.decode(value),
+  },
   mounts: {
     path: "/machine.MachineService/Mounts" as const,
     requestStream: false as const,
@@ -15665,6 +15730,8 @@ export interface MachineServiceServer extends UntypedServiceImplementation {
   etcdAlarmDisarm: handleUnaryCall<Empty, EtcdAlarmDisarmResponse>;
   etcdDefragment: handleUnaryCall<Empty, EtcdDefragmentResponse>;
   etcdStatus: handleUnaryCall<Empty, EtcdStatusResponse>;
+  /** EtcdSnapshot streams a snapshot of the node's etcd database. */
+  etcdSnapshot: handleServerStreamingCall<EtcdSnapshotRequest, Data>;
   mounts: handleUnaryCall<Empty, MountsResponse>;
   systemStat: handleUnaryCall<Empty, SystemStatResponse>;
   cpuInfo: handleUnaryCall<Empty, CPUInfoResponse>;
