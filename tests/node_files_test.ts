@@ -214,34 +214,51 @@ Deno.test("file access on a 2-node cluster", async (t) => {
     assertIncludes(y.stdout, `name: ${states[1]}/certs\n`);
   });
 
-  await t.step("cp: the worker's certs as a .tar.gz", async () => {
-    const dest = `${outside.path}/certs.tar.gz`;
-    const r = await cluster.osctl([
-      "-n",
-      worker,
-      "cp",
-      `${states[1]}/certs`,
-      dest,
-    ]);
-    assertEquals(r.code, 0, r.stderr);
-    const list = await new Deno.Command("tar", {
-      args: ["-tzf", dest],
-      stdout: "piped",
-    }).output();
-    assert(list.success);
-    const names = new TextDecoder().decode(list.stdout).split("\n");
-    assert(names.includes("apid/server.crt"), names.join(","));
-    const out = await cluster.osctl([
-      "-n",
-      worker,
-      "cp",
-      "/etc",
-      `${outside.path}/etc.tar.gz`,
-    ]);
-    assert(out.code !== 0);
-    assertIncludes(out.stderr, 'path "/etc" is outside the allowed roots');
-    const left = [];
-    for await (const e of Deno.readDir(outside.path)) left.push(e.name);
-    assertEquals(left.sort(), ["certs.tar.gz", "secret"]);
-  });
+  await t.step(
+    "cp: the worker's certs as a .tar.gz and extracted",
+    async () => {
+      const dest = `${outside.path}/certs.tar.gz`;
+      const r = await cluster.osctl([
+        "-n",
+        worker,
+        "cp",
+        `${states[1]}/certs`,
+        dest,
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      const list = await new Deno.Command("tar", {
+        args: ["-tzf", dest],
+        stdout: "piped",
+      }).output();
+      assert(list.success);
+      const names = new TextDecoder().decode(list.stdout).split("\n");
+      assert(names.includes("apid/server.crt"), names.join(","));
+      const into = `${outside.path}/certs-copy`;
+      const x = await cluster.osctl([
+        "-n",
+        worker,
+        "cp",
+        `${states[1]}/certs`,
+        into,
+      ]);
+      assertEquals(x.code, 0, x.stderr);
+      assertIncludes(x.stderr, `extracted into ${into}: `);
+      assertEquals(
+        await Deno.readTextFile(`${into}/apid/server.crt`),
+        await Deno.readTextFile(`${states[1]}/certs/apid/server.crt`),
+      );
+      const out = await cluster.osctl([
+        "-n",
+        worker,
+        "cp",
+        "/etc",
+        `${outside.path}/etc.tar.gz`,
+      ]);
+      assert(out.code !== 0);
+      assertIncludes(out.stderr, 'path "/etc" is outside the allowed roots');
+      const left = [];
+      for await (const e of Deno.readDir(outside.path)) left.push(e.name);
+      assertEquals(left.sort(), ["certs-copy", "certs.tar.gz", "secret"]);
+    },
+  );
 });

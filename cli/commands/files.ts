@@ -17,7 +17,13 @@ import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { parseCommandArgs, parseIntFlag } from "../client/args.ts";
 import { forEachNodeMessage } from "../client/merged_stream.ts";
-import { formatTable, reportNodeErrors } from "../client/output.ts";
+import {
+  formatTable,
+  type NodeError,
+  reportNodeErrors,
+} from "../client/output.ts";
+import { nodeOf } from "../client/reply.ts";
+import { extractTarGz } from "../client/tar_extract.ts";
 import { printStructuredLine, withApiClient } from "../client/session.ts";
 import { humanBytes } from "../client/units.ts";
 
@@ -267,14 +273,16 @@ export const usageCommand: Command = {
 const CP_USAGE = `Usage: osctl cp PATH DEST
 
 Copies a file or folder of one node (use -n to pick it when the context
-names several) as a .tar.gz archive: into the file DEST, or to standard
+names several): extracted into the local folder DEST (made if missing), or
+kept as a .tar.gz when DEST ends in .tar.gz or .tgz, or written to standard
 output when DEST is "-". Only the node's allowed roots are served (its state
-folder, /proc, /sys). Needs os:admin.`;
+folder, /proc, /sys). Needs os:admin. Extraction keeps every entry inside
+DEST and never writes through a symlink.`;
 
 async function cpRun(args: string[], ctx: CommandContext): Promise<number> {
   const { positionals } = parseCommandArgs(args, {});
   if (positionals.length !== 2) {
-    throw new UsageError("cp needs a PATH on the node and a DEST file (or -)");
+    throw new UsageError("cp needs a PATH on the node and a DEST (or -)");
   }
   const path = onePath([positionals[0]], "path")!;
   const dest = positionals[1];
@@ -283,49 +291,58 @@ async function cpRun(args: string[], ctx: CommandContext): Promise<number> {
       signal: ctx.signal,
       singleNode: api.nodes.length > 0,
     });
+    const errors: NodeError[] = [];
+    // The archive's bytes; a node's error entry ends them.
+    const bytes = async function* (): AsyncGenerator<Uint8Array> {
+      for await (const d of stream) {
+        if (d.metadata?.error) {
+          errors.push({
+            node: nodeOf(d, api.defaultNode),
+            error: d.metadata.error,
+          });
+          return;
+        }
+        yield d.bytes;
+      }
+    };
     if (dest === "-") {
       const write = bytesWriter(ctx);
-      if (!ctx.io.stdoutBytes) {
-        throw new UsageError("cp to - needs a terminal or pipe for bytes");
-      }
-      const errors = await forEachNodeMessage(
-        ctx,
-        api,
-        stream,
-        (_n, d) => write(d.bytes),
-      );
+      for await (const b of bytes()) write(b);
       return reportNodeErrors(ctx.io, errors);
     }
-    // Written next to DEST, renamed once whole: no half archive is left.
-    const part = `${dest}.part`;
-    using file = await Deno.open(part, {
-      write: true,
-      create: true,
-      truncate: true,
-    });
-    let bytes = 0;
-    let errors;
-    try {
-      const chunks: Uint8Array[] = [];
-      errors = await forEachNodeMessage(ctx, api, stream, (_n, d) => {
-        chunks.push(d.bytes);
-      });
-      for (const c of chunks) {
-        for (let off = 0; off < c.length;) {
-          off += await file.write(c.subarray(off));
+    if (/\.(tar\.gz|tgz)$/.test(dest)) {
+      // Written next to DEST, renamed once whole: no half archive is left.
+      const part = `${dest}.part`;
+      let size = 0;
+      try {
+        using file = await Deno.open(part, {
+          write: true,
+          create: true,
+          truncate: true,
+        });
+        for await (const b of bytes()) {
+          for (let off = 0; off < b.length;) {
+            off += await file.write(b.subarray(off));
+          }
+          size += b.length;
         }
-        bytes += c.length;
+      } catch (err) {
+        await Deno.remove(part).catch(() => {});
+        throw err;
       }
-    } catch (err) {
-      await Deno.remove(part).catch(() => {});
-      throw err;
+      if (errors.length > 0) {
+        await Deno.remove(part).catch(() => {});
+        return reportNodeErrors(ctx.io, errors);
+      }
+      await Deno.rename(part, dest);
+      ctx.io.stderr(`wrote ${dest} (${humanBytes(size)})\n`);
+      return 0;
     }
-    if (errors.length > 0) {
-      await Deno.remove(part).catch(() => {});
-      return reportNodeErrors(ctx.io, errors);
-    }
-    await Deno.rename(part, dest);
-    ctx.io.stderr(`wrote ${dest} (${humanBytes(bytes)})\n`);
+    const summary = await extractTarGz(ReadableStream.from(bytes()), dest);
+    if (errors.length > 0) return reportNodeErrors(ctx.io, errors);
+    ctx.io.stderr(
+      `extracted into ${dest}: ${summary.files} files, ${summary.dirs} folders, ${summary.links} symlinks\n`,
+    );
     return 0;
   });
 }
