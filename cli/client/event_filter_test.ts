@@ -1,7 +1,8 @@
 import { Event } from "../../lib/api/gen/machine/machine.ts";
 import { assertEquals } from "../../lib/testing/mod.ts";
 import { EventFilter } from "./event_filter.ts";
-import { backAfter } from "./wait_nodes.ts";
+import { backAfter, noteActors, type WaitTarget } from "./wait_nodes.ts";
+import type { ApiClient } from "./api_client.ts";
 
 const ev = (
   id: string,
@@ -117,4 +118,25 @@ Deno.test("backAfter() sees a reboot in place end, or a new boot reach its end",
     ev("b2-2", "sequence", "stop", "boot: All services are up"),
   ];
   assertEquals(backAfter(up, { actorId: "A1", bootBefore: "b1" })?.id, "b2-2");
+});
+
+Deno.test("noteActors() matches answers to targets, a lone one by any name", () => {
+  const target = (node: string): WaitTarget => ({
+    node,
+    client: {} as ApiClient,
+  });
+  const meta = (hostname: string, error = "") => ({ hostname, error });
+  const one = [target("10.5.0.2")];
+  noteActors(one, {
+    messages: [{ metadata: meta("bronze-controlplane-1"), actorId: "A" }],
+  }, "10.5.0.2");
+  assertEquals(one[0].actorId, "A");
+  const two = [target("10.5.0.2"), target("10.5.0.3")];
+  noteActors(two, {
+    messages: [
+      { metadata: meta("10.5.0.3"), actorId: "B" },
+      { metadata: meta("10.5.0.2", "refused"), actorId: "" },
+    ],
+  }, "10.5.0.2");
+  assertEquals(two.map((t) => t.actorId), [undefined, "B"]);
 });

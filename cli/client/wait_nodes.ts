@@ -161,8 +161,13 @@ export function noteActors(
   reply: { messages: readonly ActorMessage[] },
   fallback: string,
 ): void {
-  for (const m of reply.messages) {
-    if (m.metadata?.error) continue;
+  const good = reply.messages.filter((m) => !m.metadata?.error);
+  // One target answering directly may name itself by its hostname.
+  if (targets.length === 1 && good.length === 1) {
+    targets[0].actorId = good[0].actorId;
+    return;
+  }
+  for (const m of good) {
     const node = m.metadata?.hostname || fallback;
     const t = targets.find((x) => x.node === node);
     if (t) t.actorId = m.actorId;
