@@ -26,6 +26,11 @@ export interface EtcdClientOptions {
   tls: EtcdTls | (() => EtcdTls);
   /** Per-request timeout (ms, default 5000). */
   timeoutMs?: number;
+  /**
+   * Keep connections open between calls (default false: each call dials,
+   * so a renewed client certificate is used at once). close() ends them.
+   */
+  keepAlive?: boolean;
 }
 
 /** Options of one call. */
@@ -187,6 +192,7 @@ export class EtcdClient {
   #endpoints: URL[];
   #tls: () => EtcdTls;
   #timeoutMs: number;
+  #agent: https.Agent | undefined;
 
   /** Checks the endpoints; nothing is dialled until a call. */
   constructor(options: EtcdClientOptions) {
@@ -197,6 +203,14 @@ export class EtcdClient {
     const tls = options.tls;
     this.#tls = typeof tls === "function" ? tls : () => tls;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (options.keepAlive) {
+      this.#agent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+    }
+  }
+
+  /** Closes kept-alive connections. */
+  close(): void {
+    this.#agent?.destroy();
   }
 
   /** The endpoints, as given. */
@@ -496,7 +510,7 @@ export class EtcdClient {
         ca: tls.ca,
         cert: tls.cert,
         key: tls.key,
-        agent: false,
+        agent: this.#agent ?? false,
         signal,
         headers: payload === undefined ? {} : {
           "content-type": "application/json",
