@@ -186,6 +186,18 @@ export class ApiClient implements Disposable {
         );
       }
     }
+    // A connection lost or refused says so without naming whom ("Connection
+    // dropped"): name the endpoint, so an outage reads as whose it is.
+    if (
+      err instanceof ApiError && err.status === "Unavailable" &&
+      !err.message.includes(hostOf(endpoint))
+    ) {
+      return new ApiError(
+        err.status,
+        `endpoint ${endpoint}: ${err.message}`,
+        { cause: err },
+      );
+    }
     return err;
   }
 

@@ -53,6 +53,9 @@ export function cleanMessage(text: string): string {
   // Deno's I/O errors: "No such file or directory (os error 2): stat 'x'"
   // after a message that already names the file.
   s = s.replace(/ \(os error \d+\)(?:: \w+ '[^']*')?/g, "");
+  // An "endpoint ADDR: " prefix (the client's) stays in front.
+  const named = /^(endpoint \S+: )(.*)$/.exec(s);
+  if (named) return named[1] + cleanMessage(named[2]);
   // grpc-js's deadline text lists its internal timings.
   const late =
     /^Deadline exceeded after ([\d.]+)s(?:,.*?remote_addr=([^,\s]+))?/

@@ -27,6 +27,16 @@ Deno.test("cleanMessage() says grpc-js's connection failures in one line", () =>
   assertEquals(
     cleanMessage('service "foo" not defined'),
     'service "foo" not defined',
+  ); // The client's "endpoint ADDR: " in front of a failure that names no one.
+  assertEquals(
+    cleanMessage(
+      "endpoint 127.0.0.9:50000: No connection established. Last error: write EPIPE. Resolution note: ",
+    ),
+    "endpoint 127.0.0.9:50000: cannot connect: connection closed during the TLS handshake",
+  );
+  assertEquals(
+    cleanMessage("endpoint 127.0.0.9:50000: Connection dropped"),
+    "endpoint 127.0.0.9:50000: Connection dropped",
   );
 });
 
