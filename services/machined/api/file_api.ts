@@ -22,7 +22,7 @@ import {
 
 /** Largest Data chunk of Read and Copy (bytes). */
 const CHUNK_BYTES = 64 * 1024;
-/** What Copy reads of a file that says it is empty (/proc, /sys). */
+/** Files up to this size are read whole before archiving (/proc, /sys). */
 const VIRTUAL_FILE_MAX = 1024 * 1024;
 
 function fileInfo(e: WalkEntry): FileInfo {
@@ -168,7 +168,10 @@ export function fileApi(
             });
             continue;
           }
-          const size = Math.max(0, e.info?.size ?? 0);
+          // /proc/kcore says the size of the address space, not of a file.
+          const size = e.real === "/proc/kcore"
+            ? 0
+            : Math.max(0, e.info?.size ?? 0);
           if (e.info?.isDirectory) {
             open.push({ e, size });
             continue;
@@ -316,8 +319,9 @@ async function archiveEntry(
   const opened = await f.stat();
   // Swapped between the walk and the open (a symlink now): not archived.
   if (!opened.isFile || opened.ino !== i.ino || opened.dev !== i.dev) return;
-  if (i.size === 0) {
-    // /proc and /sys files say 0 and still have bytes: read them first.
+  if (i.size <= VIRTUAL_FILE_MAX) {
+    // Small files are read first and archived at the length read: /proc
+    // files say 0 and /sys attributes 4096, whatever they hold.
     const data = await readUpTo(f, VIRTUAL_FILE_MAX).catch(() => undefined);
     if (data === undefined) return;
     for (const b of headerBlocks({ ...header, size: data.length })) {

@@ -308,6 +308,21 @@ Deno.test("fileApi serves List, DiskUsage, Read and Copy inside the roots", asyn
       stdout: "piped",
     }).output();
     assertEquals(new TextDecoder().decode(cat.stdout), "Linux\n");
+    // A /sys attribute says 4096 bytes; the archive holds what it reads.
+    const sys = fileApi(new FileRoots(["/sys"]));
+    const k = await collect(
+      sys.Copy,
+      CopyRequest.fromPartial({ rootPath: "/sys/kernel/uevent_seqnum" }),
+    );
+    await Deno.writeFile(
+      archive,
+      new Uint8Array(k.flatMap((c) => [...c.bytes])),
+    );
+    const seq = await new Deno.Command("tar", {
+      args: ["-xzOf", archive, "uevent_seqnum"],
+      stdout: "piped",
+    }).output();
+    assert(/^\d+\n$/.test(new TextDecoder().decode(seq.stdout)));
   });
 
   await t.step("Copy refuses a way out", async () => {
