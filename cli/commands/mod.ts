@@ -33,6 +33,7 @@ import { versionCommand } from "./version.ts";
 import { NODE_INFO_COMMANDS } from "./node_info.ts";
 import { CONFIG_CONTEXT_COMMANDS } from "./config_contexts.ts";
 import { GEN_PKI_COMMANDS } from "./gen_pki.ts";
+import { GEN_RELEASE_COMMANDS } from "./gen_release.ts";
 import { completionCommand } from "./completion.ts";
 import { FILE_COMMANDS } from "./files.ts";
 import { NODE_STATS_COMMANDS } from "./node_stats.ts";
@@ -53,6 +54,7 @@ export const COMMANDS: readonly Command[] = [
   configNewCommand,
   genConfigCommand,
   ...GEN_PKI_COMMANDS,
+  ...GEN_RELEASE_COMMANDS,
   validateCommand,
   machineconfigPatchCommand,
   getMachineconfigCommand,

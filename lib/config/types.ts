@@ -52,6 +52,11 @@ export interface InstallConfig {
   disk?: string;
   /** The installer image reference. */
   image?: string;
+  /**
+   * Ed25519 public keys (PEM) trusted to sign upgrade bundles, besides
+   * the keys the running build trusts.
+   */
+  trustedKeys?: string[];
 }
 
 /** machine.logging */

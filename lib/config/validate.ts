@@ -449,9 +449,46 @@ function checkLogging(v: unknown, p: Problems): LoggingConfig | undefined {
   return l as LoggingConfig;
 }
 
+const PUBLIC_KEY_PEM =
+  /^\s*-----BEGIN PUBLIC KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END PUBLIC KEY-----\s*$/;
+// The SPKI DER prefix of every Ed25519 public key (RFC 8410): 12 bytes, then 32.
+const ED25519_SPKI_PREFIX = "302a300506032b6570032100";
+
+function checkTrustedKeys(v: unknown, p: Problems): boolean {
+  const path = ".machine.install.trustedKeys";
+  if (!Array.isArray(v)) {
+    p.add(path, "expected a list of PEM public keys");
+    return false;
+  }
+  let ok = true;
+  v.forEach((k: unknown, i: number) => {
+    const at = `${path}[${i}]`;
+    if (typeof k !== "string" || !PUBLIC_KEY_PEM.test(k)) {
+      p.add(at, `expected one "PUBLIC KEY" PEM block`);
+      ok = false;
+      return;
+    }
+    const b64 = k.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "");
+    let hex = "";
+    try {
+      hex = Array.from(
+        atob(b64),
+        (c) => c.charCodeAt(0).toString(16).padStart(2, "0"),
+      ).join("");
+    } catch {
+      // reported below
+    }
+    if (hex.length !== 88 || !hex.startsWith(ED25519_SPKI_PREFIX)) {
+      p.add(at, "not an Ed25519 public key (SPKI PEM)");
+      ok = false;
+    }
+  });
+  return ok;
+}
+
 function checkInstall(v: unknown, p: Problems): InstallConfig | undefined {
   const path = ".machine.install";
-  const i = mapping(v, path, ["disk", "image"], p);
+  const i = mapping(v, path, ["disk", "image", "trustedKeys"], p);
   if (!i) return undefined;
   let ok = true;
   if (i.disk !== undefined) {
@@ -472,6 +509,9 @@ function checkInstall(v: unknown, p: Problems): InstallConfig | undefined {
       p.add(`${path}.image`, `invalid install image ${quote(img)}`);
       ok = false;
     }
+  }
+  if (i.trustedKeys !== undefined && !checkTrustedKeys(i.trustedKeys, p)) {
+    ok = false;
   }
   return ok ? (i as InstallConfig) : undefined;
 }

@@ -223,6 +223,29 @@ const TABLE: { name: string; input: string; want: string[] }[] = [
     ],
   },
   {
+    name: "trusted release keys",
+    input: mutated((c) => {
+      c.machine.install.trustedKeys = [
+        "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n-----END PUBLIC KEY-----\n",
+        "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VuAyEAAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n-----END PUBLIC KEY-----\n",
+        "ssh-ed25519 AAAA",
+      ];
+    }),
+    want: [
+      "not an Ed25519 public key (SPKI PEM) (.machine.install.trustedKeys[1])",
+      'expected one "PUBLIC KEY" PEM block (.machine.install.trustedKeys[2])',
+    ],
+  },
+  {
+    name: "trusted keys not a list",
+    input: mutated((c) => {
+      c.machine.install.trustedKeys = "key";
+    }),
+    want: [
+      "expected a list of PEM public keys (.machine.install.trustedKeys)",
+    ],
+  },
+  {
     name: "__proto__ key is just an unknown key",
     input: mutated((c) =>
       Object.defineProperty(c.cluster, "__proto__", {
