@@ -34,11 +34,24 @@ export function certDirOf(stateDir: string, daemon: "apid" | "trustd"): string {
   return `${stateDir}/certs/${daemon}`;
 }
 
-/** Writes a file atomically: a temp file in the same folder, then rename. */
+/** Who a written file belongs to (default: the writer). */
+export interface FileOwnerIds {
+  /** User id. */
+  uid: number;
+  /** Group id. */
+  gid: number;
+}
+
+/**
+ * Writes a file atomically: a temp file in the same folder, then rename. With
+ * `owner`, the file is handed over before the rename, so it never appears
+ * under its name with another owner.
+ */
 export async function writeFileAtomic(
   path: string,
   data: string,
   mode: number,
+  owner?: FileOwnerIds,
 ): Promise<void> {
   const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   try {
@@ -54,6 +67,7 @@ export async function writeFileAtomic(
       f.close();
     }
     await Deno.chmod(tmp, mode); // umask may have narrowed or widened it
+    if (owner) await Deno.chown(tmp, owner.uid, owner.gid);
     await Deno.rename(tmp, path);
   } catch (cause) {
     await Deno.remove(tmp).catch(() => {});
@@ -66,20 +80,23 @@ export async function writeFileAtomic(
  * first so a reader never pairs a new certificate with an old key for long
  * (and never uses such a pair: it checks they match). The server pair goes
  * last: a folder is usable once it has one, and by then the client pair of
- * a first write is there too.
+ * a first write is there too. With `owner`, the folder and every file belong
+ * to it (the daemon that reads them runs under its own uid).
  */
 export async function writeCertDir(
   dir: string,
   files: CertDirFiles,
+  owner?: FileOwnerIds,
 ): Promise<void> {
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFileAtomic(`${dir}/ca.crt`, files.ca, 0o644);
+  if (owner) await Deno.chown(dir, owner.uid, owner.gid);
+  await writeFileAtomic(`${dir}/ca.crt`, files.ca, 0o644, owner);
   if (files.clientCrt !== undefined && files.clientKey !== undefined) {
-    await writeFileAtomic(`${dir}/client.key`, files.clientKey, 0o600);
-    await writeFileAtomic(`${dir}/client.crt`, files.clientCrt, 0o644);
+    await writeFileAtomic(`${dir}/client.key`, files.clientKey, 0o600, owner);
+    await writeFileAtomic(`${dir}/client.crt`, files.clientCrt, 0o644, owner);
   }
-  await writeFileAtomic(`${dir}/server.key`, files.serverKey, 0o600);
-  await writeFileAtomic(`${dir}/server.crt`, files.serverCrt, 0o644);
+  await writeFileAtomic(`${dir}/server.key`, files.serverKey, 0o600, owner);
+  await writeFileAtomic(`${dir}/server.crt`, files.serverCrt, 0o644, owner);
 }
 
 async function readOptional(path: string): Promise<string | undefined> {

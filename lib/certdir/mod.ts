@@ -23,6 +23,7 @@ export type { TlsMaterial } from "./tls_material.ts";
 export type {
   CertDirFiles,
   CertDirMaterial,
+  FileOwnerIds,
   WaitForCertDirOptions,
   WatchCertDirOptions,
 } from "./cert_dir.ts";

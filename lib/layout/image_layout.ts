@@ -17,6 +17,8 @@ export const BUNDLE_DIR = "/usr/lib/bronze";
  * code compiled), copied by the init into the daemons' DENO_DIR (/run/deno).
  */
 export const INIT_DENO_DIR = "/deno-dir";
+/** util-linux's setpriv: starts each service under its own identity. */
+export const SETPRIV_PATH = "/usr/bin/setpriv";
 /** Debian's nats-server binary. */
 export const NATS_SERVER_PATH = "/usr/sbin/nats-server";
 /** Mount point of the state partition (as in Talos). */

@@ -26,6 +26,7 @@ export {
   PID1_ENTRY,
   PID1_ENV,
   ROOTFS_IN_INITRAMFS,
+  SETPRIV_PATH,
   STATE_MOUNT,
 } from "./image_layout.ts";
 export {
@@ -41,3 +42,8 @@ export type {
   PermissionContext,
   SupervisedDaemon,
 } from "./daemon_permissions.ts";
+export { SERVICE_IDENTITIES, setprivArgs } from "./service_identity.ts";
+export type {
+  ProcessIdentity,
+  ServiceIdentityName,
+} from "./service_identity.ts";

@@ -12,6 +12,7 @@ import type { DaemonName } from "../../lib/constants/mod.ts";
 import { errorText, type Logger } from "../../lib/log/mod.ts";
 import { readProcess } from "../../lib/procfs/mod.ts";
 import { certsDir } from "../../lib/layout/mod.ts";
+import { grantServiceFiles } from "./service_files.ts";
 import type { EventLog } from "./event_log.ts";
 import type { ServiceHistory } from "./runner/history.ts";
 
@@ -54,6 +55,8 @@ export interface BootStateOptions {
   natsPort: number;
   /** This boot's bus passwords. */
   passwords: Readonly<Record<DaemonName, string>>;
+  /** Hand the bus config and certificate folders to the services' uids. */
+  grantToServices?: boolean;
 }
 
 /**
@@ -77,6 +80,7 @@ export async function writeBootState(o: BootStateOptions): Promise<void> {
   await Deno.writeTextFile(tmp, text, { mode: 0o600 });
   await Deno.chmod(tmp, 0o600);
   await Deno.rename(tmp, o.natsConfigPath);
+  if (o.grantToServices) await grantServiceFiles(dir, o.natsConfigPath);
 }
 
 /** Refuses a state dir another live machined is using; records our pid. */

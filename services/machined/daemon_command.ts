@@ -8,6 +8,7 @@ import {
   type SupervisedDaemon,
 } from "../../lib/layout/mod.ts";
 import type { ProcessSpec } from "./runner/process_runner.ts";
+import { SERVICE_IDENTITIES } from "../../lib/layout/mod.ts";
 
 /** Where and how daemons run on this node. */
 export interface DaemonLaunchContext extends PermissionContext {
@@ -28,6 +29,8 @@ export interface DaemonLaunchContext extends PermissionContext {
   applyNetwork?: boolean;
   /** udevd-lite loads the modules devices ask for (`--load-modules`; image mode). */
   loadModules?: boolean;
+  /** Each service runs under its own identity (SERVICE_IDENTITIES; image mode). */
+  dropPrivileges?: boolean;
 }
 
 /** The private part of a daemon's start: its bus password and extras. */
@@ -95,5 +98,6 @@ export function daemonProcess(
     env,
     cwd: ctx.root,
     stdin: new TextEncoder().encode(JSON.stringify(payload)),
+    ...(ctx.dropPrivileges ? { identity: SERVICE_IDENTITIES[daemon] } : {}),
   };
 }

@@ -39,6 +39,7 @@ import { ServiceHistory } from "./runner/history.ts";
 import { GroupProcessRunner } from "./runner/process_runner.ts";
 import { Supervisor } from "./runner/supervisor.ts";
 import { type BuildInfo, readBuildInfo, versionInfo } from "./version_info.ts";
+import { certificateOwners } from "./service_files.ts";
 import {
   defaultRoot,
   derivedHostname,
@@ -131,6 +132,7 @@ export class Machined {
       stateDir: o.stateDir,
       log: log.child({ task: "nodecerts" }),
       ttlMs: o.certTtlMs,
+      owners: platform.launch.dropPrivileges ? certificateOwners() : undefined,
     });
     this.#bus = new BusLink({
       url: busUrl,
@@ -353,6 +355,7 @@ export class Machined {
           busHost: this.#busHost,
           natsPort: o.natsPort ?? NATS_PORT,
           passwords: this.#passwords,
+          grantToServices: this.#platform.launch.dropPrivileges,
         });
       },
       startCertificates: (signal) => this.#certs.start(signal),

@@ -1,7 +1,10 @@
 import type { NetworkConfig } from "../../lib/config/mod.ts";
 import type { DaemonName } from "../../lib/constants/mod.ts";
 import { type DaemonLaunchContext, daemonProcess } from "./daemon_command.ts";
-import type { SupervisedDaemon } from "../../lib/layout/mod.ts";
+import {
+  SERVICE_IDENTITIES,
+  type SupervisedDaemon,
+} from "../../lib/layout/mod.ts";
 import { type BackoffOptions, criticalBackoff } from "./runner/backoff.ts";
 import type { HealthCheck, HealthSettings } from "./runner/health.ts";
 import type { ServiceSpec } from "./runner/service.ts";
@@ -131,6 +134,7 @@ export function nodeServices(o: NodeServicesOptions): ServiceSpec[] {
         args: ["-c", o.natsConfigPath],
         env: {},
         cwd: launch.stateDir,
+        ...(launch.dropPrivileges ? { identity: SERVICE_IDENTITIES.nats } : {}),
       }),
       health: natsHealth,
       healthSettings: { ...o.healthSettings, timeoutMs: 1000 },

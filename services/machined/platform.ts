@@ -21,6 +21,8 @@ export interface PlatformLaunch {
   applyNetwork?: boolean;
   /** udevd-lite loads the modules devices ask for (`--load-modules`). */
   loadModules?: boolean;
+  /** Each service runs under its own uid, gid and capabilities (image mode). */
+  dropPrivileges?: boolean;
 }
 
 /** The platform machined runs on. */

@@ -10,7 +10,10 @@ import type { Logger } from "../../../lib/log/mod.ts";
 import { base64ToBytes } from "../../../lib/pem/mod.ts";
 import { certsDir } from "../../../lib/layout/mod.ts";
 import type { TrustdSecrets } from "../node_services.ts";
-import type { NodeCertificates } from "./node_certificates.ts";
+import type {
+  NodeCertificates,
+  NodeCertificatesOptions,
+} from "./node_certificates.ts";
 
 /** What the node certificates are issued for. */
 export interface CertSupplyOptions {
@@ -26,6 +29,8 @@ export interface CertSupplyOptions {
   log: Logger;
   /** Certificate lifetime (ms; default 24 h). */
   ttlMs?: number;
+  /** Who each folder belongs to (image mode: the daemon's own uid). */
+  owners?: NodeCertificatesOptions["owners"];
 }
 
 /** The node certificates of one boot. */
@@ -66,6 +71,7 @@ export class CertSupply {
       signal,
       log: this.#o.log,
       ttlMs: this.#o.ttlMs,
+      owners: this.#o.owners,
     });
   }
 

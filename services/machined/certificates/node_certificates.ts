@@ -20,7 +20,11 @@ import {
   NODE_CERT_TTL_MS,
 } from "../../../lib/constants/mod.ts";
 import type { Logger } from "../../../lib/log/mod.ts";
-import { certDirOf, writeCertDir } from "../../../lib/certdir/mod.ts";
+import {
+  certDirOf,
+  type FileOwnerIds,
+  writeCertDir,
+} from "../../../lib/certdir/mod.ts";
 import { nodeIdentity } from "./sans.ts";
 import { requestCertificate } from "./trustd_request.ts";
 import { trustdEndpointsOf } from "./trustd_endpoints.ts";
@@ -48,6 +52,8 @@ export interface NodeCertificatesOptions {
   trustdEndpoints?: readonly string[];
   /** Workers: first retry delay towards trustd in ms (default 500). */
   trustdInitialBackoffMs?: number;
+  /** Who each folder belongs to (image mode: the daemon's own uid). */
+  owners?: { apid?: FileOwnerIds; trustd?: FileOwnerIds };
 }
 
 /** What changed inputs are compared on. */
@@ -243,14 +249,14 @@ export class NodeCertificates {
         serverKey: apid.key,
         clientCrt: client.crt,
         clientKey: client.key,
-      });
+      }, this.#o.owners?.apid);
       const trustd = await ca.issueKeyPair(server);
       signal.throwIfAborted();
       await writeCertDir(dirs.trustd!, {
         ca: caPem,
         serverCrt: trustd.crt,
         serverKey: trustd.key,
-      });
+      }, this.#o.owners?.trustd);
       return Math.min(
         ...[apid, client, trustd].map((c) => c.notAfter.getTime()),
       );
@@ -276,7 +282,7 @@ export class NodeCertificates {
       ca: reply.ca || caPem,
       serverCrt: reply.crt,
       serverKey: await exportPrivateKeyPem(keys.privateKey),
-    });
+    }, this.#o.owners?.apid);
     return info.notAfter.getTime();
   }
 }

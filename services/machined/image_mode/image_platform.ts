@@ -57,6 +57,7 @@ export function imagePlatform(o: ImagePlatformOptions): Platform {
       busHost: IMAGE_BUS_HOST,
       applyNetwork: true,
       loadModules: true,
+      dropPrivileges: true,
     },
     rebootInPlace: false,
     runner: o.runner,

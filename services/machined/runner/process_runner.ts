@@ -1,5 +1,6 @@
 import { findExecutable } from "../../../lib/exec/mod.ts";
 import type { Logger } from "../../../lib/log/mod.ts";
+import { type ProcessIdentity, setprivArgs } from "../../../lib/layout/mod.ts";
 
 /** What to run. */
 export interface ProcessSpec {
@@ -13,6 +14,8 @@ export interface ProcessSpec {
   cwd?: string;
   /** Written to stdin, which is then closed (secrets travel this way). */
   stdin?: Uint8Array;
+  /** Who it runs as (default: machined's own identity). */
+  identity?: ProcessIdentity;
 }
 
 /** How a process ended. */
@@ -51,6 +54,12 @@ export interface GroupProcessRunnerOptions {
   setpriv?: string | null;
   /** setsid path; null: none (default: looked up). */
   setsid?: string | null;
+  /**
+   * Whether every child gets PR_SET_PDEATHSIG=SIGKILL through setpriv
+   * (default true). Without it setpriv is used only for children that run
+   * under an identity of their own (PID 1, whose death ends the machine).
+   */
+  pdeathsig?: boolean;
   /** Where warnings go. */
   log?: Logger;
   /** Lines longer than this are split (characters; default 16 KiB). */
@@ -64,6 +73,8 @@ export interface GroupProcessRunnerOptions {
  */
 export class GroupProcessRunner implements ProcessRunner {
   #prefix: string[];
+  #setpriv: string | null;
+  #setsid: string | null;
   #grouped: boolean;
   #maxLine: number;
 
@@ -76,8 +87,12 @@ export class GroupProcessRunner implements ProcessRunner {
       ? findExecutable("setsid")
       : options.setsid;
     this.#prefix = [];
-    if (setpriv) this.#prefix.push(setpriv, "--pdeathsig", "SIGKILL", "--");
-    else {
+    this.#setpriv = setpriv ?? null;
+    this.#setsid = setsid ?? null;
+    const pdeathsig = options.pdeathsig ?? true;
+    if (setpriv && pdeathsig) {
+      this.#prefix.push(setpriv, "--pdeathsig", "SIGKILL", "--");
+    } else if (pdeathsig) {
       options.log?.warn(
         "setpriv not found: children may outlive a killed machined",
         { install: "util-linux" },
@@ -94,6 +109,22 @@ export class GroupProcessRunner implements ProcessRunner {
     this.#maxLine = options.maxLineChars ?? 16 * 1024;
   }
 
+  #identityPrefix(command: string, identity: ProcessIdentity): string[] {
+    if (!this.#setpriv) {
+      throw new Error(
+        `Cannot start "${command}" as uid ${identity.uid}: setpriv not found`,
+      );
+    }
+    return [
+      this.#setpriv,
+      ...setprivArgs(identity),
+      "--pdeathsig",
+      "SIGKILL",
+      "--",
+      ...(this.#setsid ? [this.#setsid] : []),
+    ];
+  }
+
   /** Whether children get their own process group. */
   get grouped(): boolean {
     return this.#grouped;
@@ -104,7 +135,13 @@ export class GroupProcessRunner implements ProcessRunner {
     spec: ProcessSpec,
     onLine: (line: string, stream: OutputStream) => void,
   ): RunningProcess {
-    const argv = [...this.#prefix, spec.command, ...spec.args];
+    const argv = spec.identity
+      ? [
+        ...this.#identityPrefix(spec.command, spec.identity),
+        spec.command,
+        ...spec.args,
+      ]
+      : [...this.#prefix, spec.command, ...spec.args];
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(argv[0], {
