@@ -59,6 +59,16 @@ Deno.test("the image boots under QEMU to the probe and powers off", async (t) =>
         );
       }
       assertIncludes((await wait(/bronze-probe: net: (.*)/)).match[1], "eth0");
+    },
+  );
+
+  await t.step(
+    "a child started as apid cannot read root's key, load a module or ptrace PID 1",
+    async () => {
+      assertEquals(
+        (await wait(/bronze-probe: service identity: (.*)/)).match[1],
+        "uid=51 capeff=0000000000000000 read=EACCES module=EPERM ptrace=EPERM",
+      );
       assertEquals((await wait(/bronze-probe: result: (.*)/)).match[1], "ok");
     },
   );

@@ -86,13 +86,18 @@ Deno.test("the image holds no shell and only the programs it needs", async (t) =
   });
 
   await t.step(
-    "the root's only executables are Deno's mount point and nats-server",
+    "the root's only executables are Deno's mount point, nats-server and setpriv",
     () => {
       const exec = root.filter((e) =>
         e.mode.startsWith("-") && /x/.test(e.mode)
       )
         .map((e) => e.path).sort();
-      assertEquals(exec, ["/usr/bin/deno", "/usr/sbin/nats-server"]);
+      // setpriv starts each service under its own uid and capabilities.
+      assertEquals(exec, [
+        "/usr/bin/deno",
+        "/usr/bin/setpriv",
+        "/usr/sbin/nats-server",
+      ]);
       const deno = root.find((e) => e.path === "/usr/bin/deno");
       assert(deno !== undefined);
     },
@@ -108,7 +113,7 @@ Deno.test("the image holds no shell and only the programs it needs", async (t) =
       for (const p of exec) {
         assert(
           p === "usr/bin/deno" ||
-            /^usr\/lib\/x86_64-linux-gnu\/(ld-linux-x86-64|lib[a-z_]+)\.so\.\d+$/
+            /^usr\/lib\/x86_64-linux-gnu\/(ld-linux-x86-64|lib[a-z_-]+)\.so\.\d+$/
               .test(p),
           `unexpected executable ${p}`,
         );

@@ -216,6 +216,63 @@ Deno.test("image e2e: a configured node serves the API and shuts down", async (t
     });
 
     await t.step(
+      "each service runs under its own uid with only its capabilities",
+      async () => {
+        const p = (await client.unary(
+          MachineServiceService.processes,
+          { metadata: undefined },
+          { timeoutMs: 30_000 },
+        )).messages[0].processes;
+        const root = p.find((x) => x.service === "machined");
+        assertEquals(root?.uid, 0);
+        const CAP_NET_ADMIN = 2 ** 12;
+        const CAP_SYS_MODULE = 2 ** 16;
+        const want: Record<string, [number, number]> = {
+          nats: [50, 0],
+          apid: [51, 0],
+          networkd: [53, CAP_NET_ADMIN],
+          udevd: [54, CAP_SYS_MODULE],
+        };
+        for (const [id, [uid, caps]] of Object.entries(want)) {
+          const proc = p.find((x) => x.service === id);
+          assert(proc, `a process for ${id}`);
+          assertEquals(
+            [proc.uid, proc.gid, proc.capabilitiesEffective, proc.noNewPrivs],
+            [uid, uid, caps, true],
+            id,
+          );
+        }
+      },
+    );
+
+    await t.step("the kernel hardening settings are in force", async () => {
+      const line = await vm.console.waitFor(/machined: kernel settings: (.*)/, {
+        timeoutMs: 5_000,
+      });
+      for (
+        const s of [
+          "kernel.kptr_restrict=1",
+          "kernel.dmesg_restrict=1",
+          "kernel.perf_event_paranoid=3",
+          "kernel.yama.ptrace_scope=1",
+          "kernel.unprivileged_bpf_disabled=1",
+          "net.core.bpf_jit_harden=2",
+          "fs.protected_symlinks=1",
+          "fs.protected_hardlinks=1",
+          "fs.protected_fifos=2",
+          "fs.protected_regular=2",
+        ]
+      ) {
+        assertIncludes(line.match[1], s);
+      }
+      const cmdline = (await vm.console.waitFor(/Command line: (.*)/, {
+        timeoutMs: 5_000,
+      })).match[1];
+      assertIncludes(cmdline, "slab_nomerge");
+      assertIncludes(cmdline, "pti=on");
+    });
+
+    await t.step(
       "udevd-lite read the image's modules at coldplug",
       async () => {
         let text = "";

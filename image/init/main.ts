@@ -128,7 +128,7 @@ async function boot(sys: Sys, log: (m: string) => void): Promise<void> {
   if (Deno.pid !== 1) {
     throw new Error(`The init runs only as PID 1 (this is PID ${Deno.pid})`);
   }
-  mountOnce(sys, "devtmpfs", "/dev", MS_NOSUID);
+  mountOnce(sys, "devtmpfs", "/dev", MS_NOSUID | MS_NOEXEC);
   // With /dev mounted, console lines are kernel log records (/dev/kmsg).
   log(`starting (Deno ${Deno.version.deno})`);
   mountOnce(sys, "proc", "/proc", MS_NOSUID | MS_NOEXEC);
@@ -159,7 +159,8 @@ async function boot(sys: Sys, log: (m: string) => void): Promise<void> {
 
   const loop = attachLoop(sys, cfg.rootfs);
   const root = cfg.newRoot;
-  sys.mount(loop, root, "squashfs", MS_RDONLY);
+  // The root carries programs, but no set-uid file and no device node.
+  sys.mount(loop, root, "squashfs", MS_RDONLY | MS_NOSUID | MS_NODEV);
   log(`mounted ${cfg.rootfs} (${loop}) read-only on ${root}`);
   if (cfg.preload && cfg.preload.length > 0) {
     preload(`${root}/usr/lib/modules/${cfg.release}`, cfg.preload, log);
@@ -170,7 +171,12 @@ async function boot(sys: Sys, log: (m: string) => void): Promise<void> {
       throw new Error(`The root squashfs has no mount point for ${b}`);
     }
     sys.mount(b, root + b, null, MS_BIND);
-    sys.mount(null, root + b, null, MS_BIND | MS_REMOUNT | MS_RDONLY);
+    sys.mount(
+      null,
+      root + b,
+      null,
+      MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+    );
   }
   if (!exists(root + program.script)) {
     throw new Error(
@@ -183,7 +189,13 @@ async function boot(sys: Sys, log: (m: string) => void): Promise<void> {
     sys.mount(m, root + m, null, MS_MOVE);
   }
   // A writable /run from the first instruction of PID 1 (Deno's cache dir).
-  sys.mount("tmpfs", root + "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+  sys.mount(
+    "tmpfs",
+    root + "/run",
+    "tmpfs",
+    MS_NOSUID | MS_NODEV | MS_NOEXEC,
+    "mode=0755",
+  );
   const denoDir = cfg.env.DENO_DIR;
   if (cfg.denoDirSeed && denoDir) {
     const n = await seedDenoDir(cfg.denoDirSeed, root + denoDir);

@@ -48,6 +48,7 @@ import {
   PID1_ENTRY,
   PID1_ENV,
   ROOTFS_IN_INITRAMFS,
+  SETPRIV_PATH,
   STATE_MOUNT,
 } from "../../lib/layout/mod.ts";
 
@@ -65,6 +66,8 @@ export interface BuildImageOptions {
   deno?: string;
   /** nats-server to carry; default /usr/sbin/nats-server. */
   natsServer?: string;
+  /** util-linux's setpriv to carry; default /usr/bin/setpriv. */
+  setpriv?: string;
   /** zstd level of the squashfs (default 19). */
   squashfsLevel?: number;
   /** Compression of the initramfs (default zstd). */
@@ -240,7 +243,8 @@ export async function buildImage(
     log("unresolved module softdep", { softdep: u });
   }
 
-  const runtime = resolveRuntimeLibs([deno, nats]);
+  const setpriv = options.setpriv ?? SETPRIV_PATH;
+  const runtime = resolveRuntimeLibs([deno, nats, setpriv]);
   const denoVersion = new TextDecoder().decode(
     await run(deno, ["--version"]),
   ).split("\n")[0];
@@ -330,6 +334,7 @@ export async function buildImage(
     },
     ...dirs([strip(LIB_DIR), strip(BUNDLE_DIR), strip(EPHEMERAL_MOUNT)]),
     { path: strip(NATS_SERVER_PATH), type: "file", mode: 0o755, source: nats },
+    { path: strip(SETPRIV_PATH), type: "file", mode: 0o755, source: setpriv },
     {
       path: "etc/os-release",
       type: "file",

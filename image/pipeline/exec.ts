@@ -35,6 +35,8 @@ export const BUILD_TOOLS: readonly HostTool[] = [
   // Debian's kernel is xz-compressed; vmlinux.ts unpacks it.
   { cmd: "xz", pkg: "xz-utils" },
   { cmd: "mkfs.ext4", pkg: "e2fsprogs" },
+  // The image carries it: each service starts under its own identity.
+  { cmd: "setpriv", pkg: "util-linux" },
 ];
 
 /** The absolute path of `cmd`, or undefined when it is not installed. */

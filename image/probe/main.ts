@@ -19,6 +19,12 @@ import {
   Sys,
 } from "../../lib/ffi/mod.ts";
 
+import {
+  checkServiceIdentity,
+  IDENTITY_CHECK_FLAG,
+  identityCheckChild,
+} from "./identity_check.ts";
+
 const PROBE_MODULES = ["virtio_pci", "virtio_blk", "virtio_net"];
 
 function listDir(path: string): string[] {
@@ -85,9 +91,19 @@ async function probe(
     .filter((l) => /^(MemTotal|MemAvailable):/.test(l))
     .map((l) => l.replace(/\s+/g, " ")).join("; ");
   say("memory", mem);
+  // /tmp is the probe's tmpfs: the child (another uid) writes its cache there.
+  Deno.chmodSync("/tmp", 0o1777);
+  say(
+    "service identity",
+    await checkServiceIdentity(new URL(import.meta.url).pathname),
+  );
   say("uptime", Deno.readTextFileSync("/proc/uptime").split(" ")[0]);
 }
 
+if (Deno.args[0] === IDENTITY_CHECK_FLAG) {
+  identityCheckChild(Deno.args[1] ?? "");
+  Deno.exit(0);
+}
 const sys = Sys.open();
 const log = bootLog("bronze-probe", () => sys.uptime());
 const say = (k: string, v: string) => log(`${k}: ${v}`);

@@ -143,6 +143,10 @@ export function imageCmdline(): string {
     // Console lines of the init and machined are kernel log records
     // (lib/log/boot_log.ts); without this the kernel keeps 10 in 5 s.
     "printk.devkmsg=on",
+    // Kernel self-protection as Talos applies it (the sysctls are set by
+    // machined: services/machined/image_mode/kernel_hardening.ts).
+    "slab_nomerge",
+    "pti=on",
     `rdinit=${DENO_PATH}`,
     "NO_COLOR=1",
     "DENO_NO_UPDATE_CHECK=1",

@@ -63,6 +63,35 @@ async function optional<T>(f: () => Promise<T>, fallback: T): Promise<T> {
   }
 }
 
+/** Who a process runs as, from the text of /proc/PID/status. */
+export function parseStatusIdentity(text: string): {
+  uid: number;
+  gid: number;
+  capabilitiesEffective: number;
+  noNewPrivs: boolean;
+} {
+  const field = (name: string): string | undefined =>
+    new RegExp(`^${name}:\\s*(.*)$`, "m").exec(text)?.[1]?.trim();
+  const firstId = (name: string): number => {
+    const v = Number(field(name)?.split(/\s+/)[0]);
+    if (!Number.isInteger(v) || v < 0) {
+      throw new Error(`Cannot parse ${name} in /proc status`);
+    }
+    return v;
+  };
+  const cap = field("CapEff");
+  if (cap === undefined || !/^[0-9a-f]{1,16}$/.test(cap)) {
+    throw new Error("Cannot parse CapEff in /proc status");
+  }
+  return {
+    uid: firstId("Uid"),
+    gid: firstId("Gid"),
+    // Capability numbers stay far below 53 bits.
+    capabilitiesEffective: parseInt(cap, 16),
+    noNewPrivs: field("NoNewPrivs") === "1",
+  };
+}
+
 /**
  * Every process of the machine (kernel threads included, as Talos lists
  * them), with `services` mapping pids to service ids.
@@ -91,12 +120,17 @@ export async function listProcessInfo(
         parseSmapsRollup(await Deno.readTextFile(`${dir}/smaps_rollup`)).pss,
       0,
     );
+    const identity = await optional(
+      async () => parseStatusIdentity(await Deno.readTextFile(`${dir}/status`)),
+      { uid: 0, gid: 0, capabilitiesEffective: 0, noNewPrivs: false },
+    );
     out.push({
       ...stat,
       executable,
       args: argv.join(" "),
       proportionalMemory: pss,
       service: services.get(stat.pid) ?? "",
+      ...identity,
     });
   }
   return out.sort((a, b) => a.pid - b.pid);

@@ -29,6 +29,8 @@ import {
   denoPermissionFlags,
   imageV8FlagsArgs,
   NATS_SERVER_PATH,
+  SERVICE_IDENTITIES,
+  SETPRIV_PATH,
 } from "../../../lib/layout/mod.ts";
 import { checkApplyRequest } from "../apply_config.ts";
 import { type DaemonLaunchContext } from "../daemon_command.ts";
@@ -36,6 +38,7 @@ import { derivedHostname } from "../machined_options.ts";
 import { daemonHealth } from "../daemon_health.ts";
 import { nodeServices } from "../node_services.ts";
 import { GroupProcessRunner } from "../runner/process_runner.ts";
+import { grantServiceFiles } from "../service_files.ts";
 import type { ServiceSpec } from "../runner/service.ts";
 import { Supervisor } from "../runner/supervisor.ts";
 import { readBuildInfo, versionInfo } from "../version_info.ts";
@@ -131,6 +134,7 @@ export async function runMaintenance(
     }),
     0o600,
   );
+  await grantServiceFiles(o.runDir, natsConfigPath);
 
   let bus: Bus | undefined;
   const launch: DaemonLaunchContext = {
@@ -139,6 +143,7 @@ export async function runMaintenance(
     bundleDir: BUNDLE_DIR,
     busHost: IMAGE_BUS_HOST,
     applyNetwork: true,
+    dropPrivileges: true,
     address: plan.address,
     hostname,
     stateDir: o.runDir,
@@ -193,6 +198,7 @@ export async function runMaintenance(
       stdin: new TextEncoder().encode(JSON.stringify({
         bus: { url: launch.busUrl, user: "apid", pass: passwords.apid },
       })),
+      identity: SERVICE_IDENTITIES.apid,
     }),
     health: (signal) => daemonHealth(bus, "apid", signal),
     graceMs: 5000,
@@ -202,7 +208,11 @@ export async function runMaintenance(
     { ...pick("networkd"), dependsOn: ["nats"] },
     apid,
   ], {
-    runner: new GroupProcessRunner({ setpriv: null, setsid: null }),
+    runner: new GroupProcessRunner({
+      setpriv: SETPRIV_PATH,
+      setsid: null,
+      pdeathsig: false,
+    }),
     onEvent: (id, e) =>
       log.info("service", { service: id, state: e.state, message: e.message }),
   });

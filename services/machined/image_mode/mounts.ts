@@ -49,14 +49,14 @@ export const EARLY_MOUNTS: readonly MountSpec[] = [
     source: "devtmpfs",
     target: "/dev",
     fstype: "devtmpfs",
-    flags: MS_NOSUID,
+    flags: MS_NOSUID | MS_NOEXEC,
     data: "mode=0755",
   },
   {
     source: "tmpfs",
     target: "/run",
     fstype: "tmpfs",
-    flags: MS_NOSUID | MS_NODEV,
+    flags: MS_NOSUID | MS_NODEV | MS_NOEXEC,
     data: "mode=0755",
   },
   {
@@ -69,15 +69,15 @@ export const EARLY_MOUNTS: readonly MountSpec[] = [
     source: "tmpfs",
     target: "/tmp",
     fstype: "tmpfs",
-    flags: MS_NOSUID | MS_NODEV,
+    flags: MS_NOSUID | MS_NODEV | MS_NOEXEC,
     data: "mode=1777,size=64m",
   },
 ];
 
 /** Flags of the state partition (config, nothing executable). */
 export const STATE_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME;
-/** Flags of the ephemeral partition. */
-export const EPHEMERAL_FLAGS = MS_NOSUID | MS_NODEV | MS_NOATIME;
+/** Flags of the ephemeral partition (data only: programs run from the root). */
+export const EPHEMERAL_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME;
 
 /** The mount points listed in a /proc/self/mountinfo text. */
 export function mountPoints(mountinfo: string): Set<string> {

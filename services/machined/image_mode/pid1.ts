@@ -23,10 +23,12 @@ import {
   EPHEMERAL_MOUNT,
   IMAGE_MODULES,
   NATS_SERVER_PATH,
+  SETPRIV_PATH,
   STATE_MOUNT,
 } from "../../../lib/layout/mod.ts";
 import { Machined } from "../machined.ts";
 import { derivedHostname } from "../machined_options.ts";
+import { applyKernelHardening } from "./kernel_hardening.ts";
 import { GroupProcessRunner } from "../runner/process_runner.ts";
 import {
   acquireConfig,
@@ -115,6 +117,9 @@ async function mountPartition(
   }
   ctx.sys.mount(dev.devPath, target, "ext4", flags);
   ctx.mounted.push(target);
+  // mkfs leaves the root folder 0755; the services run under their own uids
+  // and have no business in the node's state or ephemeral data.
+  await Deno.chmod(target, 0o700);
   ctx.con.say(`mounted ${dev.devPath} (${label}) on ${target}`);
   return true;
 }
@@ -262,7 +267,11 @@ async function runNode(
     BOOT_PRIORITY_DEADLINE_MS,
   );
   const lateDeadline = setTimeout(() => lateHardware(ctx), LATE_HARDWARE_MS);
-  const spawner = new GroupProcessRunner({ setpriv: null, setsid: null });
+  const spawner = new GroupProcessRunner({
+    setpriv: SETPRIV_PATH,
+    setsid: null,
+    pdeathsig: false,
+  });
   const runner = new TrackingRunner(
     priority ? new BootPriorityRunner(spawner, priority) : spawner,
   );
@@ -370,6 +379,9 @@ export async function runImageMode(): Promise<never> {
     con.say(`starting in image mode (Deno ${Deno.version.deno})`);
     const now = mountMissing(sys, EARLY_MOUNTS);
     if (now.length > 0) con.say(`mounted ${now.join(", ")}`);
+    const hardening = await applyKernelHardening();
+    con.say(`kernel settings: ${hardening.applied.join(" ")}`);
+    for (const p of hardening.problems) con.say(`warning: kernel setting ${p}`);
     // Ctrl-Alt-Del becomes SIGINT to PID 1: a clean shutdown, not a reset.
     sys.rebootCommand(RB_DISABLE_CAD);
     Deno.addSignalListener("SIGTERM", onSignal);

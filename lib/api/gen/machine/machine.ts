@@ -427,6 +427,14 @@ export interface ProcessInfo {
    * nats, apid, ...), empty for other processes.
    */
   service: string;
+  /**
+   * Who the process runs as, from /proc/PID/status (Bronze-only): real uid
+   * and gid, its effective capabilities as a bit mask, and no_new_privs.
+   */
+  uid: number;
+  gid: number;
+  capabilitiesEffective: number;
+  noNewPrivs: boolean;
 }
 
 export interface Process {
@@ -7078,6 +7086,10 @@ function createBaseProcessInfo(): ProcessInfo {
     args: "",
     proportionalMemory: 0,
     service: "",
+    uid: 0,
+    gid: 0,
+    capabilitiesEffective: 0,
+    noNewPrivs: false,
   };
 }
 
@@ -7118,6 +7130,18 @@ export const ProcessInfo: MessageFns<ProcessInfo> = {
     }
     if (message.service !== "") {
       writer.uint32(98).string(message.service);
+    }
+    if (message.uid !== 0) {
+      writer.uint32(808).uint32(message.uid);
+    }
+    if (message.gid !== 0) {
+      writer.uint32(816).uint32(message.gid);
+    }
+    if (message.capabilitiesEffective !== 0) {
+      writer.uint32(824).uint64(message.capabilitiesEffective);
+    }
+    if (message.noNewPrivs !== false) {
+      writer.uint32(832).bool(message.noNewPrivs);
     }
     return writer;
   },
@@ -7231,6 +7255,38 @@ export const ProcessInfo: MessageFns<ProcessInfo> = {
             message.service = reader.string();
             continue;
           }
+          case 101: {
+            if (tag !== 808) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 102: {
+            if (tag !== 816) {
+              break;
+            }
+
+            message.gid = reader.uint32();
+            continue;
+          }
+          case 103: {
+            if (tag !== 824) {
+              break;
+            }
+
+            message.capabilitiesEffective = longToNumber(reader.uint64());
+            continue;
+          }
+          case 104: {
+            if (tag !== 832) {
+              break;
+            }
+
+            message.noNewPrivs = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7273,6 +7329,18 @@ export const ProcessInfo: MessageFns<ProcessInfo> = {
         ? globalThis.Number(object.proportional_memory)
         : 0,
       service: isSet(object.service) ? globalThis.String(object.service) : "",
+      uid: isSet(object.uid) ? globalThis.Number(object.uid) : 0,
+      gid: isSet(object.gid) ? globalThis.Number(object.gid) : 0,
+      capabilitiesEffective: isSet(object.capabilitiesEffective)
+        ? globalThis.Number(object.capabilitiesEffective)
+        : isSet(object.capabilities_effective)
+        ? globalThis.Number(object.capabilities_effective)
+        : 0,
+      noNewPrivs: isSet(object.noNewPrivs)
+        ? globalThis.Boolean(object.noNewPrivs)
+        : isSet(object.no_new_privs)
+        ? globalThis.Boolean(object.no_new_privs)
+        : false,
     };
   },
 
@@ -7314,6 +7382,18 @@ export const ProcessInfo: MessageFns<ProcessInfo> = {
     if (message.service !== "") {
       obj.service = message.service;
     }
+    if (message.uid !== 0) {
+      obj.uid = Math.round(message.uid);
+    }
+    if (message.gid !== 0) {
+      obj.gid = Math.round(message.gid);
+    }
+    if (message.capabilitiesEffective !== 0) {
+      obj.capabilitiesEffective = Math.round(message.capabilitiesEffective);
+    }
+    if (message.noNewPrivs !== false) {
+      obj.noNewPrivs = message.noNewPrivs;
+    }
     return obj;
   },
 
@@ -7334,6 +7414,10 @@ export const ProcessInfo: MessageFns<ProcessInfo> = {
     message.args = object.args ?? "";
     message.proportionalMemory = object.proportionalMemory ?? 0;
     message.service = object.service ?? "";
+    message.uid = object.uid ?? 0;
+    message.gid = object.gid ?? 0;
+    message.capabilitiesEffective = object.capabilitiesEffective ?? 0;
+    message.noNewPrivs = object.noNewPrivs ?? false;
     return message;
   },
 };
