@@ -16,6 +16,7 @@ import {
   EventsRequest,
 } from "../lib/api/gen/machine/machine.ts";
 import { Empty } from "../lib/api/gen/common/common.ts";
+import https from "node:https";
 import { ApiError } from "../lib/api_error/mod.ts";
 import { type Bus, callTyped, streamTyped } from "../lib/bus/mod.ts";
 import {
@@ -196,6 +197,36 @@ Deno.test("etcd: bootstrap, members, refusals, a learner joins", async (t) => {
       timeoutMs: 5000,
     });
     await assertRejects(() => intruder.get("/bronze/test"), EtcdError);
+    // The peer port likewise: the etcd CA's certificate gets etcd's
+    // /version there, the OS CA's is refused in the handshake.
+    const peerGet = (cert: string, key: string) =>
+      new Promise<string>((resolve, reject) => {
+        const req = https.get({
+          host: CP1,
+          port: 2380,
+          path: "/version",
+          ca: caPem,
+          cert,
+          key,
+          agent: false,
+          signal: AbortSignal.timeout(5000),
+        }, (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => body += c);
+          res.on("end", () => resolve(body));
+          res.on("error", reject);
+        });
+        req.on("error", reject);
+      });
+    const peer = await etcdCa.issueKeyPair({
+      commonName: "peer",
+      ipAddresses: ["127.0.0.1"],
+      usages: ["serverAuth", "clientAuth"],
+      ttlMs: 600_000,
+    });
+    assertIncludes(await peerGet(peer.crt, peer.key), "etcdserver");
+    await assertRejects(() => peerGet(foreign.crt, foreign.key), Error);
   });
 
   await t.step("a worker runs no etcd and refuses Bootstrap", async () => {
