@@ -43,6 +43,8 @@ export interface TestClusterOptions {
   nodes?: number;
   /** How many of them are control planes (default 1). */
   controlPlanes?: number;
+  /** Extra machined flags (short certificate lifetimes). */
+  machinedArgs?: string[];
   /** Loopback CIDR; pick one no other test uses. */
   cidr: string;
   /** Cluster name (default "test"). */
@@ -63,6 +65,7 @@ export async function startTestCluster(
       name,
       nodes: options.nodes ?? 3,
       controlPlanes: options.controlPlanes,
+      machinedArgs: options.machinedArgs,
       cidr: options.cidr,
       osconfig,
       clustersRoot: root,
