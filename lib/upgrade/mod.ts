@@ -25,3 +25,10 @@ export {
   listReleaseFiles,
   TRUSTED_KEYS_FILE,
 } from "./release_tree.ts";
+export {
+  CURRENT_LINK,
+  PREVIOUS_LINK,
+  ReleaseStore,
+  TRIAL_FILE,
+} from "./release_store.ts";
+export type { Trial } from "./release_store.ts";
