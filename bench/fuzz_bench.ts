@@ -1,7 +1,8 @@
 /**
  * The API fuzz of tests/fuzz_api_test.ts, longer: a 2-node process-mode
  * cluster on 127.20.2.0/24, every method with --cases payloads on the
- * control plane and --forwarded-cases forwarded to the worker, then the
+ * control plane and --forwarded-cases forwarded to the worker and fanned
+ * out to both, then the
  * pids and RSS of every process before and after. Prints each rule-breaking
  * case with what reproduces it; exits 1 when there is one.
  *
@@ -86,6 +87,11 @@ try {
         seed: seed ^ 0x5eed,
         cases: forwardedCases,
         metadata: { node: worker },
+      }],
+      ["fanned out to both", {
+        seed: seed ^ 0xfa17,
+        cases: forwardedCases,
+        metadata: { nodes: `${cp},${worker}` },
       }],
     ] as const
   ) {

@@ -8,6 +8,8 @@
  * Shared by tests/fuzz_api_test.ts and bench/fuzz_bench.ts.
  * @module
  */
+import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { Metadata } from "../lib/api/gen/common/common.ts";
 import { MachineServiceService } from "../lib/api/gen/machine/machine.ts";
 import {
   MACHINE_SERVICE_PATH,
@@ -15,7 +17,7 @@ import {
   type MethodName,
   METHODS,
 } from "../lib/api/mod.ts";
-import { ApiError, type StatusName } from "../lib/api_error/mod.ts";
+import { ApiError, type StatusName, statusName } from "../lib/api_error/mod.ts";
 import type { RawChannel } from "../lib/grpc/mod.ts";
 import { ipFamily } from "../lib/netaddr/mod.ts";
 import {
@@ -127,6 +129,44 @@ export function methodPayloads(
   return protobufPayloads(new Rng(nameSeed(seed, name)), cases);
 }
 
+type EntryError = { node: string; status: StatusName; error: string };
+
+/** The node error of one answer item (its `common.Metadata metadata = 1`). */
+export function itemError(item: Uint8Array): EntryError | undefined {
+  const r = new BinaryReader(item);
+  while (r.pos < r.len) {
+    const [f, w] = r.tag();
+    if (f !== 1 || w !== 2) {
+      r.skip(w);
+      continue;
+    }
+    const md = Metadata.decode(r.bytes());
+    if (!md.error) return undefined;
+    return {
+      node: md.hostname,
+      status: statusName(md.status?.code ?? 2),
+      error: md.error,
+    };
+  }
+  return undefined;
+}
+
+/** The node errors of a merged unary answer (`repeated X messages = 1`). */
+export function entryErrors(bytes: Uint8Array): EntryError[] {
+  const out: EntryError[] = [];
+  const r = new BinaryReader(bytes);
+  while (r.pos < r.len) {
+    const [field, wire] = r.tag();
+    if (field !== 1 || wire !== 2) {
+      r.skip(wire);
+      continue;
+    }
+    const e = itemError(r.bytes());
+    if (e) out.push(e);
+  }
+  return out;
+}
+
 type Outcome =
   | { ok: true }
   | { ok: false; status: StatusName | "Hang"; message: string };
@@ -150,13 +190,24 @@ async function callOnce(
     ac.abort();
   }, options.hangMs);
   try {
+    const merged = options.metadata?.nodes !== undefined;
+    // A merged answer carries each node's failure as an entry.
+    const entryOutcome = (
+      reply: Uint8Array,
+      item = false,
+    ): Outcome | undefined => {
+      if (!merged) return undefined;
+      const bad = item ? itemError(reply) : entryErrors(reply)[0];
+      return bad &&
+        { ok: false, status: bad.status, message: `${bad.node}: ${bad.error}` };
+    };
     if (!METHODS[name].stream) {
-      await api.unary(path, bytes, {
+      const reply = await api.unary(path, bytes, {
         metadata: options.metadata,
         timeoutMs: options.hangMs,
         signal: ac.signal,
       });
-      return { ok: true };
+      return entryOutcome(reply) ?? { ok: true };
     }
     const stream = await api.stream(path, bytes, {
       metadata: options.metadata,
@@ -176,6 +227,13 @@ async function callOnce(
         }),
       ]).finally(() => clearTimeout(tick));
       if (next === "idle" || next.done) break;
+      // One node's refusal in a merged stream is one item, the others go on.
+      const bad = entryOutcome(next.value, true);
+      if (bad) {
+        ac.abort();
+        await it.return?.().catch(() => {});
+        return bad;
+      }
     }
     ac.abort();
     await it.return?.().catch(() => {});

@@ -2,7 +2,8 @@
  * Fuzz of the API through apid on a real 2-node process-mode cluster: every
  * method of the method table with random, well-formed, truncated, corrupted
  * and edge-case protobuf payloads as raw gRPC bytes, on the control plane
- * itself and forwarded to the worker (`node`); random `nodes`/`node` header
+ * itself, forwarded to the worker (`node`) and fanned out to both (`nodes`,
+ * each node's refusal an entry of the merged answer); random `nodes`/`node` header
  * values. Undecodable requests answer InvalidArgument, nothing answers
  * Unknown or hangs, apid and every daemon keep their pids, memory stays
  * bounded. Seeded: the seed is printed, BRONZE_FUZZ_SEED reproduces a run.
@@ -31,6 +32,7 @@ const EMPTY = new Uint8Array(0);
 /** Cases per method on the control plane, and forwarded to the worker. */
 const LOCAL_CASES = 50;
 const FORWARDED_CASES = 12;
+const MERGED_CASES = 10;
 const HEADER_CASES = 300;
 /** RSS growth allowed per process over the whole run. */
 const RSS_GROWTH_BYTES = 150 * 1024 * 1024;
@@ -114,6 +116,23 @@ Deno.test("fuzz: every method, random payloads and target headers through apid",
           }`,
         );
         assertEquals(formatFailures(seed ^ 0x5eed, report.failures), "");
+      },
+    );
+
+    await t.step(
+      `every method fanned out to both nodes (${MERGED_CASES} cases each)`,
+      async () => {
+        const report = await fuzzMethods(api, {
+          seed: seed ^ 0xfa17,
+          cases: MERGED_CASES,
+          metadata: { nodes: `${cp},${worker}` },
+        });
+        console.log(
+          `merged: ${report.calls} calls in ${report.ms} ms, ${report.answered} answered, refused ${
+            JSON.stringify(report.refused)
+          }`,
+        );
+        assertEquals(formatFailures(seed ^ 0xfa17, report.failures), "");
       },
     );
 
