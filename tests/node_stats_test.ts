@@ -208,6 +208,19 @@ Deno.test("node statistics on a 2-node cluster", async (t) => {
         assertEquals(row[1], cpName);
         assert(/^[+-]\d+\.\dms ±\d+\.\dms$/.test(row[4]), row[4]);
       }
+      // Talos's path of it, as talosctl calls it: one node by `node`.
+      using talos = await cluster.client({
+        roles: ["os:reader"],
+        nodes: [worker],
+      });
+      const viaTalos = await talos.unary(
+        { ...MachineServiceService.time, path: "/time.TimeService/Time" },
+        empty,
+        { singleNode: true },
+      );
+      assertEquals(viaTalos.messages.length, 1);
+      assertEquals(viaTalos.messages[0].server, cpName);
+      assert(viaTalos.messages[0].localtime && viaTalos.messages[0].remotetime);
       const y = await cluster.osctl(["-n", worker, "-o", "yaml", "time"]);
       assertEquals(y.code, 0, y.stderr);
       assert(y.stdout.includes(`server: ${cpName}\n`), y.stdout);

@@ -24,6 +24,11 @@ export interface MethodSpec {
   stream: boolean;
   /** Served by a node in maintenance mode (no machine config yet). */
   maintenance: boolean;
+  /**
+   * Other gRPC paths apid serves it at, with the same messages: Talos's,
+   * where Talos has the method in another service.
+   */
+  alsoAt?: readonly string[];
 }
 
 const READERS = ["os:admin", "os:operator", "os:reader"] as const;
@@ -104,8 +109,9 @@ export const METHODS = {
   DiskStats: { owner: "machined", ...READ },
   NetworkDeviceStats: { owner: "machined", ...READ },
   Netstat: { owner: "machined", ...READ },
-  // apid stamps its own clock on the answer (the reference).
-  Time: { owner: "machined", ...READ },
+  // apid stamps its own clock on the answer (the reference). Talos has it
+  // in time.TimeService, with the same message numbers.
+  Time: { owner: "machined", ...READ, alsoAt: ["/time.TimeService/Time"] },
 } as const satisfies Readonly<Record<string, MethodSpec>>;
 
 /** A MachineService method's proto name. */

@@ -169,8 +169,9 @@ export function rawService(
   const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
   const implementation: grpc.UntypedServiceImplementation = {};
   const gate = new CallGate();
+  // Keyed by path: one method may be served at more than one path.
   for (const method of methods) {
-    definition[method.name] = {
+    definition[method.path] = {
       path: method.path,
       requestStream: false,
       responseStream: method.responseStream,
@@ -180,7 +181,7 @@ export function rawService(
       responseDeserialize: identity,
       originalName: method.name,
     };
-    implementation[method.name] = method.responseStream
+    implementation[method.path] = method.responseStream
       ? streamHandler(method, handlers, gate)
       : unaryHandler(method, handlers, gate);
   }

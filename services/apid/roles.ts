@@ -23,13 +23,19 @@ export type MethodRule = Pick<MethodSpec, "roles" | "mutating">;
 /** The rule of a method the table does not have: admin-only, audited. */
 const ADMIN_ONLY: MethodRule = { roles: ["os:admin"], mutating: true };
 
-/** The methods apid serves: every one in the method table. */
+/**
+ * The methods apid serves: every one in the method table, at its
+ * MachineService path and at the other paths the table gives it (Talos's).
+ */
 export function servedMethods(): RawMethod[] {
-  return METHOD_NAMES.map((name) => ({
-    name,
-    path: MACHINE_SERVICE_PATH + name,
-    responseStream: METHODS[name].stream,
-  }));
+  return METHOD_NAMES.flatMap((name) => {
+    const spec: MethodSpec = METHODS[name];
+    return [MACHINE_SERVICE_PATH + name, ...spec.alsoAt ?? []].map((path) => ({
+      name,
+      path,
+      responseStream: spec.stream,
+    }));
+  });
 }
 
 /** The rule of a method; admin-only (and audited) when it has none. */

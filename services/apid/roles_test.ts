@@ -35,12 +35,26 @@ Deno.test("role table", async (t) => {
     () => {
       const byPath = (a: RawMethod, b: RawMethod) =>
         a.path.localeCompare(b.path);
+      const machine = servedMethods().filter((m) =>
+        m.path.startsWith("/machine.MachineService/")
+      );
       assertEquals(
-        servedMethods().sort(byPath),
+        machine.sort(byPath),
         rawMethods(MachineServiceService).sort(byPath),
       );
     },
   );
+
+  await t.step("serves Talos's other paths of a method too", () => {
+    const others = servedMethods().filter((m) =>
+      !m.path.startsWith("/machine.MachineService/")
+    );
+    assertEquals(others, [
+      { name: "Time", path: "/time.TimeService/Time", responseStream: false },
+    ]);
+    const paths = servedMethods().map((m) => m.path);
+    assertEquals(new Set(paths).size, paths.length);
+  });
 
   await t.step("admin may call everything", () => {
     for (const m of Object.keys(METHODS)) {
