@@ -124,6 +124,55 @@ Deno.test("etcd on 3 control planes and a worker", async (t) => {
     assertIncludes(y.stdout, "protocolVersion: 3.4.23");
   });
 
+  await t.step("osctl health passes, and names a stopped etcd", async () => {
+    const all = ["-n", cluster.addresses.join(",")];
+    const ok = await cluster.osctl([...all, "health", "--wait-timeout", "60s"]);
+    assertEquals(ok.code, 0, ok.stderr);
+    assertIncludes(
+      ok.stderr,
+      `control plane: ${cps.join(", ")}; worker: ${worker}`,
+    );
+    assertIncludes(ok.stderr, "waiting for etcd to be healthy: OK");
+    assertIncludes(
+      ok.stderr,
+      "waiting for etcd members to be control plane nodes: OK",
+    );
+    assertIncludes(ok.stderr, "waiting for all services to be healthy: OK");
+    const stop = await cluster.osctl(["-n", cps[2], "service", "etcd", "stop"]);
+    assertEquals(stop.code, 0, stop.stderr);
+    const bad = await cluster.osctl([
+      "--nodes",
+      cluster.addresses.join(","),
+      "health",
+      "--control-plane-nodes",
+      cps.join(","),
+      "--worker-nodes",
+      worker,
+      "--wait-timeout",
+      "8s",
+    ]);
+    assertEquals(bad.code, 1, bad.stderr);
+    assertIncludes(
+      bad.stderr,
+      `error: etcd to be healthy: ${cps[2]}: etcd is Finished`,
+    );
+    const start = await cluster.osctl([
+      "-n",
+      cps[2],
+      "service",
+      "etcd",
+      "start",
+    ]);
+    assertEquals(start.code, 0, start.stderr);
+    const again = await cluster.osctl([
+      ...all,
+      "health",
+      "--wait-timeout",
+      "90s",
+    ]);
+    assertEquals(again.code, 0, again.stderr);
+  });
+
   await t.step("bootstrap is refused on a member of the cluster", async () => {
     const r = await cluster.osctl(["-n", cps[1], "bootstrap"]);
     assert(r.code !== 0, r.stdout);

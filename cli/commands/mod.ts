@@ -12,6 +12,7 @@ import {
   clusterShowCommand,
 } from "./cluster.ts";
 import { bootstrapCommand, ETCD_COMMANDS } from "./etcd.ts";
+import { healthCommand } from "./health.ts";
 import { genConfigCommand } from "./gen_config.ts";
 import { machineconfigPatchCommand } from "./machineconfig_patch.ts";
 import {
@@ -65,6 +66,7 @@ export const COMMANDS: readonly Command[] = [
   ...CONFIG_CONTEXT_COMMANDS,
   bootstrapCommand,
   ...ETCD_COMMANDS,
+  healthCommand,
   clusterCreateCommand,
   clusterDestroyCommand,
   clusterShowCommand,
