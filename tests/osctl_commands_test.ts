@@ -626,6 +626,33 @@ Deno.test("osctl commands on a 2-node cluster", async (t) => {
     },
   );
 
+  await t.step(
+    "reboot --wait with no nodes: the endpoint's own node",
+    async () => {
+      await using dir = await tempDir();
+      const own = join(dir.path, "osconfig");
+      await Deno.copyFile(cluster.osconfig, own);
+      const clear = await runOsctl(["--osconfig", own, "config", "node"]);
+      assertEquals(clear.code, 0, clear.stderr);
+      const r = await runOsctl([
+        "--osconfig",
+        own,
+        "-e",
+        nodes[1],
+        "reboot",
+        "--wait",
+        "--timeout",
+        "3m",
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      assertIncludes(r.stdout, `${nodes[1]}: rebooting (actor `);
+      assertIncludes(
+        r.stdout,
+        `${nodes[1]}: back: reboot: All services are up`,
+      );
+    },
+  );
+
   await t.step("events --actor-id, --since, --duration", async () => {
     type Ev = {
       id: string;
