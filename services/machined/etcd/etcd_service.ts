@@ -97,7 +97,7 @@ export class EtcdService {
       this.#unavailable = "etcd is not configured (no cluster.etcd.ca)";
     } else if (!options.etcdPath) {
       this.#unavailable =
-        "etcd is not installed: install Debian's etcd-server package";
+        "etcd is not installed on this node (process mode: Debian's etcd-server package)";
     }
     if (this.#unavailable) this.#phase = "unavailable";
     else {
