@@ -12,6 +12,7 @@ import {
   loadClientConfig,
 } from "../../lib/clientconfig/mod.ts";
 import type { GlobalOptions } from "../command.ts";
+import { nearest } from "../suggest.ts";
 import type { ApiClientOptions } from "./api_client.ts";
 
 /** The resolved context, and where it came from. */
@@ -20,6 +21,22 @@ export interface ResolvedContext extends ApiClientOptions {
   context: string;
   /** The client config file. */
   path: string;
+}
+
+/**
+ * Says a context is missing, with the nearest name and the ones there are:
+ * `context "prd" is not in "~/.osctl/config"; did you mean "prod"? (contexts: prod, staging)`.
+ */
+export function unknownContextText(
+  config: ClientConfig,
+  path: string,
+  name: string,
+): string {
+  const names = Object.keys(config.contexts).sort();
+  const near = nearest(name, names);
+  return `context ${JSON.stringify(name)} is not in ${JSON.stringify(path)}${
+    near ? `; did you mean ${JSON.stringify(near)}?` : ""
+  } (${names.length ? `contexts: ${names.join(", ")}` : "it has no contexts"})`;
 }
 
 /**
@@ -42,7 +59,7 @@ export function selectContext(
     : undefined;
   if (!context) {
     throw new Error(
-      `context ${JSON.stringify(selected)} is not in ${JSON.stringify(path)}`,
+      unknownContextText(config, path, selected),
     );
   }
   return { name: selected, context };

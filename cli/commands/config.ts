@@ -15,7 +15,7 @@ import { parseCertificate } from "../../lib/pki/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { argsError } from "../client/args.ts";
-import { selectContext } from "../client/context.ts";
+import { selectContext, unknownContextText } from "../client/context.ts";
 import { formatTable } from "../client/output.ts";
 
 function positionalsOf(args: string[]): string[] {
@@ -79,9 +79,9 @@ const context: Command = {
     if (pos.length !== 1) throw new UsageError("expected one context NAME");
     const path = pathOf(ctx);
     const cfg = await loadClientConfig(path);
-    if (!cfg.contexts[pos[0]]) {
+    if (!Object.hasOwn(cfg.contexts, pos[0])) {
       throw new Error(
-        `context ${JSON.stringify(pos[0])} is not in ${JSON.stringify(path)}`,
+        unknownContextText(cfg, path, pos[0]),
       );
     }
     cfg.context = pos[0];
