@@ -253,6 +253,47 @@ Deno.test("etcd on 3 control planes and a worker", async (t) => {
     assertEquals(err.status, "PermissionDenied");
   });
 
+  await t.step("alarm list, defrag, forfeit-leadership", async () => {
+    const alarms = await cluster.osctl(["-n", cps[0], "etcd", "alarm", "list"]);
+    assertEquals(alarms.code, 0, alarms.stderr);
+    assertEquals(tableRows(alarms.stdout), [["NODE", "MEMBER", "ALARM"]]);
+    const disarm = await cluster.osctl([
+      "-n",
+      cps[0],
+      "etcd",
+      "alarm",
+      "disarm",
+    ]);
+    assertEquals(disarm.code, 0, disarm.stderr);
+    const defrag = await cluster.osctl(["-n", cps[1], "etcd", "defrag"]);
+    assertEquals(defrag.code, 0, defrag.stderr);
+    const before = await etcdAt(cps[0]).status();
+    const members = await etcdAt(cps[0]).memberList();
+    const leader = members.find((m) => m.id === before.leader)!;
+    const at = cps.find((a) =>
+      leader.clientUrls.includes(`https://${a}:2379`)
+    )!;
+    const r = await cluster.osctl(["-n", at, "etcd", "forfeit-leadership"]);
+    assertEquals(r.code, 0, r.stderr);
+    const row = tableRows(r.stdout)[1];
+    assertEquals(row[0], at);
+    assert(row[1] && row[1] !== leader.name, r.stdout);
+    await waitUntil(async () => {
+      const s = await etcdAt(cps[0]).status().catch(() => undefined);
+      return s && s.leader !== "0" && s.leader !== leader.id;
+    }, { timeoutMs: 20_000, what: "leadership handed on" });
+    // A follower has nothing to forfeit: an empty member name.
+    const again = await cluster.osctl([
+      "-n",
+      at,
+      "-o",
+      "json",
+      "etcd",
+      "forfeit-leadership",
+    ]);
+    assertEquals(again.code, 0, again.stderr);
+  });
+
   await t.step(
     "kill -9 of the leader's etcd: a new election, writes go on, the old one rejoins",
     async () => {
