@@ -1,7 +1,7 @@
 /**
  * A build reused while its inputs are unchanged, for tests and benchmarks:
  * the key hashes every source file the image is made from (image/, lib/,
- * services/, deno.json, deno.lock), the Deno, nats-server and setpriv binaries, the
+ * services/, deno.json, deno.lock), the Deno, nats-server, setpriv and etcd binaries, the
  * kernel pin and the options. One cached build is kept; older ones are
  * removed.
  * @module
@@ -17,7 +17,11 @@ import {
 } from "./pipeline/build_image.ts";
 import { run, sha256Hex } from "./pipeline/exec.ts";
 import { KERNEL_PIN } from "./pipeline/kernel.ts";
-import { NATS_SERVER_PATH, SETPRIV_PATH } from "../lib/layout/mod.ts";
+import {
+  ETCD_PATH,
+  NATS_SERVER_PATH,
+  SETPRIV_PATH,
+} from "../lib/layout/mod.ts";
 
 /** Options for {@linkcode cachedBuild}. */
 export interface CachedBuildOptions {
@@ -79,7 +83,9 @@ export async function buildInputsKey(
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
   }
-  for (const bin of [Deno.execPath(), NATS_SERVER_PATH, SETPRIV_PATH]) {
+  for (
+    const bin of [Deno.execPath(), NATS_SERVER_PATH, SETPRIV_PATH, ETCD_PATH]
+  ) {
     const st = await Deno.stat(bin);
     parts.push(`${bin} ${st.size} ${st.mtime?.getTime()}`);
   }

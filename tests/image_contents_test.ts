@@ -86,7 +86,7 @@ Deno.test("the image holds no shell and only the programs it needs", async (t) =
   });
 
   await t.step(
-    "the root's only executables are Deno's mount point, nats-server and setpriv",
+    "the root's only executables are Deno's mount point, etcd, nats-server and setpriv",
     () => {
       const exec = root.filter((e) =>
         e.mode.startsWith("-") && /x/.test(e.mode)
@@ -95,6 +95,7 @@ Deno.test("the image holds no shell and only the programs it needs", async (t) =
       // setpriv starts each service under its own uid and capabilities.
       assertEquals(exec, [
         "/usr/bin/deno",
+        "/usr/bin/etcd",
         "/usr/bin/setpriv",
         "/usr/sbin/nats-server",
       ]);

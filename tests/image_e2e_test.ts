@@ -192,13 +192,9 @@ Deno.test("image e2e: a configured node serves the API and shuts down", async (t
         "apid",
         "etcd",
       ]);
-      // The image carries no etcd binary yet: the control plane says so.
+      // etcd waits for osctl bootstrap (below) and says so.
       const etcd = list.find((s) => s.id === "etcd");
-      assertEquals(etcd?.state, "Skipped");
-      assertIncludes(
-        etcd?.events.at(-1)?.msg ?? "",
-        "etcd is not installed on this node",
-      );
+      assertEquals(etcd?.state, "Preparing");
       for (const s of list.filter((s) => s.id !== "etcd")) {
         assertEquals([s.id, s.state, s.health?.healthy], [
           s.id,
@@ -313,6 +309,36 @@ Deno.test("image e2e: a configured node serves the API and shuts down", async (t
           n.health?.healthy === true;
       }, { timeoutMs: 120_000, intervalMs: 1000, what: "networkd back up" });
     });
+
+    await t.step(
+      "osctl bootstrap forms etcd; osctl etcd members lists the node",
+      async () => {
+        const config = await osconfig(dir.path);
+        const boot = await osctl(["bootstrap", "--osconfig", config]);
+        assertEquals(boot.code, 0, boot.stderr);
+        await waitUntil(async () => {
+          const e = (await services()).find((s) => s.id === "etcd")!;
+          return e.state === "Running" && e.health?.healthy === true;
+        }, { timeoutMs: 180_000, intervalMs: 1000, what: "etcd healthy" });
+        const members = await osctl([
+          "etcd",
+          "members",
+          "--osconfig",
+          config,
+        ]);
+        assertEquals(members.code, 0, members.stderr);
+        assertIncludes(members.stdout, "e2e-node-1");
+        const p = (await client.unary(
+          MachineServiceService.processes,
+          { metadata: undefined },
+          { timeoutMs: 30_000 },
+        )).messages[0].processes.find((x) => x.service === "etcd");
+        assertEquals(
+          [p?.uid, p?.capabilitiesEffective, p?.noNewPrivs],
+          [55, 0, true],
+        );
+      },
+    );
 
     await t.step("Dmesg streams the kernel log", async () => {
       let text = "";

@@ -36,6 +36,7 @@ import {
   DENO_PATH,
   EARLY_MODULES,
   EPHEMERAL_MOUNT,
+  ETCD_PATH,
   IMAGE_DAEMONS,
   IMAGE_MODULES,
   IMAGE_V8_FLAGS,
@@ -68,6 +69,8 @@ export interface BuildImageOptions {
   natsServer?: string;
   /** util-linux's setpriv to carry; default /usr/bin/setpriv. */
   setpriv?: string;
+  /** etcd to carry; default /usr/bin/etcd (Debian's etcd-server). */
+  etcd?: string;
   /** zstd level of the squashfs (default 19). */
   squashfsLevel?: number;
   /** Compression of the initramfs (default zstd). */
@@ -244,7 +247,8 @@ export async function buildImage(
   }
 
   const setpriv = options.setpriv ?? SETPRIV_PATH;
-  const runtime = resolveRuntimeLibs([deno, nats, setpriv]);
+  const etcd = options.etcd ?? ETCD_PATH;
+  const runtime = resolveRuntimeLibs([deno, nats, setpriv, etcd]);
   const denoVersion = new TextDecoder().decode(
     await run(deno, ["--version"]),
   ).split("\n")[0];
@@ -335,6 +339,7 @@ export async function buildImage(
     ...dirs([strip(LIB_DIR), strip(BUNDLE_DIR), strip(EPHEMERAL_MOUNT)]),
     { path: strip(NATS_SERVER_PATH), type: "file", mode: 0o755, source: nats },
     { path: strip(SETPRIV_PATH), type: "file", mode: 0o755, source: setpriv },
+    { path: strip(ETCD_PATH), type: "file", mode: 0o755, source: etcd },
     {
       path: "etc/os-release",
       type: "file",

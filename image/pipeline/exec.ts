@@ -37,6 +37,8 @@ export const BUILD_TOOLS: readonly HostTool[] = [
   { cmd: "mkfs.ext4", pkg: "e2fsprogs" },
   // The image carries it: each service starts under its own identity.
   { cmd: "setpriv", pkg: "util-linux" },
+  // Control planes run Debian's etcd.
+  { cmd: "etcd", pkg: "etcd-server" },
 ];
 
 /** The absolute path of `cmd`, or undefined when it is not installed. */

@@ -19,6 +19,10 @@ export const BUNDLE_DIR = "/usr/lib/bronze";
 export const INIT_DENO_DIR = "/deno-dir";
 /** util-linux's setpriv: starts each service under its own identity. */
 export const SETPRIV_PATH = "/usr/bin/setpriv";
+/** Debian's etcd (package etcd-server): the cluster state on control planes. */
+export const ETCD_PATH = "/usr/bin/etcd";
+/** Where a control plane's etcd keeps its data: the ephemeral partition. */
+export const ETCD_DATA_DIR = "/var/lib/etcd";
 /** Debian's nats-server binary. */
 export const NATS_SERVER_PATH = "/usr/sbin/nats-server";
 /** Mount point of the state partition (as in Talos). */

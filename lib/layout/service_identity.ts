@@ -2,7 +2,7 @@
  * Who each service runs as in the image, below its Deno permissions: its own
  * uid and gid (no supplementary groups), no_new_privs, and only the
  * capabilities it needs. networkd configures links (CAP_NET_ADMIN), udevd-lite
- * loads modules (CAP_SYS_MODULE); apid, trustd and nats-server need none: their
+ * loads modules (CAP_SYS_MODULE); apid, trustd, nats-server and etcd need none: their
  * ports are above 1024 and the files they read are made theirs by machined.
  * machined itself stays root: PID 1 mounts, reboots and reaps. The image
  * carries util-linux's setpriv to start each one this way.
@@ -25,7 +25,7 @@ export interface ProcessIdentity {
 }
 
 /** The services that run under an identity of their own. */
-export type ServiceIdentityName = SupervisedDaemon | "nats";
+export type ServiceIdentityName = SupervisedDaemon | "nats" | "etcd";
 
 /** The identity of every service machined starts in the image. */
 export const SERVICE_IDENTITIES: Readonly<
@@ -36,6 +36,7 @@ export const SERVICE_IDENTITIES: Readonly<
   trustd: { uid: 52, gid: 52, capabilities: [] },
   networkd: { uid: 53, gid: 53, capabilities: ["net_admin"] },
   udevd: { uid: 54, gid: 54, capabilities: ["sys_module"] },
+  etcd: { uid: 55, gid: 55, capabilities: [] },
 };
 
 const CAPABILITY_NAME = /^[a-z_]{2,32}$/;

@@ -21,6 +21,7 @@ import {
 } from "../../lib/log/mod.ts";
 import { serveMachineApi } from "./api/machine_api.ts";
 import { findExecutable } from "../../lib/exec/mod.ts";
+import { SERVICE_IDENTITIES } from "../../lib/layout/mod.ts";
 import { ETCD_SERVICE, EtcdService } from "./etcd/etcd_service.ts";
 import { runBoot, SequenceRecorder, writeBootState } from "./boot_sequence.ts";
 import { BusLink } from "./bus_link.ts";
@@ -106,6 +107,10 @@ export class Machined {
     const etcd = this.etcd = o.config.machine.type === "controlplane"
       ? new EtcdService({
         etcdPath: o.etcdPath ?? findExecutable("etcd"),
+        dataDir: o.etcdDataDir,
+        identity: platform.launch.dropPrivileges
+          ? SERVICE_IDENTITIES.etcd
+          : undefined,
         config: o.config,
         address: o.address,
         hostname,

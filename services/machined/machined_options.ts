@@ -48,6 +48,8 @@ export interface MachinedOptions {
   configStore?: ConfigStore;
   /** The etcd binary control planes run (default: found on the PATH). */
   etcdPath?: string;
+  /** Where etcd keeps its data (default <state>/etcd; image: the ephemeral partition). */
+  etcdDataDir?: string;
 }
 
 /** The source root of this checkout (holds deno.json). */

@@ -8,7 +8,10 @@
  * @module
  */
 import type { MachineConfig } from "../../../lib/config/mod.ts";
-import { writeFileAtomic } from "../../../lib/certdir/mod.ts";
+import {
+  type FileOwnerIds,
+  writeFileAtomic,
+} from "../../../lib/certdir/mod.ts";
 import type { EtcdCertFiles, EtcdTls } from "../../../lib/etcd/mod.ts";
 import type { Logger } from "../../../lib/log/mod.ts";
 import { base64ToPem } from "../../../lib/pem/mod.ts";
@@ -48,6 +51,8 @@ export interface EtcdCertificatesOptions {
   log: Logger;
   /** Stops renewing. */
   signal: AbortSignal;
+  /** Who the folder belongs to (image mode: etcd's own uid). */
+  owner?: FileOwnerIds;
 }
 
 /** Issues and renews the etcd certificates of a control plane. */
@@ -144,13 +149,15 @@ export class EtcdCertificates {
     });
     const dir = etcdCertDir(o.stateDir);
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    const owner = o.owner;
+    if (owner) await Deno.chown(dir, owner.uid, owner.gid);
     const f = etcdCertFiles(o.stateDir);
-    await writeFileAtomic(f.ca, caPem, 0o644);
+    await writeFileAtomic(f.ca, caPem, 0o644, owner);
     // Keys first: etcd pairs each certificate with its key at every handshake.
-    await writeFileAtomic(f.peerKey, peer.key, 0o600);
-    await writeFileAtomic(f.peerCrt, peer.crt, 0o644);
-    await writeFileAtomic(f.serverKey, server.key, 0o600);
-    await writeFileAtomic(f.serverCrt, server.crt, 0o644);
+    await writeFileAtomic(f.peerKey, peer.key, 0o600, owner);
+    await writeFileAtomic(f.peerCrt, peer.crt, 0o644, owner);
+    await writeFileAtomic(f.serverKey, server.key, 0o600, owner);
+    await writeFileAtomic(f.serverCrt, server.crt, 0o644, owner);
     this.#client = { ca: caPem, cert: client.crt, key: client.key };
     return Math.min(
       server.notAfter.getTime(),

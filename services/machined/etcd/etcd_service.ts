@@ -19,6 +19,7 @@ import {
   peerUrlOf,
 } from "../../../lib/etcd/mod.ts";
 import { errorText, type Logger } from "../../../lib/log/mod.ts";
+import type { ProcessIdentity } from "../../../lib/layout/mod.ts";
 import type { BackoffOptions } from "../runner/backoff.ts";
 import type { HealthSettings } from "../runner/health.ts";
 import { Poke, sleep } from "../runner/notifier.ts";
@@ -47,6 +48,10 @@ export interface EtcdServiceOptions {
   hostname: string;
   /** The node's state folder: data under <state>/etcd, certificates under <state>/certs/etcd. */
   stateDir: string;
+  /** Where the member keeps its data (default <state>/etcd; image: the ephemeral partition). */
+  dataDir?: string;
+  /** Who etcd runs as (image mode); its data and certificates become its own. */
+  identity?: ProcessIdentity;
   /** Certificate lifetime (ms). */
   certTtlMs: number;
   /** Logger. */
@@ -107,6 +112,7 @@ export class EtcdService {
         hostname: options.hostname,
         stateDir: options.stateDir,
         ttlMs: options.certTtlMs,
+        owner: options.identity,
         log: options.log.child({ task: "etcd-certs" }),
         signal: options.signal,
       });
@@ -120,7 +126,7 @@ export class EtcdService {
 
   /** The member's data folder. */
   get dataDir(): string {
-    return `${this.#o.stateDir}/etcd`;
+    return this.#o.dataDir ?? `${this.#o.stateDir}/etcd`;
   }
 
   /** Where the member is in its start. */
@@ -155,7 +161,8 @@ export class EtcdService {
           ...this.#plan,
         }),
         env: {},
-        cwd: this.#o.stateDir,
+        cwd: this.dataDir,
+        ...(this.#o.identity ? { identity: this.#o.identity } : {}),
       }),
       health: (signal) => this.#health(signal),
       // etcd takes a few seconds to elect a leader after a start.
@@ -382,6 +389,8 @@ export class EtcdService {
     await this.#certs!.ready();
     await Deno.mkdir(this.dataDir, { recursive: true, mode: 0o700 });
     await Deno.chmod(this.dataDir, 0o700);
+    const id = this.#o.identity;
+    if (id) await chownTree(this.dataDir, id.uid, id.gid);
     if (await this.hasData()) {
       this.#plan = {};
       this.#phase = "starting";
@@ -511,5 +520,19 @@ export class EtcdService {
         }
       }
     })().finally(() => this.#promoting = undefined);
+  }
+}
+
+/** Hands a folder and everything in it to a uid (a restored or older data dir). */
+async function chownTree(
+  path: string,
+  uid: number,
+  gid: number,
+): Promise<void> {
+  await Deno.chown(path, uid, gid);
+  for await (const e of Deno.readDir(path)) {
+    const p = `${path}/${e.name}`;
+    if (e.isDirectory) await chownTree(p, uid, gid);
+    else await Deno.chown(p, uid, gid);
   }
 }

@@ -21,6 +21,8 @@ import {
   certsDir,
   EARLY_MODULES,
   EPHEMERAL_MOUNT,
+  ETCD_DATA_DIR,
+  ETCD_PATH,
   IMAGE_MODULES,
   NATS_SERVER_PATH,
   SETPRIV_PATH,
@@ -105,6 +107,7 @@ async function mountPartition(
   label: string,
   target: string,
   flags: number,
+  mode: number,
 ): Promise<boolean> {
   const dev = await waitForValue(
     () => findByLabel(SYSFS_BLOCK_TREE, label),
@@ -118,8 +121,8 @@ async function mountPartition(
   ctx.sys.mount(dev.devPath, target, "ext4", flags);
   ctx.mounted.push(target);
   // mkfs leaves the root folder 0755; the services run under their own uids
-  // and have no business in the node's state or ephemeral data.
-  await Deno.chmod(target, 0o700);
+  // and reach only what is made theirs (etcd its data on the ephemeral one).
+  await Deno.chmod(target, mode);
   ctx.con.say(`mounted ${dev.devPath} (${label}) on ${target}`);
   return true;
 }
@@ -185,8 +188,21 @@ async function boot(ctx: BootContext): Promise<PowerAction> {
     STATE_LABEL,
     STATE_MOUNT,
     STATE_FLAGS,
+    0o700,
   );
-  await mountPartition(ctx, EPHEMERAL_LABEL, EPHEMERAL_MOUNT, EPHEMERAL_FLAGS);
+  const hasEphemeral = await mountPartition(
+    ctx,
+    EPHEMERAL_LABEL,
+    EPHEMERAL_MOUNT,
+    EPHEMERAL_FLAGS,
+    0o711,
+  );
+  if (hasEphemeral) {
+    await Deno.mkdir(`${EPHEMERAL_MOUNT}/lib`, {
+      recursive: true,
+      mode: 0o711,
+    });
+  }
   const stateDir = hasState ? STATE_MOUNT : undefined;
 
   const cmdline = await Deno.readTextFile("/proc/cmdline");
@@ -222,13 +238,21 @@ async function boot(ctx: BootContext): Promise<PowerAction> {
     await saveStateConfig(stateDir, found.yaml);
     con.say(`machine config written to ${stateDir}`);
   }
-  return await runNode(ctx, found.config, { kernelIp, stateDir });
+  return await runNode(ctx, found.config, {
+    kernelIp,
+    stateDir,
+    hasEphemeral,
+  });
 }
 
 async function runNode(
   ctx: BootContext,
   config: MachineConfig,
-  o: { kernelIp: ReturnType<typeof parseIpArg>; stateDir?: string },
+  o: {
+    kernelIp: ReturnType<typeof parseIpArg>;
+    stateDir?: string;
+    hasEphemeral: boolean;
+  },
 ): Promise<PowerAction> {
   const { libc, con } = ctx;
   const plan = planNetwork(config.machine.network, o.kernelIp);
@@ -281,6 +305,8 @@ async function runNode(
     config,
     hostname,
     natsServerPath: NATS_SERVER_PATH,
+    etcdPath: ETCD_PATH,
+    ...(o.hasEphemeral ? { etcdDataDir: ETCD_DATA_DIR } : {}),
     network: plan.network,
     platform: imagePlatform({
       address: plan.address,
