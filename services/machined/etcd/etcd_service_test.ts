@@ -87,6 +87,60 @@ Deno.test("EtcdService.bootstrap() refuses until the member waits for it", async
   }
 });
 
+Deno.test("a waiting member nags, then Bootstrap starts a new cluster", async () => {
+  await using dir = await tempDir();
+  const secrets = await generateSecretsBundle();
+  const configs = generateMachineConfigs("t", "127.18.7.2", { secrets });
+  const ac = new AbortController();
+  const notes: string[] = [];
+  const etcd = new EtcdService({
+    etcdPath: "/usr/bin/etcd",
+    config: configs.controlplane,
+    address: "127.18.7.3",
+    hostname: "cp-2",
+    stateDir: dir.path,
+    certTtlMs: 60_000,
+    log: createLogger("test", { sink: SILENT }),
+    notify: (m) => notes.push(m),
+    signal: ac.signal,
+    // Nobody listens there: every join attempt is refused at once.
+    joinEndpoints: ["https://127.18.7.2:2379"],
+    nagIntervalMs: 100,
+    joinIntervalMs: 50,
+  });
+  try {
+    const spec = etcd.spec();
+    const prepared = spec.prepare!(ac.signal);
+    await waitUntil(() => notes.length >= 3, { what: "three nags" });
+    assertEquals(etcd.phase, "waiting");
+    for (const n of notes) {
+      assertIncludes(n, "run `osctl bootstrap` against 127.18.7.3");
+      assertIncludes(n, "cannot join through https://127.18.7.2:2379");
+    }
+    await etcd.bootstrap(ac.signal);
+    await prepared;
+    assertEquals(etcd.phase, "starting");
+    const proc = await spec.process();
+    assert(
+      proc.args.includes("--initial-cluster-state=new"),
+      proc.args.join(" "),
+    );
+    assert(
+      proc.args.includes("--initial-cluster=cp-2=https://127.18.7.3:2380"),
+      proc.args.join(" "),
+    );
+    assertEquals((await Deno.stat(etcd.dataDir)).mode! & 0o777, 0o700);
+    await assertRejects(
+      () => etcd.bootstrap(ac.signal),
+      ApiError,
+      "already requested",
+    );
+  } finally {
+    ac.abort();
+    await etcd.done();
+  }
+});
+
 Deno.test("etcdArgs() puts mTLS on both ports and the URLs on the address", () => {
   const certs = etcdCertFiles("/s");
   const args = etcdArgs({
