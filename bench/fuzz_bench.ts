@@ -16,7 +16,11 @@ import { readProcessMemory } from "../lib/procfs/mod.ts";
 import { FUZZ_SEED_ENV, fuzzSeed } from "../lib/testing/mod.ts";
 import { dialApid } from "../tests/apid_harness.ts";
 import { startTestCluster } from "../tests/cluster_harness.ts";
-import { formatFailures, fuzzMethods } from "../tests/fuzz_api.ts";
+import {
+  dialOwnConnection,
+  formatFailures,
+  fuzzMethods,
+} from "../tests/fuzz_api.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -78,6 +82,7 @@ const pair = await cluster.ca.issueKeyPair({
   ttlMs: 3600_000,
 });
 const api = dialApid(cp, { caPem: cluster.ca.crtPem, pair });
+const streamApi = dialOwnConnection(cp, { caPem: cluster.ca.crtPem, pair });
 let failed = 0;
 try {
   for (
@@ -95,13 +100,13 @@ try {
       }],
     ] as const
   ) {
-    const report = await fuzzMethods(api, run);
+    const report = await fuzzMethods(api, { ...run, streamApi });
     console.log(
       `${label}: ${report.calls} calls in ${(report.ms / 1000).toFixed(1)} s (${
         (report.calls / (report.ms / 1000)).toFixed(0)
       }/s), ${report.answered} answered, refused ${
         JSON.stringify(report.refused)
-      }, ${report.skipped} decodable mutating cases not sent, ${report.failures.length} broke the rule`,
+      }, ${report.transportCancels} stray HTTP/2 cancels retried, ${report.skipped} decodable mutating cases not sent, ${report.failures.length} broke the rule`,
     );
     if (report.failures.length > 0) {
       console.log(formatFailures(run.seed, report.failures));
@@ -110,6 +115,7 @@ try {
   }
 } finally {
   api.close();
+  streamApi.close();
 }
 const after = await pids();
 const mib = (n: number) => (n / 1048576).toFixed(1);

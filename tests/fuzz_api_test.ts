@@ -24,7 +24,12 @@ import {
 } from "../lib/testing/mod.ts";
 import { dialApid } from "./apid_harness.ts";
 import { startTestCluster } from "./cluster_harness.ts";
-import { formatFailures, fuzzMethods, targetHeaderValues } from "./fuzz_api.ts";
+import {
+  dialOwnConnection,
+  formatFailures,
+  fuzzMethods,
+  targetHeaderValues,
+} from "./fuzz_api.ts";
 import { serviceUp } from "./machined_harness.ts";
 
 const VERSION = "/machine.MachineService/Version";
@@ -55,6 +60,7 @@ Deno.test("fuzz: every method, random payloads and target headers through apid",
     ttlMs: 3600_000,
   });
   const api = dialApid(cp, { caPem: cluster.ca.crtPem, pair });
+  const streamApi = dialOwnConnection(cp, { caPem: cluster.ca.crtPem, pair });
   using admin = await cluster.client({ nodes: cluster.addresses });
   const services = async (node: string): Promise<ServiceInfo[]> => {
     const reply = await admin.unary(MachineServiceService.serviceList, {
@@ -87,11 +93,15 @@ Deno.test("fuzz: every method, random payloads and target headers through apid",
     await t.step(
       `every method on the control plane (${LOCAL_CASES} cases each)`,
       async () => {
-        const report = await fuzzMethods(api, { seed, cases: LOCAL_CASES });
+        const report = await fuzzMethods(api, {
+          seed,
+          cases: LOCAL_CASES,
+          streamApi,
+        });
         console.log(
           `local: ${report.calls} calls in ${report.ms} ms, ${report.answered} answered, refused ${
             JSON.stringify(report.refused)
-          }, ${report.skipped} decodable mutating cases not sent`,
+          }, ${report.transportCancels} stray HTTP/2 cancels retried, ${report.skipped} decodable mutating cases not sent`,
         );
         assertEquals(formatFailures(seed, report.failures), "");
         assert(
@@ -106,6 +116,7 @@ Deno.test("fuzz: every method, random payloads and target headers through apid",
       `every method forwarded to the worker (${FORWARDED_CASES} cases each)`,
       async () => {
         const report = await fuzzMethods(api, {
+          streamApi,
           seed: seed ^ 0x5eed,
           cases: FORWARDED_CASES,
           metadata: { node: worker },
@@ -113,7 +124,7 @@ Deno.test("fuzz: every method, random payloads and target headers through apid",
         console.log(
           `forwarded: ${report.calls} calls in ${report.ms} ms, ${report.answered} answered, refused ${
             JSON.stringify(report.refused)
-          }`,
+          }, ${report.transportCancels} stray HTTP/2 cancels retried`,
         );
         assertEquals(formatFailures(seed ^ 0x5eed, report.failures), "");
       },
@@ -123,6 +134,7 @@ Deno.test("fuzz: every method, random payloads and target headers through apid",
       `every method fanned out to both nodes (${MERGED_CASES} cases each)`,
       async () => {
         const report = await fuzzMethods(api, {
+          streamApi,
           seed: seed ^ 0xfa17,
           cases: MERGED_CASES,
           metadata: { nodes: `${cp},${worker}` },
@@ -130,7 +142,7 @@ Deno.test("fuzz: every method, random payloads and target headers through apid",
         console.log(
           `merged: ${report.calls} calls in ${report.ms} ms, ${report.answered} answered, refused ${
             JSON.stringify(report.refused)
-          }`,
+          }, ${report.transportCancels} stray HTTP/2 cancels retried`,
         );
         assertEquals(formatFailures(seed ^ 0xfa17, report.failures), "");
       },
@@ -185,6 +197,7 @@ Deno.test("fuzz: every method, random payloads and target headers through apid",
     );
   } finally {
     api.close();
+    streamApi.close();
   }
 
   await t.step(
