@@ -17,6 +17,9 @@ import { UsageError } from "../command.ts";
 import { parseCommandArgs, parseDurationSeconds } from "../client/args.ts";
 import { ApiClient } from "../client/api_client.ts";
 import { resolveClientContext } from "../client/context.ts";
+import { APID_PORT } from "../../lib/constants/mod.ts";
+import { NODE_SERVER_NAME } from "../../lib/certdir/tls_material.ts";
+import tls from "node:tls";
 
 const M = MachineServiceService;
 
@@ -26,11 +29,53 @@ const USAGE =
 
 Checks the cluster's health from the client: every node's apid answers, etcd
 is healthy on every control plane, the control planes see the same etcd
-members, whose voters are exactly the control planes, and every service of
-every node is healthy. Without the node flags the nodes are -n's (else the
+members, whose voters are exactly the control planes, every node's apid
+certificate (from its TLS handshake) is valid for over an hour, every clock is
+within a second of the endpoint's, and every service of every node is healthy. Without the node flags the nodes are -n's (else the
 context's); those running etcd are the control planes. Each check is retried
 until it passes or --wait-timeout ends; the exit code is 0 only when every
 check passed.`;
+
+/** A node certificate must stay valid longer than this. */
+const CERT_MARGIN_MS = 3600_000;
+/** The most a node's clock may be off the reference's. */
+const MAX_SKEW_MS = 1000;
+
+/** When the certificate `node`'s apid shows in its TLS handshake expires. */
+function apidCertExpiry(
+  node: string,
+  t: { ca: string; cert?: string; key?: string },
+  signal: AbortSignal,
+): Promise<Date> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({
+      host: node,
+      port: APID_PORT,
+      ca: t.ca,
+      cert: t.cert,
+      key: t.key,
+      servername: NODE_SERVER_NAME,
+      ALPNProtocols: ["h2"],
+    });
+    const stop = () => {
+      s.destroy();
+      reject(new Error("no TLS handshake before --wait-timeout"));
+    };
+    signal.addEventListener("abort", stop, { once: true });
+    s.once("secureConnect", () => {
+      signal.removeEventListener("abort", stop);
+      const notAfter = new Date(s.getPeerCertificate()?.valid_to ?? "");
+      s.destroy();
+      if (Number.isNaN(notAfter.getTime())) {
+        reject(new Error("its certificate has no readable expiry"));
+      } else resolve(notAfter);
+    });
+    s.once("error", (err: Error) => {
+      signal.removeEventListener("abort", stop);
+      reject(err);
+    });
+  });
+}
 
 /** One check: what it waits for and what still fails (empty: passed). */
 interface Check {
@@ -193,6 +238,61 @@ async function run(args: string[], ctx: CommandContext): Promise<number> {
           const url = `https://${cp}:2379`;
           if (!voters.some((v) => v.clientUrls.includes(url))) {
             out.push(`${cp}: not a voting etcd member`);
+          }
+        }
+        return out;
+      },
+    },
+    {
+      name: "all nodes' certificates to be valid for more than an hour",
+      async run(signal) {
+        const out: string[] = [];
+        await Promise.all(everyone.map(async (node) => {
+          try {
+            const notAfter = await apidCertExpiry(node, base.tls, signal);
+            if (notAfter.getTime() - Date.now() <= CERT_MARGIN_MS) {
+              out.push(
+                `${node}: apid certificate expires at ${notAfter.toISOString()}`,
+              );
+            }
+          } catch (err) {
+            out.push(
+              `${node}: no apid certificate: ${
+                err instanceof Error ? err.message : String(err)
+              }`,
+            );
+          }
+        }));
+        return out.sort();
+      },
+    },
+    {
+      name: "all nodes' clocks to be within a second of the reference",
+      async run(signal) {
+        const r = await allClient.unary(M.time, { metadata: undefined }, {
+          signal,
+          timeoutMs: 10_000,
+        });
+        const out: string[] = [];
+        for (const m of r.messages) {
+          const node = m.metadata?.hostname ?? "";
+          if (m.metadata?.error) {
+            out.push(`${node}: ${m.metadata.error}`);
+            continue;
+          }
+          const local = m.localtime?.getTime();
+          const remote = m.remotetime?.getTime();
+          if (local === undefined || remote === undefined) {
+            out.push(`${node}: no time in its answer`);
+            continue;
+          }
+          const skew = Math.abs(local - remote) - m.roundTripUs / 2000;
+          if (skew >= MAX_SKEW_MS) {
+            out.push(
+              `${node}: clock ${local - remote}ms off ${
+                m.server || "the reference"
+              }`,
+            );
           }
         }
         return out;
