@@ -11,6 +11,8 @@ import { tryParseIp } from "../../lib/netaddr/mod.ts";
 export interface RouteTarget {
   /** The target as the client named it. */
   name: string;
+  /** Where it is dialled: the member's address when named by hostname. */
+  address?: string;
   /** Served over the local bus rather than forwarded. */
   self: boolean;
 }
@@ -18,7 +20,7 @@ export interface RouteTarget {
 /** The route of one call. */
 export type Route =
   | { kind: "local" }
-  | { kind: "one"; target: string }
+  | { kind: "one"; target: string; address?: string }
   | { kind: "many"; targets: RouteTarget[] };
 
 /** What the router reads from a call. */
@@ -39,6 +41,19 @@ export interface RouteOptions {
   canForward: boolean;
   /** Most targets one call may name. */
   maxTargets?: number;
+  /**
+   * The nodes this apid may forward to; undefined while no member list is
+   * known, when any node address is allowed (as before membership).
+   */
+  members?: MemberDirectory;
+}
+
+/** The cluster's known nodes, as the router reads them. */
+export interface MemberDirectory {
+  /** Whether an address belongs to a member or to this node's config. */
+  allows(address: string): boolean;
+  /** A member's address by hostname (from the member list, never DNS). */
+  addressOf(hostname: string): string | undefined;
 }
 
 const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*$/;
@@ -72,10 +87,15 @@ export function route(req: RouteRequest, options: RouteOptions): Route {
         "node metadata must be single-valued",
       );
     }
-    const { name: target, self } = checkTarget(req.node[0].trim(), options);
+    const { name: target, self, address } = checkTarget(
+      req.node[0].trim(),
+      options,
+    );
     if (self) return { kind: "local" };
     if (!options.canForward) throw noForwarding();
-    return { kind: "one", target };
+    return address === undefined
+      ? { kind: "one", target }
+      : { kind: "one", target, address };
   }
   return { kind: "local" };
 }
@@ -93,21 +113,34 @@ function splitTargets(values: readonly string[]): string[] {
 
 /**
  * A target is an IP literal of a node (never a name a resolver would look
- * up), or this node's own name. Unspecified, multicast and broadcast
- * addresses name no node.
+ * up), this node's own name, or a member's hostname. Unspecified, multicast
+ * and broadcast addresses name no node; with a member list, only members'
+ * addresses and this node's own are forwarded to.
  */
 function checkTarget(target: string, options: RouteOptions): RouteTarget {
   const ip = target.length <= 45 ? tryParseIp(target) : undefined;
   if (ip) {
     const why = notANode(ip.bytes);
     if (why) throw invalidTarget(target, why);
-    return { name: target, self: options.isSelf(target) };
+    const self = options.isSelf(target);
+    if (!self && options.members && !options.members.allows(target)) {
+      throw notAMember(target);
+    }
+    return { name: target, self };
   }
   if (target.length <= 253 && HOSTNAME.test(target) && !target.includes(":")) {
     if (options.isSelf(target)) return { name: target, self: true };
+    const address = options.members?.addressOf(target.toLowerCase());
+    if (address !== undefined) {
+      return options.isSelf(address)
+        ? { name: target, self: true }
+        : { name: target, self: false, address };
+    }
     throw invalidTarget(
       target,
-      "other nodes are named by IP address (names are not resolved)",
+      options.members
+        ? "no member has this hostname (names are not resolved)"
+        : "other nodes are named by IP address (names are not resolved)",
     );
   }
   throw invalidTarget(target, "want an IP address without a port");
@@ -130,6 +163,15 @@ function notANode(bytes: Uint8Array): string | undefined {
   }
   if (bytes[0] === 0xff) return "a multicast address";
   return undefined;
+}
+
+function notAMember(target: string): ApiError {
+  return new ApiError(
+    "PermissionDenied",
+    `refusing to forward to ${
+      JSON.stringify(target)
+    }: not a cluster member nor an address of this node's config`,
+  );
 }
 
 function noForwarding(): ApiError {

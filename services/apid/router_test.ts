@@ -170,3 +170,62 @@ Deno.test("route() picks local, one or many like Talos's director", async (t) =>
     );
   });
 });
+
+Deno.test("route() with a member list forwards only to members", async (t) => {
+  const members = new Map([["worker-1", "10.5.0.3"], ["cp-1", "10.5.0.2"]]);
+  const withMembers: RouteOptions = {
+    ...CP,
+    members: {
+      allows: (a) => [...members.values()].includes(a),
+      addressOf: (h) => members.get(h),
+    },
+  };
+  await t.step("a member's address is forwarded to", () => {
+    assertEquals(
+      route({ node: ["10.5.0.3"], nodes: [], forwarded: false }, withMembers),
+      { kind: "one", target: "10.5.0.3" },
+    );
+  });
+  await t.step("a non-member is refused, naming the target", () => {
+    fails(
+      () =>
+        route({ node: ["10.5.0.9"], nodes: [], forwarded: false }, withMembers),
+      "PermissionDenied",
+      '"10.5.0.9"',
+    );
+    fails(
+      () =>
+        route(
+          { node: [], nodes: ["10.5.0.3,10.5.0.9"], forwarded: false },
+          withMembers,
+        ),
+      "PermissionDenied",
+      '"10.5.0.9"',
+    );
+  });
+  await t.step("a member hostname resolves from the list", () => {
+    assertEquals(
+      route({ node: ["Worker-1"], nodes: [], forwarded: false }, withMembers),
+      { kind: "one", target: "Worker-1", address: "10.5.0.3" },
+    );
+    assertEquals(
+      route({ node: [], nodes: ["worker-1", "cp-1"], forwarded: false }, {
+        ...withMembers,
+      }),
+      {
+        kind: "many",
+        targets: [
+          { name: "worker-1", self: false, address: "10.5.0.3" },
+          { name: "cp-1", self: true },
+        ],
+      },
+    );
+  });
+  await t.step("an unknown hostname is still refused, never resolved", () => {
+    fails(
+      () => route({ node: ["db-7"], nodes: [], forwarded: false }, withMembers),
+      "InvalidArgument",
+      "no member has this hostname",
+    );
+  });
+});
