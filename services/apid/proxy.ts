@@ -33,7 +33,7 @@ import {
 import type { Logger } from "../../lib/log/mod.ts";
 import type { Backend, BackendCallOptions } from "./backends.ts";
 import { authorize, effectiveRoles, ruleOf } from "./roles.ts";
-import { type Route, route } from "./router.ts";
+import { type Route, route, type RouteTarget } from "./router.ts";
 import { TIME_METHOD, timedCall } from "./time_stamp.ts";
 
 /** What the proxy is wired to. */
@@ -92,7 +92,7 @@ export class ApidProxy implements RawHandlers {
         });
       case "one":
         return await this.#unaryTo(
-          this.#options.remote(where.target),
+          this.#options.remote(where.address ?? where.target),
           ctx,
           request,
           { ...base, timeoutMs: this.#singleTimeout(ctx), signal: ctx.signal },
@@ -139,7 +139,7 @@ export class ApidProxy implements RawHandlers {
     if (where.kind !== "many") {
       const backend = where.kind === "local"
         ? this.#options.local
-        : this.#options.remote(where.target);
+        : this.#options.remote(where.address ?? where.target);
       const messages = await backend.stream(ctx.method, request, base);
       ctx.sendHeaders();
       for await (const m of messages) await ctx.send(m);
@@ -248,10 +248,10 @@ export class ApidProxy implements RawHandlers {
     }
   }
 
-  #backend(target: { name: string; self: boolean }): Backend {
+  #backend(target: RouteTarget): Backend {
     return target.self
       ? this.#options.local
-      : this.#options.remote(target.name);
+      : this.#options.remote(target.address ?? target.name);
   }
 
   /** A single-target call: the client's deadline, or the default. */
