@@ -34,6 +34,10 @@ export function machinedPermissions(): string[] {
 export async function launchNode(options: LaunchNodeOptions): Promise<number> {
   await Deno.mkdir(options.stateDir, { recursive: true, mode: 0o700 });
   const log = join(options.stateDir, "machined.log");
+  // A node upgraded before runs its current release (lib/upgrade).
+  const current = join(options.stateDir, "releases", "current");
+  const root = await Deno.stat(join(current, "services", "machined", "main.ts"))
+    .then(() => current, () => options.root);
   const args = [
     "-c",
     'log="$1"; shift; exec "$@" >>"$log" 2>&1 </dev/null',
@@ -44,7 +48,7 @@ export async function launchNode(options: LaunchNodeOptions): Promise<number> {
     "--quiet",
     "--no-prompt",
     ...machinedPermissions(),
-    join(options.root, "services", "machined", "main.ts"),
+    join(root, "services", "machined", "main.ts"),
     "--state",
     options.stateDir,
     "--address",

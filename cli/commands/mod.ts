@@ -35,6 +35,7 @@ import { NODE_INFO_COMMANDS } from "./node_info.ts";
 import { CONFIG_CONTEXT_COMMANDS } from "./config_contexts.ts";
 import { GEN_PKI_COMMANDS } from "./gen_pki.ts";
 import { GEN_RELEASE_COMMANDS } from "./gen_release.ts";
+import { UPGRADE_COMMANDS } from "./upgrade.ts";
 import { completionCommand } from "./completion.ts";
 import { FILE_COMMANDS } from "./files.ts";
 import { NODE_STATS_COMMANDS } from "./node_stats.ts";
@@ -50,6 +51,7 @@ export const COMMANDS: readonly Command[] = [
   ...FILE_COMMANDS,
   ...NODE_STATS_COMMANDS,
   rebootCommand,
+  ...UPGRADE_COMMANDS,
   shutdownCommand,
   applyConfigCommand,
   configNewCommand,

@@ -112,6 +112,9 @@ export const METHODS = {
   // apid stamps its own clock on the answer (the reference). Talos has it
   // in time.TimeService, with the same message numbers.
   Time: { owner: "machined", ...READ, alsoAt: ["/time.TimeService/Time"] },
+  // A new build of the OS, or back to the previous one: admin only.
+  Upgrade: { owner: "machined", ...ADMIN },
+  Rollback: { owner: "machined", ...ADMIN },
 } as const satisfies Readonly<Record<string, MethodSpec>>;
 
 /** A MachineService method's proto name. */

@@ -13,7 +13,8 @@ import type { ApplyMode } from "./apply_config.ts";
 /**
  * Config fields applied without a reboot (jq-like paths): the hostname, the
  * log level and the certificates' SANs by machined, the links' addresses,
- * routes and MTU and the resolvers by networkd's reconciler.
+ * routes and MTU and the resolvers by networkd's reconciler; the release
+ * keys Upgrade trusts are read at each call.
  */
 export const LIVE_FIELDS: readonly string[] = [
   ".machine.network.hostname",
@@ -21,6 +22,7 @@ export const LIVE_FIELDS: readonly string[] = [
   ".machine.certSANs",
   ".machine.network.interfaces",
   ".machine.network.nameservers",
+  ".machine.install.trustedKeys",
 ];
 
 /** How an accepted apply takes effect. */

@@ -18,6 +18,8 @@ export interface MachinedFlags {
   natsServer?: string;
   /** --cert-ttl DURATION in ms, if given (node certificate lifetime). */
   certTtlMs?: number;
+  /** --upgrade-trial DURATION in ms: how long a new release may take to get healthy. */
+  upgradeTrialMs?: number;
 }
 
 /** A bad command line; main prints it with the usage and exits 2. */
@@ -31,7 +33,7 @@ export class FlagError extends Error {
 
 /** The usage text. */
 export const USAGE =
-  "usage: machined --state DIR --address IP --config FILE [--hostname NAME] [--mode process] [--nats-server PATH] [--cert-ttl 24h]\n       machined --mode image   (PID 1 in the image)";
+  "usage: machined --state DIR --address IP --config FILE [--hostname NAME] [--mode process] [--nats-server PATH] [--cert-ttl 24h] [--upgrade-trial 90s]\n       machined --mode image   (PID 1 in the image)";
 
 /** Whether the command line asks for image mode (`--mode image`, nothing else). */
 export function isImageMode(args: readonly string[]): boolean {
@@ -65,6 +67,7 @@ export function parseMachinedFlags(
       mode: { type: "string" },
       "nats-server": { type: "string" },
       "cert-ttl": { type: "string" },
+      "upgrade-trial": { type: "string" },
     }));
   } catch (cause) {
     throw new FlagError(
@@ -106,6 +109,17 @@ export function parseMachinedFlags(
       );
     }
   }
+  let upgradeTrialMs: number | undefined;
+  if (values["upgrade-trial"] !== undefined) {
+    upgradeTrialMs = parseDuration(values["upgrade-trial"]);
+    if (upgradeTrialMs === undefined || upgradeTrialMs < 1000) {
+      throw new FlagError(
+        `--upgrade-trial ${
+          JSON.stringify(values["upgrade-trial"])
+        }: expected a duration of at least 1s, like "30s" or "2m"`,
+      );
+    }
+  }
   const abs = (p: string) => (p.startsWith("/") ? p : `${cwd}/${p}`);
   const stateDir = abs(values.state!).replace(/\/+$/, "");
   if (/[,\s]/.test(stateDir)) {
@@ -123,5 +137,6 @@ export function parseMachinedFlags(
     mode,
     natsServer: values["nats-server"],
     certTtlMs,
+    upgradeTrialMs,
   };
 }

@@ -40,6 +40,7 @@ import { ServiceHistory } from "./runner/history.ts";
 import { GroupProcessRunner } from "./runner/process_runner.ts";
 import { Supervisor } from "./runner/supervisor.ts";
 import { type BuildInfo, readBuildInfo, versionInfo } from "./version_info.ts";
+import { ReleaseUpgrades } from "./upgrade/release_upgrades.ts";
 import { certificateOwners } from "./service_files.ts";
 import {
   defaultRoot,
@@ -73,6 +74,9 @@ export class Machined {
   #etcdStop = new AbortController();
   /** The node's etcd member (control planes only). */
   readonly etcd: EtcdService | undefined;
+  /** Upgrades between releases (process mode only). */
+  #upgrades: ReleaseUpgrades | undefined;
+  #restartRoot: string | undefined;
 
   /** Sets up (nothing starts until run()). */
   constructor(options: MachinedOptions) {
@@ -94,6 +98,18 @@ export class Machined {
       },
     });
     for (const d of DAEMONS) this.#passwords[d] = randomPassword();
+    const upgrades = this.#upgrades = platform.info.mode === "process"
+      ? new ReleaseUpgrades({
+        stateDir: o.stateDir,
+        root: platform.launch.root,
+        version: () => this.#build.tag,
+        configKeys: () =>
+          (lifecycle?.running() ?? o.config).machine.install?.trustedKeys ??
+            [],
+        trialMs: o.upgradeTrialMs,
+        log: log.child({ task: "upgrade" }),
+      })
+      : undefined;
     if (o.config.machine.logging?.level) {
       log.setLevel(o.config.machine.logging.level);
     }
@@ -173,6 +189,26 @@ export class Machined {
             ...platform.fileRoots ?? [],
           ]),
           etcd,
+          upgrades: upgrades && {
+            upgrade: async (image, opts) => {
+              const r = await upgrades.upgrade(image, opts);
+              const root = r.restartRoot;
+              return {
+                ack: r.ack,
+                after: root === undefined
+                  ? undefined
+                  : () => Promise.resolve(this.#restartInto(root, r.ack)),
+              };
+            },
+            rollback: async () => {
+              const r = await upgrades.rollback();
+              return {
+                ack: r.ack,
+                after: () =>
+                  Promise.resolve(this.#restartInto(r.restartRoot!, r.ack)),
+              };
+            },
+          },
         }, log);
         this.#sequence.record(
           "boot",
@@ -336,6 +372,43 @@ export class Machined {
     return this.#platform.launch.busHost ?? this.#o.address;
   }
 
+  /** The release root to restart into once run() has returned, if any. */
+  get restartRoot(): string | undefined {
+    return this.#restartRoot;
+  }
+
+  #restartInto(root: string, why: string): void {
+    this.#restartRoot = root;
+    this.#sequence.record("upgrade", "progress", why);
+    this.#control.requestShutdown(`restart into ${root}: ${why}`);
+  }
+
+  /**
+   * Every service Running, none failing its health check, apid healthy
+   * (etcd aside: before bootstrap it waits, by design).
+   */
+  #healthy(): boolean {
+    const all = this.#supervisor.list().filter((s) => s.id !== ETCD_SERVICE);
+    return all.length > 0 &&
+      all.every((s) =>
+        s.state === "Running" && (s.health.unknown || s.health.healthy)
+      ) &&
+      all.some((s) => s.id === "apid" && !s.health.unknown && s.health.healthy);
+  }
+
+  async #watchTrial(signal: AbortSignal): Promise<void> {
+    const upgrades = this.#upgrades;
+    if (!upgrades) return;
+    try {
+      const back = await upgrades.watchTrial(() => this.#healthy(), signal);
+      if (back !== undefined) {
+        this.#restartInto(back, "the new release did not get healthy in time");
+      }
+    } catch (err) {
+      this.#log.error("upgrade trial failed", { error: errorText(err) });
+    }
+  }
+
   /** Why run() returned (meaningful once it has). */
   get stopReason(): StopReason {
     return this.#control.stopReason;
@@ -347,6 +420,8 @@ export class Machined {
    */
   run(): Promise<number> {
     const o = this.#o;
+    const trial = new AbortController();
+    this.#watchTrial(trial.signal);
     return runBoot({
       mode: this.#platform.info.mode,
       sequence: this.#sequence,
@@ -369,6 +444,7 @@ export class Machined {
       control: this.#control,
       onReady: o.onReady,
     }).finally(() => {
+      trial.abort();
       this.#lifecycle?.close();
       this.#etcdStop.abort();
     });

@@ -32,6 +32,8 @@ export interface MachinedOptions {
   healthSettings?: Partial<HealthSettings>;
   /** Node certificate lifetime (ms; default 24 h, renewed at half-life). */
   certTtlMs?: number;
+  /** How long a new release may take to become healthy (ms; process mode). */
+  upgradeTrialMs?: number;
   /** The network section networkd gets (default: the config's). */
   network?: NetworkConfig;
   /** Process or image mode (default: process mode from `root`). */

@@ -29,6 +29,9 @@
  * - `--mode process`  the only mode here (image mode is PID 1 in the image).
  * - `--nats-server PATH` the nats-server binary (default: found in /usr/sbin,
  *                     /usr/bin, /sbin, /bin).
+ * - `--upgrade-trial D` how long a release installed by Upgrade may take to
+ *                     get every service Running and healthy before machined
+ *                     returns to the previous release (default 90s).
  * - `--cert-ttl D`    lifetime of the node certificates (apid, trustd):
  *                     "90s", "15m", "24h" (default 24h, at least 2s); they
  *                     are renewed at half-life.
@@ -71,6 +74,7 @@ import {
 import { runImageMode } from "./image_mode/pid1.ts";
 import { Machined } from "./machined.ts";
 import { findExecutable } from "../../lib/exec/mod.ts";
+import { execve, releaseArgv } from "./upgrade/exec_release.ts";
 
 function fail(code: number, message: string): never {
   console.error(`machined: ${message}`);
@@ -125,9 +129,16 @@ async function runProcessMode(args: string[]): Promise<never> {
     hostname: flags.hostname,
     natsServerPath,
     certTtlMs: flags.certTtlMs,
+    upgradeTrialMs: flags.upgradeTrialMs,
     configStore: store,
   });
-  Deno.exit(await machined.run());
+  const code = await machined.run();
+  // Upgrade, rollback or a failed trial: every service has stopped; the
+  // same process (same pid) goes on as machined of the other release.
+  if (machined.restartRoot !== undefined) {
+    execve(releaseArgv(machined.restartRoot, args));
+  }
+  Deno.exit(code);
 }
 
 if (isImageMode(Deno.args)) await runImageMode();

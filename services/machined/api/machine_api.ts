@@ -25,6 +25,7 @@ import { statsApi } from "./stats_api.ts";
 import { systemApi } from "./system_api.ts";
 import { timeApi } from "./time_api.ts";
 import { type NodeIdentity, versionApi } from "./version_api.ts";
+import { upgradeApi, type UpgradeControl } from "./upgrade_api.ts";
 import { etcdHandlers } from "../etcd/etcd_api.ts";
 import type { EtcdService } from "../etcd/etcd_service.ts";
 
@@ -46,6 +47,8 @@ export interface MachineApiSources {
   files: FileRoots;
   /** The node's etcd member (control planes only). */
   etcd?: EtcdService;
+  /** Upgrade and Rollback (process mode). */
+  upgrades?: UpgradeControl;
 }
 
 /** Serves machined's part of MachineService on the bus. */
@@ -66,6 +69,7 @@ export function serveMachineApi(
     ...etcdHandlers(sources.etcd, log),
     ...statsApi(),
     ...timeApi(),
+    ...upgradeApi(sources.upgrades, api),
     GenerateClientConfiguration: generateClientConfiguration(
       sources.clientConfig,
       log,
