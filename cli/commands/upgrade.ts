@@ -160,6 +160,7 @@ async function runUpgrade(
         say(`${t.node}: restarting`);
         const deadline = started + timeoutMs;
         let seenNew = false;
+        let wentDown = false;
         while (!ctx.signal.aborted && Date.now() < deadline) {
           await sleep(500);
           try {
@@ -176,17 +177,16 @@ async function runUpgrade(
                 );
                 return true;
               }
-            } else if (seenNew || tag === before) {
-              if (seenNew) {
-                say(
-                  `${t.node}: fell back to ${tag}: ${want} did not get healthy`,
-                );
-                return false;
-              }
+            } else if (seenNew || (wentDown && tag === before)) {
+              say(
+                `${t.node}: fell back to ${tag}: ${want} did not get healthy`,
+              );
+              return false;
             }
           } catch (err) {
             if (phase !== "down") say(`${t.node}: down (${errorLine(err)})`);
             phase = "down";
+            wentDown = true;
           }
         }
         say(
