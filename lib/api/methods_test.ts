@@ -45,7 +45,8 @@ Deno.test("the method table matches the generated service definition", async (t)
 
 Deno.test("methodSpec() knows only the table's own methods", () => {
   assertEquals(methodSpec("Links")?.owner, "networkd");
-  assertEquals(methodSpec("Upgrade"), undefined);
+  assertEquals(methodSpec("Upgrade")?.roles, ["os:admin"]);
+  assertEquals(methodSpec("Reset"), undefined);
   assertEquals(methodSpec("toString"), undefined);
   assertEquals(methodSpec("__proto__"), undefined);
 });

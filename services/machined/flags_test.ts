@@ -23,6 +23,7 @@ Deno.test("parseMachinedFlags() validates machined's command line", async (t) =>
       mode: "process",
       natsServer: undefined,
       certTtlMs: undefined,
+      upgradeTrialMs: undefined,
     });
   });
   const bad = (args: string[], part: string) => {
