@@ -35,6 +35,21 @@ Deno.test("osctl health on 1 control plane and 1 worker", async (t) => {
     }
   });
 
+  await t.step(
+    "with only the worker named, finds the etcd members",
+    async () => {
+      const r = await cluster.osctl([
+        "-n",
+        worker,
+        "health",
+        "--wait-timeout",
+        "30s",
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      assertIncludes(r.stderr, `control plane: ${cp}; worker: ${worker}`);
+    },
+  );
+
   await t.step("names a stopped service and its node", async () => {
     const stop = await cluster.osctl([
       "-n",

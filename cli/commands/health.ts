@@ -32,7 +32,8 @@ is healthy on every control plane, the control planes see the same etcd
 members, whose voters are exactly the control planes, every node's apid
 certificate (from its TLS handshake) is valid for over an hour, every clock is
 within a second of the endpoint's, and every service of every node is healthy. Without the node flags the nodes are -n's (else the
-context's); those running etcd are the control planes. Each check is retried
+context's) and the endpoint's etcd members; those running etcd are the
+control planes. Each check is retried
 until it passes or --wait-timeout ends; the exit code is 0 only when every
 check passed.`;
 
@@ -119,6 +120,28 @@ async function run(args: string[], ctx: CommandContext): Promise<number> {
 
   if (cps.length === 0 && workers.length === 0) {
     const nodes = [...base.nodes];
+    // The etcd members the endpoint's node knows are control planes too, so
+    // naming a worker alone checks the control planes as well.
+    try {
+      using own = clientOf([]);
+      const r = await own.unary(M.etcdMemberList, { queryLocal: false }, {
+        signal: ctx.signal,
+        timeoutMs: 15_000,
+      });
+      for (const m of r.messages[0]?.members ?? []) {
+        for (const u of m.clientUrls) {
+          const host = /^https:\/\/([0-9.]+):2379$/.exec(u)?.[1];
+          if (host && !nodes.includes(host)) nodes.push(host);
+        }
+      }
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      say(
+        `no etcd member list from the endpoint: ${
+          err instanceof Error ? err.message : String(err)
+        }`,
+      );
+    }
     if (nodes.length === 0) {
       throw new UsageError(
         "no nodes: name them with --control-plane-nodes/--worker-nodes or -n",
